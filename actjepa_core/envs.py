@@ -1,0 +1,179 @@
+"""The three Fetch tasks of gymnasium-robotics behind one small registry.
+
+Every method in the book sees the same *flat* observation: the env's ``observation``
+vector followed by its ``desired_goal``. The flat vector keeps named slices taken from the
+env's own layout (``fetch_env._get_obs``), so that sensor noise can later hit the sensor
+part only and the goal (a task specification, not a measurement) stays clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+with contextlib.redirect_stderr(io.StringIO()):
+    # gymnasium-robotics 1.4.2 prints a notice about the Adroit tasks' rewards at import;
+    # it does not concern the Fetch tasks and would otherwise land in every notebook.
+    import gymnasium_robotics
+
+gym.register_envs(gymnasium_robotics)
+
+# Sizes of the parts of a Fetch observation, in the order fetch_env._get_obs concatenates them.
+_OBJECT_PARTS: tuple[tuple[str, int], ...] = (
+    ("grip_pos", 3),
+    ("object_pos", 3),
+    ("object_rel_pos", 3),
+    ("gripper_state", 2),
+    ("object_rot", 3),
+    ("object_velp", 3),
+    ("object_velr", 3),
+    ("grip_velp", 3),
+    ("gripper_vel", 2),
+)
+_NO_OBJECT_PARTS: tuple[tuple[str, int], ...] = tuple(
+    (name, size) for name, size in _OBJECT_PARTS if not name.startswith("object")
+)
+
+
+@dataclass(frozen=True)
+class ObsLayout:
+    """Named slices of the flat observation ``observation ++ desired_goal``."""
+
+    slices: dict[str, slice]
+    """Part name -> slice into the flat vector; ``goal`` is always the last part."""
+    dim: int
+    """Length of the flat vector."""
+
+    @classmethod
+    def from_parts(cls, parts: tuple[tuple[str, int], ...], goal_dim: int = 3) -> ObsLayout:
+        slices: dict[str, slice] = {}
+        start = 0
+        for name, size in (*parts, ("goal", goal_dim)):
+            slices[name] = slice(start, start + size)
+            start += size
+        return cls(slices=slices, dim=start)
+
+    def __getitem__(self, name: str) -> slice:
+        if name not in self.slices:
+            raise KeyError(f"no part {name!r} in this observation; parts are {list(self.slices)}")
+        return self.slices[name]
+
+    @property
+    def sensor_mask(self) -> np.ndarray:
+        """Boolean mask of the measured part (everything but the goal): where noise goes."""
+        mask = np.ones(self.dim, dtype=bool)
+        mask[self.slices["goal"]] = False
+        return mask
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One Fetch task: its short name, gymnasium id and flat observation layout."""
+
+    name: str
+    """Short name used everywhere in the book (``reach``, ``push``, ``pick_place``)."""
+    env_id: str
+    """gymnasium id of the MuJoCo environment."""
+    description: str
+    """What the task asks, in one sentence, for tables and figure titles."""
+    layout: ObsLayout = field(repr=False)
+    """Named slices of the flat observation."""
+    action_dim: int = 4
+    """dx, dy, dz of the gripper and the finger command, each in [-1, 1]."""
+    max_episode_steps: int = 50
+    """gymnasium's time limit for the Fetch tasks."""
+
+    @property
+    def obs_dim(self) -> int:
+        return self.layout.dim
+
+
+TASKS: dict[str, TaskSpec] = {
+    "reach": TaskSpec(
+        "reach",
+        "FetchReach-v4",
+        "Move the gripper to a target point in the air.",
+        ObsLayout.from_parts(_NO_OBJECT_PARTS),
+    ),
+    "push": TaskSpec(
+        "push",
+        "FetchPush-v4",
+        "Push a block across the table to a target (the fingers are locked closed).",
+        ObsLayout.from_parts(_OBJECT_PARTS),
+    ),
+    "pick_place": TaskSpec(
+        "pick_place",
+        "FetchPickAndPlace-v4",
+        "Grasp a block and carry it to a target on the table or in the air.",
+        ObsLayout.from_parts(_OBJECT_PARTS),
+    ),
+}
+
+
+def get_task(name: str) -> TaskSpec:
+    """Look up a task by short name; an unknown name fails with the list of known ones."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known tasks are {sorted(TASKS)}")
+    return TASKS[name]
+
+
+def flatten_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
+    """``observation ++ desired_goal`` as float32; works on one obs or a batch of them."""
+    return np.concatenate([obs["observation"], obs["desired_goal"]], axis=-1).astype(np.float32)
+
+
+def make_env(task: str, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
+    """A single Fetch env of the named task; ``kwargs`` go to ``gym.make`` (e.g. width)."""
+    spec = get_task(task)
+    env = gym.make(spec.env_id, render_mode=render_mode, **kwargs)
+    got = flatten_obs(env.observation_space.sample()).shape[-1]
+    if got != spec.obs_dim:
+        raise RuntimeError(
+            f"{spec.env_id} gives {got}-dim flat observations, the layout expects {spec.obs_dim}; "
+            "is gymnasium-robotics the pinned 1.4.2?"
+        )
+    return env
+
+
+def make_vector_env(task: str, num_envs: int) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of a task stepped in lock-step in this process.
+
+    Synchronous on purpose: a Fetch step costs under a millisecond, so worker processes
+    cost more in pickling than they save, and the policy is batched over the envs anyway.
+    Episodes all last ``max_episode_steps``; callers run whole episodes and reset with
+    explicit seeds, so with NEXT_STEP autoreset the last step's observation and
+    ``info["is_success"]`` arrive as returned, never swapped for a reset.
+    """
+    if num_envs < 1:
+        raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+    spec = get_task(task)
+    return gym.vector.SyncVectorEnv(
+        [lambda: gym.make(spec.env_id) for _ in range(num_envs)],
+        autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP,
+    )
+
+
+def add_sensor_noise(
+    obs: np.ndarray, sigma: float, obs_std: np.ndarray, layout: ObsLayout, rng: np.random.Generator
+) -> np.ndarray:
+    """Gaussian noise of ``sigma`` in *standardised* units on the sensor part only.
+
+    Standardised noise ``z + sigma * eps`` with ``z = (o - mean) / std`` is the same as
+    ``o + sigma * std * eps`` in raw units, so only the per-dimension std is needed.
+    The goal part is left untouched: it is the task specification, not a measurement.
+    """
+    if sigma < 0:
+        raise ValueError(f"noise sigma must be >= 0, got {sigma}")
+    if obs.shape[-1] != layout.dim or obs_std.shape != (layout.dim,):
+        raise ValueError(
+            f"observation has {obs.shape[-1]} dims and std {obs_std.shape}, layout expects {layout.dim}"
+        )
+    if sigma == 0:
+        return obs
+    eps = rng.standard_normal(obs.shape).astype(obs.dtype)
+    return obs + sigma * obs_std.astype(obs.dtype) * eps * layout.sensor_mask
