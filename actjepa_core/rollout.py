@@ -1,0 +1,109 @@
+"""Run a batched policy for whole episodes on vectorised Fetch envs.
+
+One loop serves the experts' check, demonstration collection and the evaluation of learned
+policies, so all three see episodes the same way: seeded resets, fixed-length episodes,
+success read from the env's own ``info["is_success"]`` at the last step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .envs import flatten_obs, get_task, make_vector_env
+
+Policy = Callable[[np.ndarray], np.ndarray]
+"""Maps a batch of flat observations (n, obs_dim) to a batch of actions (n, action_dim).
+A policy with a ``reset(n)`` method has it called before each batch of episodes."""
+
+
+@dataclass
+class Rollouts:
+    """Whole episodes of one task, stacked along the first axis."""
+
+    obs: np.ndarray
+    """(E, T + 1, obs_dim) float32 clean flat observations, including the last one."""
+    actions: np.ndarray
+    """(E, T, action_dim) float32 actions actually sent to the env."""
+    rewards: np.ndarray
+    """(E, T) float32 env rewards."""
+    success: np.ndarray
+    """(E,) bool: ``info["is_success"]`` at the last step."""
+    seeds: np.ndarray
+    """(E,) int64 reset seed of each episode."""
+
+    @property
+    def success_rate(self) -> float:
+        return float(self.success.mean()) if len(self.success) else float("nan")
+
+
+def run_episodes(
+    task: str,
+    policy: Policy,
+    seeds: Sequence[int],
+    num_envs: int = 16,
+    observe: Callable[[np.ndarray], np.ndarray] | None = None,
+    action_noise: float = 0.0,
+    rng: np.random.Generator | None = None,
+    progress: bool | str = False,
+) -> Rollouts:
+    """Run one episode per seed, ``num_envs`` at a time, and stack them.
+
+    ``observe`` turns the clean observation into what the policy sees (sensor noise);
+    the clean one is what is recorded. ``action_noise`` adds Gaussian noise of that std to
+    the policy's action before clipping to [-1, 1]; the noisy action is the one recorded,
+    so recorded transitions are exactly what the simulator did.
+    """
+    spec = get_task(task)
+    seeds = np.asarray(seeds, dtype=np.int64)
+    if action_noise < 0:
+        raise ValueError(f"action_noise must be >= 0, got {action_noise}")
+    if action_noise > 0 and rng is None:
+        raise ValueError("action_noise > 0 needs an explicit rng so the noise is reproducible")
+    n_envs = max(1, min(num_envs, len(seeds)))
+    env = make_vector_env(task, n_envs)
+    T = spec.max_episode_steps
+    parts: list[Rollouts] = []
+    bar = tqdm(total=len(seeds), desc=progress if isinstance(progress, str) else task,
+               unit="ep", disable=not progress, leave=False)
+    try:
+        for start in range(0, len(seeds), n_envs):
+            batch = seeds[start : start + n_envs]
+            parts.append(_run_batch(env, spec.obs_dim, spec.action_dim, T, batch, policy,
+                                    observe, action_noise, rng))
+            bar.update(len(batch))
+    finally:
+        bar.close()
+        env.close()
+    return Rollouts(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                      ("obs", "actions", "rewards", "success", "seeds")))
+
+
+def _run_batch(env, obs_dim: int, action_dim: int, T: int, seeds: np.ndarray, policy: Policy,
+               observe, action_noise: float, rng) -> Rollouts:
+    """One batch of episodes; a short last batch pads the vector env with repeated seeds."""
+    n, k = env.num_envs, len(seeds)
+    padded = np.resize(seeds, n)
+    obs_dict, _ = env.reset(seed=[int(s) for s in padded])
+    if hasattr(policy, "reset"):
+        policy.reset(n)
+    obs = np.empty((n, T + 1, obs_dim), np.float32)
+    actions = np.empty((n, T, action_dim), np.float32)
+    rewards = np.empty((n, T), np.float32)
+    obs[:, 0] = flatten_obs(obs_dict)
+    for t in range(T):
+        seen = observe(obs[:, t]) if observe is not None else obs[:, t]
+        act = np.asarray(policy(seen), dtype=np.float32)
+        if act.shape != (n, action_dim):
+            raise ValueError(f"policy returned actions of shape {act.shape}, expected {(n, action_dim)}")
+        if action_noise > 0:
+            act = act + action_noise * rng.standard_normal(act.shape).astype(np.float32)
+        actions[:, t] = np.clip(act, -1.0, 1.0)
+        obs_dict, rew, _, _, info = env.step(actions[:, t])
+        obs[:, t + 1] = flatten_obs(obs_dict)
+        rewards[:, t] = rew
+    success = np.asarray(info["is_success"], dtype=bool)
+    return Rollouts(obs[:k], actions[:k], rewards[:k], success[:k], seeds)

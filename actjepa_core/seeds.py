@@ -1,0 +1,42 @@
+"""Disjoint ranges of environment seeds, one per use, so no evaluation episode is ever a
+demonstration episode (or a check of the experts) in disguise.
+
+An environment seed fixes the initial gripper, object and goal positions of one episode.
+Each use owns a block of ``BLOCK`` consecutive seeds; ``episode_seeds(use, n, offset)``
+hands out ``n`` of them starting ``offset`` into the block and refuses to cross its end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLOCK = 1_000_000
+USES: dict[str, int] = {
+    "demonstrations": 0,
+    "evaluation": 1,
+    "expert_check": 2,
+    "tests": 3,
+}
+
+
+def episode_seeds(use: str, n: int, offset: int = 0) -> np.ndarray:
+    """``n`` environment seeds reserved for ``use``, starting ``offset`` into its block."""
+    if use not in USES:
+        raise ValueError(f"unknown seed use {use!r}; known uses are {sorted(USES)}")
+    if n < 0 or offset < 0 or offset + n > BLOCK:
+        raise ValueError(f"seeds [{offset}, {offset + n}) do not fit in a block of {BLOCK}")
+    start = USES[use] * BLOCK + offset
+    return np.arange(start, start + n, dtype=np.int64)
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed torch's global generators and, if asked, make its CPU kernels deterministic.
+
+    numpy randomness in the package always goes through explicit ``Generator`` objects,
+    so only torch keeps global state worth seeding here.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
