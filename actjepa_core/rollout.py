@@ -47,7 +47,7 @@ def run_episodes(
     num_envs: int = 16,
     observe: Callable[[np.ndarray], np.ndarray] | None = None,
     action_noise: float = 0.0,
-    rng: np.random.Generator | None = None,
+    noise_seed: int = 0,
     progress: bool | str = False,
 ) -> Rollouts:
     """Run one episode per seed, ``num_envs`` at a time, and stack them.
@@ -55,14 +55,14 @@ def run_episodes(
     ``observe`` turns the clean observation into what the policy sees (sensor noise);
     the clean one is what is recorded. ``action_noise`` adds Gaussian noise of that std to
     the policy's action before clipping to [-1, 1]; the noisy action is the one recorded,
-    so recorded transitions are exactly what the simulator did.
+    so recorded transitions are exactly what the simulator did. The noise of an episode is
+    drawn from a generator seeded by ``(noise_seed, episode seed)``, so an episode is the
+    same whichever batch it runs in: the first k episodes of a run of n > k are the run of k.
     """
     spec = get_task(task)
     seeds = np.asarray(seeds, dtype=np.int64)
     if action_noise < 0:
         raise ValueError(f"action_noise must be >= 0, got {action_noise}")
-    if action_noise > 0 and rng is None:
-        raise ValueError("action_noise > 0 needs an explicit rng so the noise is reproducible")
     n_envs = max(1, min(num_envs, len(seeds)))
     env = make_vector_env(task, n_envs)
     T = spec.max_episode_steps
@@ -73,7 +73,7 @@ def run_episodes(
         for start in range(0, len(seeds), n_envs):
             batch = seeds[start : start + n_envs]
             parts.append(_run_batch(env, spec.obs_dim, spec.action_dim, T, batch, policy,
-                                    observe, action_noise, rng))
+                                    observe, action_noise, noise_seed))
             bar.update(len(batch))
     finally:
         bar.close()
@@ -83,7 +83,7 @@ def run_episodes(
 
 
 def _run_batch(env, obs_dim: int, action_dim: int, T: int, seeds: np.ndarray, policy: Policy,
-               observe, action_noise: float, rng) -> Rollouts:
+               observe, action_noise: float, noise_seed: int) -> Rollouts:
     """One batch of episodes; a short last batch pads the vector env with repeated seeds."""
     n, k = env.num_envs, len(seeds)
     padded = np.resize(seeds, n)
@@ -94,13 +94,15 @@ def _run_batch(env, obs_dim: int, action_dim: int, T: int, seeds: np.ndarray, po
     actions = np.empty((n, T, action_dim), np.float32)
     rewards = np.empty((n, T), np.float32)
     obs[:, 0] = flatten_obs(obs_dict)
+    rngs = [np.random.default_rng([noise_seed, int(s)]) for s in padded]
     for t in range(T):
         seen = observe(obs[:, t]) if observe is not None else obs[:, t]
         act = np.asarray(policy(seen), dtype=np.float32)
         if act.shape != (n, action_dim):
             raise ValueError(f"policy returned actions of shape {act.shape}, expected {(n, action_dim)}")
         if action_noise > 0:
-            act = act + action_noise * rng.standard_normal(act.shape).astype(np.float32)
+            eps = np.stack([r.standard_normal(action_dim) for r in rngs]).astype(np.float32)
+            act = act + action_noise * eps
         actions[:, t] = np.clip(act, -1.0, 1.0)
         obs_dict, rew, _, _, info = env.step(actions[:, t])
         obs[:, t + 1] = flatten_obs(obs_dict)

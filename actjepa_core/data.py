@@ -1,0 +1,321 @@
+"""Expert demonstrations: collection, Minari storage, and the views training needs.
+
+A :class:`Demonstrations` holds whole fixed-length episodes of one task as arrays, and gives
+the three views the book uses: standardisation statistics, ``(o_t, a_t, o_{t+1})``
+transitions for next-step latent prediction, and fixed-length chunks for the chunked
+formulation. Datasets are written with ``minari.create_dataset_from_buffers`` so anyone with
+Minari can open them, and read back with checks that name what is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .envs import get_task
+from .rollout import run_episodes
+from .seeds import BLOCK, episode_seeds
+
+STD_FLOOR = 1e-3
+"""Smallest std used to standardise a dimension: the locked fingers of Push barely move in
+the demonstrations, and dividing by their tiny std would blow simulator jitter up."""
+
+EPISODES_PER_SEED = 10_000
+"""Each collection seed owns this many demonstration env seeds, so seeds never overlap."""
+
+
+@dataclass(frozen=True)
+class NormStats:
+    """Per-dimension mean and std of observations, used to standardise model inputs."""
+
+    mean: np.ndarray
+    """(obs_dim,) float32."""
+    std: np.ndarray
+    """(obs_dim,) float32, floored at STD_FLOOR."""
+
+    def standardize(self, obs: np.ndarray) -> np.ndarray:
+        return ((obs - self.mean) / self.std).astype(np.float32)
+
+    def unstandardize(self, z: np.ndarray) -> np.ndarray:
+        return (z * self.std + self.mean).astype(np.float32)
+
+
+@dataclass
+class Demonstrations:
+    """Whole episodes of one task: ``obs`` (E, T+1, O), ``actions`` (E, T, A)."""
+
+    task: str
+    """Short task name (see ``envs.TASKS``)."""
+    obs: np.ndarray
+    """(E, T + 1, obs_dim) float32 flat observations, the last one included."""
+    actions: np.ndarray
+    """(E, T, action_dim) float32 actions in [-1, 1], as executed."""
+    rewards: np.ndarray
+    """(E, T) float32 env rewards (Fetch's sparse reward: 0 at the goal, -1 elsewhere)."""
+    success: np.ndarray
+    """(E,) bool, the env's ``is_success`` at the last step."""
+    seeds: np.ndarray
+    """(E,) int64 env reset seed of each episode."""
+    stats: NormStats = field(init=False, repr=False)
+    """Standardisation statistics of all observations in these episodes."""
+
+    def __post_init__(self) -> None:
+        spec = get_task(self.task)
+        E = len(self.obs)
+        if self.obs.ndim != 3 or self.obs.shape[-1] != spec.obs_dim:
+            raise ValueError(
+                f"{self.task} observations must have shape (episodes, T+1, {spec.obs_dim}), "
+                f"got {self.obs.shape}"
+            )
+        if self.actions.shape != (E, self.obs.shape[1] - 1, spec.action_dim):
+            raise ValueError(
+                f"actions must have shape {(E, self.obs.shape[1] - 1, spec.action_dim)} to match "
+                f"observations {self.obs.shape}, got {self.actions.shape}"
+            )
+        if self.rewards.shape != self.actions.shape[:2]:
+            raise ValueError(f"rewards must have shape {self.actions.shape[:2]}, got {self.rewards.shape}")
+        if self.success.shape != (E,) or self.seeds.shape != (E,):
+            raise ValueError(f"success and seeds must have shape ({E},)")
+        for name in ("obs", "actions"):
+            bad = ~np.isfinite(getattr(self, name))
+            if bad.any():
+                ep = int(np.argwhere(bad)[0][0])
+                raise ValueError(f"{name} of {self.task} contain NaN/inf (first in episode {ep})")
+        if E == 0:
+            raise ValueError("a Demonstrations needs at least one episode")
+        flat = self.obs.reshape(-1, spec.obs_dim)
+        std = np.maximum(flat.std(0), STD_FLOOR)
+        object.__setattr__(self, "stats", NormStats(flat.mean(0).astype(np.float32),
+                                                    std.astype(np.float32)))
+
+    @property
+    def n_episodes(self) -> int:
+        return len(self.obs)
+
+    @property
+    def episode_len(self) -> int:
+        return self.actions.shape[1]
+
+    def first(self, n: int) -> Demonstrations:
+        """The first ``n`` episodes (collection order), e.g. for data-efficiency curves."""
+        if not 1 <= n <= self.n_episodes:
+            raise ValueError(
+                f"asked for {n} episodes but these {self.task} demonstrations hold {self.n_episodes}"
+            )
+        return Demonstrations(self.task, self.obs[:n], self.actions[:n], self.rewards[:n],
+                              self.success[:n], self.seeds[:n])
+
+    def transitions(self, stats: NormStats | None = None) -> tuple[np.ndarray, ...]:
+        """``(o_t, a_t, o_{t+1})`` as (N, O), (N, A), (N, O) arrays, N = episodes * T.
+
+        Observations are standardised with ``stats`` (default: this dataset's own).
+        """
+        stats = stats or self.stats
+        O, A = self.obs.shape[-1], self.actions.shape[-1]
+        return (
+            stats.standardize(self.obs[:, :-1].reshape(-1, O)),
+            self.actions.reshape(-1, A).copy(),
+            stats.standardize(self.obs[:, 1:].reshape(-1, O)),
+        )
+
+    def chunks(self, length: int, stats: NormStats | None = None) -> tuple[np.ndarray, ...]:
+        """Every window of ``length`` steps inside an episode, stride 1.
+
+        Returns ``o_t`` (M, O), the action chunk ``a_t..a_{t+L-1}`` (M, L, A) and the
+        observation chunk ``o_{t+1}..o_{t+L}`` (M, L, O), with M = E * (T - L + 1):
+        the targets of ACT-JEPA's chunked formulation (action and observation chunking).
+        """
+        if not 1 <= length <= self.episode_len:
+            raise ValueError(f"chunk length must be in [1, {self.episode_len}], got {length}")
+        stats = stats or self.stats
+        starts = np.arange(self.episode_len - length + 1)
+        idx = starts[:, None] + np.arange(length)[None, :]  # (S, L)
+        obs_t = self.obs[:, starts]  # (E, S, O)
+        act = self.actions[:, idx]  # (E, S, L, A)
+        nxt = self.obs[:, idx + 1]  # (E, S, L, O)
+        O, A = self.obs.shape[-1], self.actions.shape[-1]
+        return (
+            stats.standardize(obs_t.reshape(-1, O)),
+            act.reshape(-1, length, A).copy(),
+            stats.standardize(nxt.reshape(-1, length, O)),
+        )
+
+
+def collect(
+    task: str, n_episodes: int, seed: int = 0, action_noise: float = 0.0,
+    num_envs: int = 16, progress: bool = False,
+) -> Demonstrations:
+    """``n_episodes`` successful expert episodes of ``task``, deterministic in ``seed``.
+
+    Episodes run on env seeds reserved for demonstrations (block ``seed`` of
+    ``EPISODES_PER_SEED``), in order; a failed expert episode is skipped, so the dataset
+    holds only successes. ``action_noise`` (std, in action units) widens the states
+    the demonstrations visit. The first k episodes of a collection of n are the
+    collection of k, which makes data-efficiency subsets nested.
+    """
+    from .experts import make_expert
+
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be at least 1, got {n_episodes}")
+    if not 0 <= seed < BLOCK // EPISODES_PER_SEED:
+        raise ValueError(f"seed must be in [0, {BLOCK // EPISODES_PER_SEED}), got {seed}")
+    expert = make_expert(task)
+    kept, tried = [], 0
+    batch = max(num_envs, 16)
+    while sum(len(r.seeds) for r in kept) < n_episodes:
+        if tried + batch > EPISODES_PER_SEED:
+            raise RuntimeError(f"the {task} expert failed too often to collect {n_episodes} episodes")
+        seeds = episode_seeds("demonstrations", batch, offset=seed * EPISODES_PER_SEED + tried)
+        r = run_episodes(task, expert, seeds, num_envs=num_envs, action_noise=action_noise,
+                         noise_seed=seed, progress=f"collect {task}" if progress else False)
+        tried += batch
+        ok = r.success
+        kept.append(type(r)(r.obs[ok], r.actions[ok], r.rewards[ok], r.success[ok], r.seeds[ok]))
+    fields = ("obs", "actions", "rewards", "success", "seeds")
+    return Demonstrations(task, *(np.concatenate([getattr(r, f) for r in kept])[:n_episodes]
+                                  for f in fields))
+
+
+# --------------------------------------------------------------------------- Minari storage
+
+
+def data_root() -> Path:
+    """Where datasets live: ``$ACTJEPA_DATA`` or ``~/.cache/actjepa/datasets``."""
+    return Path(os.environ.get("ACTJEPA_DATA", Path.home() / ".cache" / "actjepa" / "datasets"))
+
+
+def dataset_id(task: str, seed: int = 0, action_noise: float = 0.0) -> str:
+    """Minari id ``actjepa/<task>/expert-s<seed>-noise<milli>-v0`` of a collection."""
+    get_task(task)
+    return f"actjepa/{task}/expert-s{seed}-noise{round(action_noise * 1000)}-v0"
+
+
+@contextlib.contextmanager
+def _minari_root(root: Path) -> Iterator[None]:
+    """Point Minari at ``root`` for the duration of a call (it reads an env variable)."""
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(root)
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["MINARI_DATASETS_PATH"]
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = old
+
+
+def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> Path:
+    """Write ``demos`` as a Minari dataset (flat Box observations) and return its folder.
+
+    A previous dataset of the same id is replaced only once the new one is complete:
+    it is written under a temporary id first, then moved into place.
+    """
+    import gymnasium as gym
+    import minari
+    from minari.data_collector import EpisodeBuffer
+
+    root = Path(root or data_root())
+    spec = get_task(demos.task)
+    obs_space = gym.spaces.Box(-np.inf, np.inf, (spec.obs_dim,), np.float32)
+    act_space = gym.spaces.Box(-1.0, 1.0, (spec.action_dim,), np.float32)
+    T = demos.episode_len
+    buffers = [
+        EpisodeBuffer(
+            id=i, seed=int(demos.seeds[i]), observations=demos.obs[i], actions=demos.actions[i],
+            rewards=list(demos.rewards[i].astype(np.float64)),
+            terminations=[False] * T, truncations=[False] * (T - 1) + [True],
+        )
+        for i in range(demos.n_episodes)
+    ]
+    tmp_id = ds_id.rsplit("-v", 1)[0] + "-tmp-v0"
+    with _minari_root(root), warnings.catch_warnings():
+        # Minari asks for an e-mail and a permalink; a locally made dataset has neither.
+        warnings.filterwarnings("ignore", category=UserWarning, module="minari")
+        shutil.rmtree(root / tmp_id, ignore_errors=True)
+        minari.create_dataset_from_buffers(
+            dataset_id=tmp_id, buffer=buffers, env=spec.env_id, eval_env=spec.env_id, algorithm_name="scripted expert",
+            author="actjepa_core", observation_space=obs_space, action_space=act_space,
+            description=(f"Scripted-expert demonstrations of {spec.env_id}. Observations are the "
+                         "env observation followed by desired_goal (float32); rewards are the "
+                         "env's sparse rewards; an episode succeeded if its last reward is 0."),
+        )
+    final = root / ds_id
+    shutil.rmtree(final, ignore_errors=True)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(root / tmp_id, final)
+    _fix_dataset_id(final, tmp_id, ds_id)
+    return final
+
+
+def _fix_dataset_id(folder: Path, old: str, new: str) -> None:
+    """Minari stores the id in the dataset's metadata.json; rename it after the move."""
+    meta_path = folder / "data" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    if meta.get("dataset_id") == old:
+        meta["dataset_id"] = new
+        meta_path.write_text(json.dumps(meta))
+
+
+def load_minari(ds_id: str, task: str, n_episodes: int | None = None,
+                root: Path | None = None) -> Demonstrations:
+    """Read a Minari dataset written by :func:`save_minari` back into ``Demonstrations``.
+
+    Fails with a clear error if the dataset is missing, unreadable, or holds fewer
+    episodes than asked; shape and NaN checks happen in ``Demonstrations``.
+    """
+    from minari import MinariDataset
+
+    folder = Path(root or data_root()) / ds_id / "data"
+    if not folder.exists():
+        raise FileNotFoundError(
+            f"no dataset {ds_id!r} under {folder.parent}; collect it with "
+            f"actjepa_core.data.demonstrations({task!r}, ...)"
+        )
+    try:
+        ds = MinariDataset(str(folder))
+        total = ds.total_episodes
+        n = total if n_episodes is None else n_episodes
+        if n > total:
+            raise ValueError(f"asked for {n} episodes but dataset {ds_id!r} holds only {total}")
+        episodes = list(ds.iterate_episodes(range(n)))
+        meta = list(ds.storage.get_episode_metadata(range(n)))
+    except ValueError:
+        raise
+    except Exception as e:  # h5py/minari raise many types on a damaged file
+        raise ValueError(f"dataset {ds_id!r} at {folder} is corrupt or unreadable: {e}") from e
+    return Demonstrations(
+        task=task,
+        obs=np.stack([np.asarray(ep.observations, np.float32) for ep in episodes]),
+        actions=np.stack([np.asarray(ep.actions, np.float32) for ep in episodes]),
+        rewards=np.stack([np.asarray(ep.rewards, np.float32) for ep in episodes]),
+        success=np.array([ep.rewards[-1] == 0 for ep in episodes], dtype=bool),
+        seeds=np.array([m["seed"] for m in meta], dtype=np.int64),
+    )
+
+
+def demonstrations(task: str, n_episodes: int, seed: int = 0, action_noise: float = 0.0,
+                   root: Path | None = None, progress: bool = True) -> Demonstrations:
+    """The first ``n_episodes`` of the stored collection, collecting (and storing) if needed.
+
+    Because collections are nested, a stored collection of at least ``n_episodes`` answers
+    any smaller request; a larger request collects afresh and replaces the stored one.
+    """
+    ds_id = dataset_id(task, seed, action_noise)
+    try:
+        return load_minari(ds_id, task, n_episodes, root)
+    except FileNotFoundError:
+        pass
+    except ValueError as e:
+        if "holds only" not in str(e):
+            raise
+    demos = collect(task, n_episodes, seed, action_noise, progress=progress)
+    save_minari(demos, ds_id, root)
+    return demos
