@@ -177,3 +177,17 @@ def add_sensor_noise(
         return obs
     eps = rng.standard_normal(obs.shape).astype(obs.dtype)
     return obs + sigma * obs_std.astype(obs.dtype) * eps * layout.sensor_mask
+
+
+def render_frame(task: str, size: int = 320, seed: int = 0) -> np.ndarray:
+    """An RGB frame of ``task`` right after ``reset(seed)``, ``size`` x ``size`` pixels.
+
+    Needs an OpenGL context: set ``MUJOCO_GL=egl`` (GPU or Mesa) or ``osmesa`` before
+    MuJoCo is first imported. Fails with the renderer's own error when none is available.
+    """
+    env = make_env(task, render_mode="rgb_array", width=size, height=size)
+    try:
+        env.reset(seed=seed)
+        return np.asarray(env.render())
+    finally:
+        env.close()

@@ -1,0 +1,276 @@
+"""Three ways to get a policy out of a pretrained encoder (seed section 8).
+
+1. ``BCPolicy``: a small head trained by behaviour cloning on the *frozen* encoder.
+2. ``LatentNN``: the action of the demonstration state nearest in representation space.
+3. ``LatentMPC``: cross-entropy-method search over action sequences, rolled out in latent
+   space by the predictor, toward the representation of a goal observation.
+
+All three are rollout policies: they take *raw* flat observations (numpy, a batch) and
+standardise them with the statistics of their training data, so ``rollout.run_episodes``
+and ``evaluate.evaluate_policy`` can run any of them.
+
+How the goal reaches each policy. The goal is part of the flat observation, so the encoder
+sees it, but nothing forces a representation trained to predict the next latent to *keep*
+it: the goal never changes within an episode, so it is trivially predictable and could be
+kept, or be drowned out by the dynamics of the gripper. Chapter 5 measures with linear
+probes how much of the goal the frozen representation keeps, and ``BCConfig.goal_input``
+hands the (standardised) goal to the head directly when it does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import NormStats
+from .envs import ObsLayout
+from .models import BCHead, Encoder
+from .train import lr_schedule, resolve_device, torch_settings
+
+
+class _RolloutPolicy:
+    """Standardise raw numpy observations, run a torch function, return numpy actions."""
+
+    def __init__(self, stats: NormStats, device: torch.device) -> None:
+        self.stats = stats
+        self.device = device
+
+    def _obs(self, obs: np.ndarray) -> torch.Tensor:
+        obs = np.asarray(obs, dtype=np.float32)
+        if obs.ndim != 2 or obs.shape[1] != len(self.stats.mean):
+            raise ValueError(f"expected observations of shape (n, {len(self.stats.mean)}), "
+                             f"got {obs.shape}")
+        if not np.isfinite(obs).all():
+            raise ValueError("observations contain NaN or inf")
+        return torch.from_numpy(self.stats.standardize(obs)).to(self.device)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.act(self._obs(obs)).cpu().numpy()
+
+    def act(self, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------------------ 1. BC head
+@dataclass
+class BCConfig:
+    """Behaviour cloning of a policy head on top of a (frozen) encoder."""
+
+    hidden: tuple[int, ...] = (256, 256)
+    """Hidden widths of the head MLP (the seed: a linear layer or a 1-2 layer MLP)."""
+    goal_input: bool = False
+    """Concatenate the standardised goal to the representation at the head's input."""
+    finetune: bool = False
+    """Train the encoder with the head (a remedy row, not the seed's frozen protocol)."""
+    steps: int = 3000
+    """Optimiser steps."""
+    batch_size: int = 256
+    """Transitions per step."""
+    lr: float = 1e-3
+    """Peak learning rate (AdamW, warmup then cosine, as in pretraining)."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay."""
+    warmup: float = 0.1
+    """Fraction of steps with linear warmup."""
+    seed: int = 0
+    """Seed of the head's initialisation and of the batch order."""
+    threads: int = 1
+    """CPU threads for torch while training."""
+    device: str = "auto"
+    """Torch device; "auto" picks cuda when available."""
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps and batch_size must be >= 1, got {self.steps}, {self.batch_size}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+class BCPolicy(_RolloutPolicy, nn.Module):
+    """``a = head([f(o) ; goal?])`` with ``f`` frozen unless the config fine-tunes it."""
+
+    def __init__(self, encoder: Encoder | None, head: BCHead, stats: NormStats,
+                 goal: slice | None, device: torch.device) -> None:
+        nn.Module.__init__(self)
+        _RolloutPolicy.__init__(self, stats, device)
+        self.encoder, self.head, self.goal = encoder, head, goal
+
+    def features(self, z: torch.Tensor) -> torch.Tensor:
+        s = self.encoder(z) if self.encoder is not None else z
+        return torch.cat([s, z[:, self.goal]], dim=1) if self.goal is not None else s
+
+    def act(self, z: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(z))
+
+    forward = act
+
+
+def train_bc(encoder: Encoder | None, obs: np.ndarray, actions: np.ndarray, stats: NormStats,
+             layout: ObsLayout, cfg: BCConfig = BCConfig(), progress: bool = False
+             ) -> tuple[BCPolicy, np.ndarray]:
+    """Fit a BC head to (standardised ``obs``, ``actions``); return the policy and the loss curve.
+
+    ``encoder=None`` is raw BC: the head sees the standardised observation itself, trained
+    end to end (its "encoder" is its own first layers). A given encoder is frozen (a copy
+    of it is fine-tuned if ``cfg.finetune``), so the same pretrained encoder can serve
+    several heads.
+    """
+    device = resolve_device(cfg.device)
+    O = obs.shape[1]
+    if obs.ndim != 2 or actions.shape != (len(obs), actions.shape[1]) or O != layout.dim:
+        raise ValueError(f"obs must be (N, {layout.dim}) and actions (N, A); got {obs.shape}, "
+                         f"{actions.shape}")
+    with torch_settings(cfg.threads, deterministic=True), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        enc = None
+        if encoder is not None:
+            import copy
+
+            enc = copy.deepcopy(encoder).to(device)
+            enc.requires_grad_(cfg.finetune)
+            enc.train(cfg.finetune)
+        in_dim = (enc.out_dim if enc is not None else O) + (
+            layout["goal"].stop - layout["goal"].start if cfg.goal_input else 0)
+        head = BCHead(in_dim, actions.shape[1], cfg.hidden).to(device)
+        policy = BCPolicy(enc, head, stats, layout["goal"] if cfg.goal_input else None, device)
+        params = list(head.parameters()) + (list(enc.parameters()) if enc is not None and cfg.finetune else [])
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+        sched = lr_schedule(opt, cfg.steps, cfg.warmup)
+        X = torch.as_tensor(obs, dtype=torch.float32, device=device)
+        Y = torch.as_tensor(actions, dtype=torch.float32, device=device)
+        gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+        losses = torch.empty(cfg.steps)
+        frozen_feats = None
+        if enc is not None and not cfg.finetune:
+            with torch.no_grad():  # the frozen encoder's features never change: compute once
+                frozen_feats = policy.features(X)
+        for step in tqdm(range(cfg.steps), desc="BC head", disable=not progress, leave=False):
+            idx = torch.randint(len(X), (cfg.batch_size,), generator=gen).to(device)
+            feats = frozen_feats[idx] if frozen_feats is not None else policy.features(X[idx])
+            loss = ((head(feats) - Y[idx]) ** 2).sum(1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses[step] = loss.detach()
+    policy.eval()
+    return policy, losses.numpy()
+
+
+# ------------------------------------------------------------------------- 2. nearest neighbour
+class LatentNN(_RolloutPolicy):
+    """The action of the demonstration state whose representation is nearest (l2).
+
+    Non-parametric: nothing is trained. ``encoder=None`` searches the standardised
+    observation space itself, the baseline the representation should beat.
+    """
+
+    def __init__(self, encoder: Encoder | None, obs: np.ndarray, actions: np.ndarray,
+                 stats: NormStats, device: str = "auto") -> None:
+        super().__init__(stats, resolve_device(device))
+        self.encoder = encoder.to(self.device).eval() if encoder is not None else None
+        with torch.no_grad():
+            self.memory = self._embed(torch.as_tensor(obs, dtype=torch.float32, device=self.device))
+        self.actions = torch.as_tensor(actions, dtype=torch.float32, device=self.device)
+
+    def _embed(self, z: torch.Tensor) -> torch.Tensor:
+        return self.encoder(z) if self.encoder is not None else z
+
+    def act(self, z: torch.Tensor) -> torch.Tensor:
+        nearest = torch.cdist(self._embed(z), self.memory).argmin(dim=1)
+        return self.actions[nearest]
+
+
+# ----------------------------------------------------------------------------- 3. latent MPC
+@dataclass
+class MPCConfig:
+    """Cross-entropy-method planning in latent space."""
+
+    horizon: int = 5
+    """Actions per candidate sequence H."""
+    population: int = 128
+    """Candidate sequences per CEM iteration."""
+    elites: int = 16
+    """Best candidates refitting the sampling distribution."""
+    iterations: int = 3
+    """CEM iterations per control step."""
+    init_std: float = 0.5
+    """Std of the first sampling distribution (actions live in [-1, 1])."""
+    seed: int = 0
+    """Seed of the candidate sampler."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.elites <= self.population:
+            raise ValueError(f"elites must be in [1, population={self.population}], got {self.elites}")
+        if self.horizon < 1 or self.iterations < 1:
+            raise ValueError("horizon and iterations must be >= 1")
+
+
+def goal_observation(obs: np.ndarray, layout: ObsLayout) -> np.ndarray:
+    """The observation of "the task done", built from the current one.
+
+    What is achieved moves to the goal and stops: for Reach the gripper is at the goal;
+    with a block, block *and* gripper are at the goal (the gripper ends next to the block
+    in every demonstration), their offset is zero, and all velocities are zero. The
+    gripper's opening and the block's rotation are kept as they are now.
+    """
+    g = np.array(obs, dtype=np.float32, copy=True)
+    goal = g[:, layout["goal"]]
+    g[:, layout["grip_pos"]] = goal
+    for part in ("grip_velp", "gripper_vel", "object_velp", "object_velr"):
+        if part in layout.slices:
+            g[:, layout[part]] = 0.0
+    if "object_pos" in layout.slices:
+        g[:, layout["object_pos"]] = goal
+        g[:, layout["object_rel_pos"]] = 0.0
+    return g
+
+
+class LatentMPC(_RolloutPolicy):
+    """Receding-horizon CEM: pick the action sequence whose latent rollout ends nearest the
+    goal representation, execute its first action, replan at the next step."""
+
+    def __init__(self, model: nn.Module, stats: NormStats, layout: ObsLayout,
+                 cfg: MPCConfig = MPCConfig(), device: str = "auto") -> None:
+        super().__init__(stats, resolve_device(device))
+        if getattr(model, "action_encoder", None) is None:
+            raise ValueError("latent MPC needs an action-conditioned predictor; this model has none")
+        self.model, self.layout, self.cfg = model.to(self.device).eval(), layout, cfg
+        self.gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+
+    def reset(self, n: int) -> None:
+        """Start every episode batch from the same sampler state: runs are reproducible."""
+        self.gen.manual_seed(self.cfg.seed)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        goal = self.stats.standardize(goal_observation(np.asarray(obs, np.float32), self.layout))
+        with torch.no_grad():
+            s_goal = self.model.encode(torch.from_numpy(goal).to(self.device))
+            return self._plan(self.model.encode(self._obs(obs)), s_goal).cpu().numpy()
+
+    def _plan(self, s0: torch.Tensor, s_goal: torch.Tensor) -> torch.Tensor:
+        c, n = self.cfg, len(s0)
+        A = self.model.cfg.action_dim
+        mean = torch.zeros(n, c.horizon, A, device=self.device)
+        std = torch.full_like(mean, c.init_std)
+        for _ in range(c.iterations):
+            eps = torch.randn(n, c.population, c.horizon, A, generator=self.gen).to(self.device)
+            cand = (mean[:, None] + std[:, None] * eps).clamp(-1, 1)  # (n, P, H, A)
+            cost = self._cost(s0, s_goal, cand)  # (n, P)
+            elite = cand.gather(1, cost.topk(c.elites, dim=1, largest=False).indices[
+                :, :, None, None].expand(-1, -1, c.horizon, A))
+            mean, std = elite.mean(1), elite.std(1) + 1e-3
+        return mean[:, 0]
+
+    def _cost(self, s0: torch.Tensor, s_goal: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
+        """Squared distance to the goal representation at the end of each latent rollout."""
+        n, P, H, A = cand.shape
+        s = s0[:, None].expand(n, P, -1).reshape(n * P, -1)
+        for t in range(H):
+            s = self.model.predict(s, cand[:, :, t].reshape(n * P, A))
+        return ((s.view(n, P, -1) - s_goal[:, None]) ** 2).sum(-1)

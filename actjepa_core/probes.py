@@ -1,0 +1,83 @@
+"""Linear probes: what a frozen representation keeps, measured as held-out R^2.
+
+A probe is ridge regression from the representation to a quantity of interest (the goal,
+the gripper-to-block offset, the block-to-goal offset, the expert's action). Its R^2 on
+held-out *episodes* (never on held-out steps of training episodes, which would leak) says
+how much of that quantity a linear read-out can recover: 1 keeps it all, 0 nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import Demonstrations
+from .envs import get_task
+
+RIDGE = 1e-3
+"""Ridge penalty relative to the mean feature variance: keeps the solve well posed when a
+representation has (near-)dead dimensions, too small to matter otherwise."""
+
+
+def probe_targets(d: Demonstrations) -> dict[str, np.ndarray]:
+    """Quantities a policy needs, per step (E, T, k), from the raw observations."""
+    lay = get_task(d.task).layout
+    o = d.obs[:, :-1]
+    targets = {"goal": o[..., lay["goal"]], "expert action": d.actions}
+    if "object_pos" in lay.slices:
+        targets["gripper-block offset"] = o[..., lay["object_rel_pos"]]
+        targets["block-goal offset"] = o[..., lay["goal"]] - o[..., lay["object_pos"]]
+    else:
+        targets["gripper-goal offset"] = o[..., lay["goal"]] - o[..., lay["grip_pos"]]
+    return targets
+
+
+def ridge_r2(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+             y_test: np.ndarray) -> float:
+    """Held-out R^2 (averaged over target dims, each weighted equally) of a ridge fit."""
+    mu_x, mu_y = x_train.mean(0), y_train.mean(0)
+    X, Y = x_train - mu_x, y_train - mu_y
+    lam = RIDGE * max(float(X.var(0).mean()), 1e-12) * len(X)
+    W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y)
+    pred = (x_test - mu_x) @ W + mu_y
+    ss_res = ((y_test - pred) ** 2).sum(0)
+    ss_tot = ((y_test - y_test.mean(0)) ** 2).sum(0)
+    return float(np.mean(1 - ss_res / np.maximum(ss_tot, 1e-12)))
+
+
+def probe_representation(embed: Callable[[np.ndarray], np.ndarray], d: Demonstrations,
+                         test_frac: float = 0.25) -> pd.DataFrame:
+    """R^2 of linear probes from ``embed(standardised obs)`` to each probe target.
+
+    The last ``test_frac`` of the episodes are held out for scoring.
+    """
+    if not 0 < test_frac < 1:
+        raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
+    n_test = max(1, int(round(d.n_episodes * test_frac)))
+    if n_test >= d.n_episodes:
+        raise ValueError(f"need at least 2 episodes to hold some out, got {d.n_episodes}")
+    o = d.stats.standardize(d.obs[:, :-1])
+    feats = np.asarray(embed(o.reshape(-1, o.shape[-1])), dtype=np.float64)
+    feats = feats.reshape(d.n_episodes, d.episode_len, -1)
+    rows = []
+    for name, y in probe_targets(d).items():
+        y = np.asarray(y, dtype=np.float64)
+        tr, te = slice(0, -n_test), slice(-n_test, None)
+        flat = lambda a, s: a[s].reshape(-1, a.shape[-1])  # noqa: E731
+        rows.append({"target": name, "r2": ridge_r2(flat(feats, tr), flat(y, tr),
+                                                    flat(feats, te), flat(y, te))})
+    return pd.DataFrame(rows)
+
+
+def torch_embedder(encoder: torch.nn.Module | None) -> Callable[[np.ndarray], np.ndarray]:
+    """Wrap an encoder (or None: the standardised observation itself) for the probes."""
+    def embed(z: np.ndarray) -> np.ndarray:
+        if encoder is None:
+            return z
+        with torch.no_grad():
+            p = next(encoder.parameters())
+            return encoder(torch.as_tensor(z, dtype=torch.float32, device=p.device)).cpu().numpy()
+    return embed

@@ -1,0 +1,39 @@
+"""Run profiles: how much work a notebook does, chosen by one papermill parameter.
+
+``smoke`` proves the code runs in seconds (CI; its numbers mean nothing), ``quick`` gives
+rough numbers in minutes, ``full`` produces the results the book commits and renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one profile; every notebook reads the fields it needs."""
+
+    name: str
+    """smoke, quick or full."""
+    n_demos: int
+    """Demonstration episodes per task."""
+    demo_action_noise: float
+    """Std of the Gaussian action noise added to the expert while collecting."""
+    expert_episodes: int
+    """Held-out episodes per task when checking the scripted experts."""
+    frame_size: int
+    """Width and height in pixels of the rendered frames of each task."""
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", n_demos=4, demo_action_noise=0.1, expert_episodes=8, frame_size=96),
+    "quick": Profile("quick", n_demos=25, demo_action_noise=0.1, expert_episodes=50, frame_size=320),
+    "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200, frame_size=320),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """Look a profile up by name; an unknown one fails with the list of known names."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {list(PROFILES)}")
+    return PROFILES[name]
