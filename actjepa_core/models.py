@@ -1,0 +1,254 @@
+"""Networks of ACT-JEPA: observation encoder f, action encoder h, predictor g, BC head.
+
+The model learns a forward model in representation space: from ``s_t = f(o_t)`` and the
+action embedding ``e_a = h(a_t)``, the predictor outputs ``g(s_t, e_a)``, trained to match the
+target ``f_bar(o_{t+1})`` of an EMA copy ``f_bar`` of the encoder. The observation given to the
+encoder is the whole flat vector ``observation ++ desired_goal`` (see ``envs``): the goal is
+part of the state a policy must see, so the encoder sees it too.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import INJECTIONS, JEPAConfig
+from .objectives import latent_loss
+
+
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: type[nn.Module] = nn.ReLU
+        ) -> nn.Sequential:
+    """Linear-act-...-Linear stack; the output layer has no activation."""
+    layers: list[nn.Module] = []
+    width = in_dim
+    for h in hidden:
+        layers += [nn.Linear(width, h), act()]
+        width = h
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """Base of observation encoders: maps a batch of observations to ``(B, out_dim)``.
+
+    Subclasses set ``obs_shape`` (shape of one observation, used to check inputs) and
+    ``out_dim``; a CNN encoder for pixels only has to honour the same two attributes.
+    """
+
+    obs_shape: tuple[int, ...]
+    out_dim: int
+
+    def check_obs(self, obs: torch.Tensor, name: str = "obs") -> None:
+        """Raise ValueError unless ``obs`` is a batch of observations of the right shape."""
+        if obs.dim() != len(self.obs_shape) + 1 or tuple(obs.shape[1:]) != self.obs_shape:
+            raise ValueError(
+                f"{name} must have shape (B, {', '.join(map(str, self.obs_shape))}), got "
+                f"{tuple(obs.shape)}: wrong observation width for this encoder (check the task)"
+            )
+
+
+class MLPEncoder(Encoder):
+    """State encoder f: flat observation (B, O) -> representation (B, D)."""
+
+    def __init__(self, obs_dim: int, out_dim: int = 128, hidden: Sequence[int] = (256, 256)):
+        super().__init__()
+        self.obs_shape = (obs_dim,)
+        self.out_dim = out_dim
+        self.net = mlp(obs_dim, hidden, out_dim)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+
+class MLPDecoder(nn.Module):
+    """Decoder representation (B, D) -> observation (B, O), for the autoencoder baseline."""
+
+    def __init__(self, repr_dim: int, obs_dim: int, hidden: Sequence[int] = (256, 256)):
+        super().__init__()
+        self.net = mlp(repr_dim, hidden, obs_dim)
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        return self.net(s)
+
+
+class ActionEncoder(nn.Module):
+    """Action encoder h: 2-layer MLP lifting an action (B, A) into the representation space.
+
+    Raw actions are 4 numbers; lifting them to D lets the predictor combine them with
+    ``s_t`` by concatenation, addition or modulation, and lets h learn non-linear mixtures.
+    """
+
+    def __init__(self, action_dim: int, out_dim: int = 128, hidden: int = 128):
+        super().__init__()
+        self.action_dim = action_dim
+        self.net = mlp(action_dim, (hidden,), out_dim)
+
+    def forward(self, actions: torch.Tensor) -> torch.Tensor:
+        return self.net(actions)
+
+
+class Predictor(nn.Module):
+    """Predictor g(s_t, e_a) -> predicted next representation, through a narrow hidden layer.
+
+    The hidden width is normally below D (a bottleneck): a weak predictor cannot map any
+    input to any target, so the encoder has to make next-step prediction simple, which is
+    one of the things, with the EMA target and the stop-gradient, that resists collapse.
+
+    Action injection:
+    - ``concat``: input ``[s; e]`` of width 2D;
+    - ``add``: input ``s + e`` of width D;
+    - ``film``: input ``s``; each hidden layer is modulated, ``act((1 + gamma_l(e)) * W_l h +
+      beta_l(e))``. ``1 + gamma`` keeps the modulation near the identity at
+      initialisation, and one linear map produces all gammas and betas at once;
+    - ``none``: input ``s`` only (passive prediction, the V-JEPA-style baseline).
+    """
+
+    def __init__(self, repr_dim: int, hidden: int = 64, depth: int = 2, injection: str = "concat"):
+        super().__init__()
+        if injection not in INJECTIONS:
+            raise ValueError(f"injection must be one of {INJECTIONS}, got {injection!r}")
+        if depth < 1:
+            raise ValueError(f"predictor depth must be >= 1, got {depth}")
+        self.injection = injection
+        self.repr_dim, self.hidden, self.depth = repr_dim, hidden, depth
+        in_dim = 2 * repr_dim if injection == "concat" else repr_dim
+        self.layers = nn.ModuleList(
+            [nn.Linear(in_dim if i == 0 else hidden, hidden) for i in range(depth)]
+        )
+        self.out = nn.Linear(hidden, repr_dim)
+        self.film = nn.Linear(repr_dim, 2 * depth * hidden) if injection == "film" else None
+
+    def forward(self, s: torch.Tensor, e: torch.Tensor | None = None) -> torch.Tensor:
+        if self.injection != "none" and e is None:
+            raise ValueError(f"the {self.injection!r} predictor needs an action embedding")
+        if self.injection == "concat":
+            h = torch.cat([s, e], dim=-1)
+        elif self.injection == "add":
+            h = s + e
+        else:
+            h = s
+        if self.film is None:
+            for layer in self.layers:
+                h = F.relu(layer(h))
+        else:
+            gb = self.film(e).view(e.shape[0], self.depth, 2, self.hidden)
+            for i, layer in enumerate(self.layers):
+                h = F.relu(torch.addcmul(gb[:, i, 1], layer(h), 1.0 + gb[:, i, 0]))
+        return self.out(h)
+
+
+class BCHead(nn.Module):
+    """Policy head pi(s) -> action in [-1, 1] (tanh output), trained by behaviour cloning."""
+
+    def __init__(self, in_dim: int, action_dim: int, hidden: Sequence[int] = (256, 256)):
+        super().__init__()
+        self.net = mlp(in_dim, hidden, action_dim)
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.net(s))
+
+
+class ACTJEPA(nn.Module):
+    """Online encoder, EMA target encoder, action encoder and predictor, with the loss.
+
+    ``forward(obs, actions, next_obs)`` returns ``(loss, logs)``; the caller runs the
+    optimiser and then ``train.ema_update(model.target_encoder, model.encoder, tau)``.
+    The target encoder starts as a deep copy of the encoder, has ``requires_grad=False`` and
+    is only evaluated under ``torch.no_grad``: it never receives gradients, it moves only by
+    the EMA. With ``cfg.ema=False`` the target is the online encoder under stop-gradient.
+    """
+
+    def __init__(self, cfg: JEPAConfig, encoder: Encoder | None = None):
+        super().__init__()
+        if encoder is None:
+            encoder = MLPEncoder(cfg.obs_dim, cfg.repr_dim, cfg.enc_hidden)
+        if encoder.out_dim != cfg.repr_dim:
+            raise ValueError(
+                f"encoder.out_dim={encoder.out_dim} differs from cfg.repr_dim={cfg.repr_dim}"
+            )
+        if cfg.bottleneck and cfg.pred_hidden >= cfg.repr_dim:
+            raise ValueError(
+                f"bottleneck predictor must be narrower than D={cfg.repr_dim}, "
+                f"got pred_hidden={cfg.pred_hidden}"
+            )
+        self.cfg = cfg
+        self.encoder = encoder
+        self.target_encoder = copy.deepcopy(encoder)
+        self.target_encoder.requires_grad_(False)
+        self.target_encoder.eval()
+        self.action_encoder = (
+            ActionEncoder(cfg.action_dim, cfg.repr_dim, cfg.act_hidden)
+            if cfg.action_injection != "none" else None
+        )
+        self.predictor = Predictor(cfg.repr_dim, cfg.pred_hidden, cfg.pred_depth,
+                                   cfg.action_injection)
+
+    # -- parameters -------------------------------------------------------------------
+    def trainable_parameters(self) -> Iterator[nn.Parameter]:
+        """Parameters the optimiser updates (everything but the target encoder)."""
+        for module in (self.encoder, self.action_encoder, self.predictor):
+            if module is not None:
+                yield from module.parameters()
+
+    @property
+    def target_net(self) -> Encoder:
+        """The encoder producing targets: the EMA copy, or the online one when ema=False."""
+        return self.target_encoder if self.cfg.ema else self.encoder
+
+    def train(self, mode: bool = True) -> ACTJEPA:
+        super().train(mode)
+        self.target_encoder.eval()  # the target is never in training mode (matters for BN)
+        return self
+
+    # -- checks ----------------------------------------------------------------------
+    def check_inputs(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
+                     next_obs: torch.Tensor | None = None) -> None:
+        """Raise ValueError on wrong widths, mismatched batch sizes or NaN/inf values."""
+        self.encoder.check_obs(obs, "obs")
+        if next_obs is not None:
+            self.encoder.check_obs(next_obs, "next_obs")
+            if next_obs.shape[0] != obs.shape[0]:
+                raise ValueError(f"obs has {obs.shape[0]} rows but next_obs {next_obs.shape[0]}")
+        if actions is not None:
+            if actions.dim() != 2 or actions.shape[1] != self.cfg.action_dim:
+                raise ValueError(
+                    f"actions must have shape (B, {self.cfg.action_dim}), got "
+                    f"{tuple(actions.shape)}: wrong action width"
+                )
+            if actions.shape[0] != obs.shape[0]:
+                raise ValueError(f"obs has {obs.shape[0]} rows but actions {actions.shape[0]}")
+        for name, x in (("obs", obs), ("actions", actions), ("next_obs", next_obs)):
+            if x is not None and not bool(torch.isfinite(x).all()):
+                raise ValueError(f"{name} contains NaN or inf values")
+
+    # -- the model -------------------------------------------------------------------
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """Online representation ``s = f(obs)``, shape (B, D)."""
+        return self.encoder(obs)
+
+    def predict(self, s: torch.Tensor, actions: torch.Tensor | None) -> torch.Tensor:
+        """One latent step ``g(s, h(a))``; apply repeatedly for multi-step rollouts (MPC)."""
+        e = self.action_encoder(actions) if self.action_encoder is not None else None
+        return self.predictor(s, e)
+
+    @torch.no_grad()
+    def target(self, next_obs: torch.Tensor) -> torch.Tensor:
+        """Prediction target ``sg[f_bar(next_obs)]``."""
+        return self.target_net(next_obs)
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor,
+                check: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Latent prediction loss of a batch of transitions, and detached logs.
+
+        ``check=False`` skips the input checks (the training loop checks the whole dataset
+        once instead of every batch).
+        """
+        if check:
+            self.check_inputs(obs, actions, next_obs)
+        pred = self.predict(self.encode(obs), actions)
+        loss = latent_loss(pred, self.target(next_obs), normalize=self.cfg.normalize_loss)
+        return loss, {"loss": loss.detach()}

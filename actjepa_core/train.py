@@ -1,0 +1,392 @@
+"""ACT-JEPA pretraining: schedules, EMA target, a fast training loop, checkpoints.
+
+Why the loop looks the way it does (CPU first, where the book is built):
+
+- The whole dataset lives on the device as ONE tensor ``[obs | actions | next_obs]``; a batch
+  is one ``index_select`` with indices from a seeded ``torch.Generator`` (no DataLoader, no
+  numpy round trip, and the batch order depends only on ``cfg.seed``).
+- No host sync per step: losses are written into a preallocated tensor and read every
+  ``monitor_every`` steps; ``zero_grad(set_to_none=True)``; AdamW with ``foreach``;
+  the EMA is two ``torch._foreach_*`` calls over all target parameters.
+- Threads: these MLPs are small (batch 256, widths <= 256), so the gain of a second
+  intra-op thread is small and easily lost to synchronisation, and when two processes
+  share the 2 cores of the build machine two threads each oversubscribe them (a naive loop
+  measured ~70 steps/s in that situation). ``cfg.threads = 1`` is the default; see
+  ``benchmarks/bench_training.py`` for the measured figures. The setting is restored when
+  training returns.
+- Determinism: the model is initialised inside ``torch.random.fork_rng`` seeded with
+  ``cfg.seed`` (the caller's global RNG is left alone), batches come from a dedicated
+  generator, and ``cfg.deterministic`` turns on ``torch.use_deterministic_algorithms``
+  for the duration of training. Same seed, same thread count -> bit-identical weights on CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .config import JEPAConfig
+from .models import ACTJEPA, Encoder
+from .monitor import CollapseMonitor
+
+MONITOR_BATCH = 1024
+"""Observations in the fixed batch the collapse monitor reads (fewer if the data is smaller)."""
+
+CHECKPOINT_VERSION = 1
+
+
+# ---------------------------------------------------------------------------- schedules
+def _check_tau(name: str, tau: float, allow_one: bool) -> None:
+    upper_ok = tau <= 1.0 if allow_one else tau < 1.0
+    if not (0.0 <= tau and upper_ok):
+        raise ValueError(f"{name} must lie in [0, 1{']' if allow_one else ')'}, got {tau}")
+
+
+def tau_at(step: int, tau_start: float, tau_end: float, steps: int) -> float:
+    """EMA momentum at ``step`` of a cosine schedule from ``tau_start`` (step 0) to
+    ``tau_end`` (step ``steps - 1``): ``tau_end - (tau_end - tau_start)(1 + cos(pi t))/2``."""
+    if steps <= 1:
+        return tau_start
+    t = step / (steps - 1)
+    return tau_end - (tau_end - tau_start) * (1.0 + math.cos(math.pi * t)) / 2.0
+
+
+def cosine_tau_schedule(tau_start: float, tau_end: float, steps: int, start: int = 0
+                        ) -> Iterator[float]:
+    """Generator of the EMA momentum for steps ``start .. steps - 1`` (I-JEPA style).
+
+    The first value (step 0) is exactly ``tau_start`` and the last (step ``steps - 1``) is
+    exactly ``tau_end``; in between it follows a half cosine, monotone from one to the other.
+    ``start`` lets a resumed run pick the schedule up where it stopped.
+    """
+    _check_tau("tau_start", tau_start, allow_one=False)
+    _check_tau("tau_end", tau_end, allow_one=True)
+    if steps <= 0:
+        raise ValueError(f"steps must be positive, got {steps}")
+    for step in range(start, steps):
+        yield tau_at(step, tau_start, tau_end, steps)
+
+
+def lr_factor(step: int, steps: int, warmup: float) -> float:
+    """Learning-rate multiplier: linear warmup over ``round(warmup * steps)`` steps up to 1,
+    then cosine decay toward 0 at ``steps``."""
+    n_warm = int(round(warmup * steps))
+    if step < n_warm:
+        return (step + 1) / n_warm
+    progress = (step - n_warm) / max(1, steps - n_warm)
+    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def lr_schedule(optimizer: torch.optim.Optimizer, steps: int, warmup: float
+                ) -> torch.optim.lr_scheduler.LambdaLR:
+    """``LambdaLR`` applying ``lr_factor``; call ``.step()`` after every optimiser step."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, warmup))
+
+
+def make_optimizer(params: Iterable[nn.Parameter], cfg: JEPAConfig, steps: int | None = None
+                   ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW (``cfg.lr``, ``cfg.weight_decay``, foreach kernels) and its warmup-cosine schedule.
+
+    Reusable by other trainers (e.g. the BC head): pass their parameters and step count.
+    """
+    opt = torch.optim.AdamW(list(params), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+    return opt, lr_schedule(opt, steps if steps is not None else cfg.steps, cfg.warmup)
+
+
+# ---------------------------------------------------------------------------- EMA
+def _tensors(x: nn.Module | Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    return list(x.parameters()) if isinstance(x, nn.Module) else list(x)
+
+
+@torch.no_grad()
+def ema_update(target: nn.Module | Sequence[torch.Tensor],
+               online: nn.Module | Sequence[torch.Tensor], tau: float) -> None:
+    """In place ``theta_bar <- tau * theta_bar + (1 - tau) * theta`` for all parameters.
+
+    Call it right after ``optimizer.step()``. Two fused ``torch._foreach_*`` kernels over the
+    whole parameter list instead of a Python loop over tensors. Buffers of modules (e.g.
+    BatchNorm statistics of a future CNN) are copied, not averaged.
+    """
+    if not 0.0 <= tau <= 1.0:
+        raise ValueError(f"EMA momentum tau must lie in [0, 1], got {tau}")
+    tp, op = _tensors(target), _tensors(online)
+    if len(tp) != len(op):
+        raise ValueError(f"target has {len(tp)} parameter tensors, online has {len(op)}")
+    torch._foreach_mul_(tp, tau)
+    torch._foreach_add_(tp, op, alpha=1.0 - tau)
+    if isinstance(target, nn.Module) and isinstance(online, nn.Module):
+        for bt, bo in zip(target.buffers(), online.buffers()):
+            bt.copy_(bo)
+
+
+# ---------------------------------------------------------------------------- helpers
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> cuda when available, else cpu; anything else is passed to torch."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def torch_settings(threads: int, deterministic: bool) -> Iterator[None]:
+    """Set torch's CPU thread count and determinism for a block, then restore them."""
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        if threads > 0:
+            torch.set_num_threads(threads)
+        if deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        yield
+    finally:
+        torch.set_num_threads(old_threads)
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+
+
+def _as_tensor(name: str, x: Any, device: torch.device) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(x, dtype=np.float32) if not torch.is_tensor(x) else x)
+    if t.dim() != 2:
+        raise ValueError(f"{name} must be a 2-d array (N, width), got shape {tuple(t.shape)}")
+    return t.to(device=device, dtype=torch.float32)
+
+
+def build_model(cfg: JEPAConfig, encoder: Encoder | None = None) -> ACTJEPA:
+    """``ACTJEPA(cfg)`` initialised from ``cfg.seed`` without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return ACTJEPA(cfg, encoder)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+@dataclass
+class Checkpoint:
+    """What ``load_checkpoint`` restores."""
+
+    model: ACTJEPA
+    cfg: JEPAConfig
+    history: pd.DataFrame
+    step: int
+    """Number of optimiser steps already taken."""
+    optimizer: dict | None = None
+    scheduler: dict | None = None
+    generator: torch.Tensor | None = None
+    """State of the batch sampler's generator."""
+
+
+def _history_dict(history: pd.DataFrame | dict | None) -> dict[str, list]:
+    if history is None:
+        return {}
+    if isinstance(history, pd.DataFrame):
+        return {c: history[c].tolist() for c in history.columns}
+    return {k: list(v) for k, v in history.items()}
+
+
+def save_checkpoint(path: str | os.PathLike, model: ACTJEPA, cfg: JEPAConfig,
+                    history: pd.DataFrame | dict | None, step: int,
+                    optimizer: torch.optim.Optimizer | None = None,
+                    scheduler: Any = None, generator: torch.Generator | None = None) -> Path:
+    """Write a checkpoint atomically: a temporary file in the same folder, then ``os.replace``.
+
+    An interrupted write never leaves a half checkpoint under ``path``. With the optimiser,
+    scheduler and sampler generator included, ``train_jepa`` resumes the exact run.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "version": CHECKPOINT_VERSION,
+        "cfg": cfg.to_dict(),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "history": _history_dict(history),
+        "step": int(step),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "generator": generator.get_state() if generator is not None else None,
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, encoder: Encoder | None = None) -> Checkpoint:
+    """Read a checkpoint written by ``save_checkpoint``; the model comes back on the CPU.
+
+    Pass ``encoder`` (an untrained instance of the same architecture) if the model was built
+    with a custom encoder instead of the default MLP.
+    """
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if payload.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: checkpoint version {payload.get('version')} is not "
+                         f"{CHECKPOINT_VERSION}")
+    cfg = JEPAConfig.from_dict(payload["cfg"])
+    model = build_model(cfg, encoder)  # init is overwritten; fork_rng spares the global RNG
+    model.load_state_dict(payload["model"])
+    return Checkpoint(model=model, cfg=cfg, history=pd.DataFrame(payload["history"]),
+                      step=payload["step"], optimizer=payload["optimizer"],
+                      scheduler=payload["scheduler"], generator=payload["generator"])
+
+
+# ---------------------------------------------------------------------------- training
+def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress: bool = True,
+               *, monitor_obs: Any = None, checkpoint_path: str | os.PathLike | None = None,
+               checkpoint_every: int = 0, until: int | None = None,
+               encoder: Encoder | None = None) -> tuple[ACTJEPA, pd.DataFrame]:
+    """Pretrain ACT-JEPA on transitions ``(obs, actions, next_obs)``; return model and history.
+
+    Arrays are float32 ``(N, O)``, ``(N, A)``, ``(N, O)``, already standardised.
+    ``history`` has one row per step (``step`` counted from 1, ``loss``, ``lr``, ``tau``; tau
+    is NaN without EMA) and, on every ``cfg.monitor_every``-th step and the last, the
+    collapse figures of ``CollapseMonitor`` (online/target std, erank, cos, collapsed, drift)
+    on a fixed batch: ``monitor_obs`` if given, else ``MONITOR_BATCH`` observations of
+    ``obs`` chosen by ``cfg.seed``.
+
+    With ``checkpoint_path``, a checkpoint is written every ``checkpoint_every`` steps (if >0)
+    and at the end; if the file exists, training resumes from it (same schedules, same
+    batches, bit-identical to an uninterrupted run). ``until`` stops after that many steps
+    of the ``cfg.steps`` schedule (e.g. to train in chunks). The model is returned on
+    ``cfg.device`` in eval mode.
+    """
+    device = resolve_device(cfg.device)
+    data_o = _as_tensor("obs", obs, device)
+    data_a = _as_tensor("actions", actions, device)
+    data_n = _as_tensor("next_obs", next_obs, device)
+    n = data_o.shape[0]
+    if n == 0:
+        raise ValueError("no transitions to train on")
+    stop = cfg.steps if until is None else until
+    if not 0 < stop <= cfg.steps:
+        raise ValueError(f"until must lie in [1, cfg.steps={cfg.steps}], got {until}")
+
+    with torch_settings(cfg.threads, cfg.deterministic):
+        ckpt = None
+        if checkpoint_path is not None and Path(checkpoint_path).exists():
+            ckpt = load_checkpoint(checkpoint_path, encoder)
+            if ckpt.cfg.to_dict() != cfg.to_dict():
+                raise ValueError(f"{checkpoint_path} was written with a different config; "
+                                 f"delete it or pass the config it was trained with")
+            model = ckpt.model
+        else:
+            model = build_model(cfg, encoder)
+        model.to(device)
+        model.check_inputs(data_o, data_a, data_n)  # widths, row counts, NaN: once, up front
+
+        # fixed monitor batch, chosen independently of the training batches
+        if monitor_obs is None:
+            pick = torch.Generator().manual_seed(cfg.seed + 1)
+            idx = torch.randperm(n, generator=pick)[:MONITOR_BATCH].to(device)
+            mon_obs = data_o[idx]
+        else:
+            mon_obs = _as_tensor("monitor_obs", monitor_obs, device)
+            model.encoder.check_obs(mon_obs, "monitor_obs")
+        monitor = CollapseMonitor(mon_obs)
+
+        opt, sched = make_optimizer(model.trainable_parameters(), cfg)
+        gen = torch.Generator(device=device).manual_seed(cfg.seed)
+        history = {"step": [], "loss": [], "lr": [], "tau": []}
+        start = 0
+        if ckpt is not None:
+            opt.load_state_dict(ckpt.optimizer)
+            sched.load_state_dict(ckpt.scheduler)
+            gen.set_state(ckpt.generator)
+            history = _history_dict(ckpt.history)
+            start = ckpt.step
+
+        # one tensor, one gather per batch; column blocks are views
+        data = torch.cat([data_o, data_a, data_n], dim=1)
+        del data_o, data_a, data_n
+        o_w, a_w = cfg.obs_dim, cfg.action_dim
+        if cfg.tau_fixed is not None:
+            taus: Iterator[float] = iter([cfg.tau_fixed] * (cfg.steps - start))
+        else:
+            taus = cosine_tau_schedule(cfg.tau_start, cfg.tau_end, cfg.steps, start=start)
+        target_params = list(model.target_encoder.parameters())
+        online_params = list(model.encoder.parameters())
+        losses = torch.zeros(cfg.steps, device=device)
+        lrs: list[float] = []
+        tau_log: list[float] = []
+        read_from = start
+        bs = cfg.batch_size
+
+        def read_out(step_done: int) -> None:
+            """Move the losses of steps [read_from, step_done) to the history (one sync)."""
+            nonlocal read_from, lrs, tau_log
+            vals = losses[read_from:step_done].tolist()
+            history["step"] += list(range(read_from + 1, step_done + 1))
+            history["loss"] += vals
+            history["lr"] += lrs
+            history["tau"] += tau_log
+            lrs, tau_log = [], []
+            for k in history:
+                if len(history[k]) < len(history["step"]):
+                    history[k] += [math.nan] * (len(history["step"]) - len(history[k]))
+            read_from = step_done
+
+        def record_monitor() -> None:
+            model.eval()
+            stats = monitor(model)
+            model.train()
+            for k, v in stats.items():
+                col = history.setdefault(k, [math.nan] * len(history["step"]))
+                col[-1] = v
+
+        model.train()
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=stop, initial=start, desc="ACT-JEPA", unit="step", leave=False)
+        for step in range(start, stop):
+            idx = torch.randint(n, (bs,), generator=gen, device=device)
+            batch = data.index_select(0, idx)
+            loss, _ = model(batch[:, :o_w], batch[:, o_w:o_w + a_w], batch[:, o_w + a_w:],
+                            check=False)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+            if cfg.ema:
+                tau = next(taus)
+                ema_update(target_params, online_params, tau)
+                tau_log.append(tau)
+            else:
+                tau_log.append(math.nan)
+            losses[step] = loss.detach()
+            done = step + 1
+            if bar is not None:
+                bar.update(1)
+            monitor_now = cfg.monitor_every > 0 and done % cfg.monitor_every == 0
+            if monitor_now or done == stop:
+                read_out(done)
+                if monitor_now or done == cfg.steps:
+                    record_monitor()
+                if bar is not None:
+                    bar.set_postfix(loss=f"{history['loss'][-1]:.4g}")
+            if checkpoint_path is not None and (
+                (checkpoint_every > 0 and done % checkpoint_every == 0) or done == stop
+            ):
+                read_out(done)
+                save_checkpoint(checkpoint_path, model, cfg, history, done, opt, sched, gen)
+        if bar is not None:
+            bar.close()
+        model.eval()
+    return model, pd.DataFrame(history)

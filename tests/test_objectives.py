@@ -1,0 +1,105 @@
+"""Tests of the objectives and the collapse monitor."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+from actjepa_core.monitor import (CollapseMonitor, CollapseWarning, check_collapse,
+                                  embedding_stats, param_drift)
+from actjepa_core.objectives import (gaussian_views, info_nce_loss, latent_loss,
+                                     reconstruction_loss)
+
+
+def test_latent_loss_hand_built_2x2():
+    pred = torch.tensor([[1.0, 2.0], [0.0, 3.0]])
+    target = torch.tensor([[0.0, 0.0], [4.0, 0.0]])
+    # (1/N) sum_i ||pred_i - target_i||^2 = ((1 + 4) + (16 + 9)) / 2 = 15
+    assert latent_loss(pred, target).item() == pytest.approx(15.0)
+    # normalised: unit vectors; row 0: (1,2)/sqrt5 vs 0/eps -> target stays 0, so ||.||^2 = 1;
+    # row 1: (0,1) vs (1,0) -> 2.  Mean = 1.5
+    assert latent_loss(pred, target, normalize=True).item() == pytest.approx(1.5)
+    t2 = torch.tensor([[2.0, 0.0], [0.0, -5.0]])
+    # row 0: (1,2)/sqrt5 vs (1,0): 2 - 2/sqrt5; row 1: (0,1) vs (0,-1): 4
+    expect = ((2 - 2 / math.sqrt(5)) + 4) / 2
+    assert latent_loss(pred, t2, normalize=True).item() == pytest.approx(expect)
+
+
+def test_latent_loss_detaches_target():
+    pred = torch.randn(4, 3, requires_grad=True)
+    target = torch.randn(4, 3, requires_grad=True)
+    latent_loss(pred, target).backward()
+    assert pred.grad is not None and target.grad is None
+    with pytest.raises(ValueError, match="shape"):
+        latent_loss(pred, target[:, :2])
+
+
+def test_reconstruction_and_info_nce():
+    obs = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert reconstruction_loss(obs + 1.0, obs).item() == pytest.approx(1.0)
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(16, 8, generator=g)
+    aligned = info_nce_loss(z, z + 0.01 * torch.randn(16, 8, generator=g), temperature=0.1)
+    shuffled = info_nce_loss(z, z[torch.randperm(16, generator=g)], temperature=0.1)
+    assert aligned < shuffled
+    assert aligned.item() > 0
+    v1, v2 = gaussian_views(obs, 0.1, torch.Generator().manual_seed(1))
+    assert v1.shape == obs.shape and not torch.equal(v1, v2)
+    with pytest.raises(ValueError, match="temperature"):
+        info_nce_loss(z, z, temperature=0.0)
+
+
+def test_monitor_flags_constant_and_rank_one_outputs():
+    d = 64
+    const = torch.ones(256, d) * 3.0
+    with pytest.warns(CollapseWarning, match="collapsed"):
+        s = check_collapse(const, "const")
+    assert s["collapsed"] == 1.0 and s["std"] < 1e-6 and s["erank"] == 0.0
+    assert s["cos"] == pytest.approx(1.0)
+
+    g = torch.Generator().manual_seed(0)
+    rank1 = torch.randn(256, 1, generator=g) * torch.randn(1, d, generator=g) + 5.0
+    with pytest.warns(CollapseWarning, match="effective rank"):
+        s = check_collapse(rank1, "rank1")
+    assert s["collapsed"] == 1.0 and s["erank"] < 1.01
+
+
+def test_monitor_passes_healthy_random_embeddings():
+    d = 64
+    z = torch.randn(1024, d, generator=torch.Generator().manual_seed(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapseWarning)
+        s = check_collapse(z)
+    assert s["collapsed"] == 0.0
+    assert s["std"] == pytest.approx(1 / math.sqrt(d), rel=0.05)
+    assert s["erank"] > 0.8 * d
+    assert abs(s["cos"]) < 0.01
+
+
+def test_embedding_stats_rejects_bad_shape():
+    with pytest.raises(ValueError, match="N >= 2"):
+        embedding_stats(torch.randn(1, 4))
+
+
+def test_param_drift_and_monitor_keys():
+    a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        for p in a.parameters():
+            p.fill_(1.0)
+        for p in b.parameters():
+            p.fill_(3.0)
+    # ||b - a|| / ||a|| = 2
+    assert param_drift(a, b) == pytest.approx(2.0)
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = torch.nn.Linear(5, 16)
+            self.target_net = self.encoder
+
+    out = CollapseMonitor(torch.randn(64, 5), warn=False)(Tiny())
+    assert {"online_std", "online_erank", "online_cos", "target_std", "drift"} <= set(out)
+    assert out["drift"] == 0.0

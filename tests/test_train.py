@@ -1,0 +1,170 @@
+"""Tests of schedules, EMA, the training loop and checkpoints (small and fast)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from actjepa_core.config import JEPAConfig
+from actjepa_core.train import (cosine_tau_schedule, ema_update, load_checkpoint, lr_factor,
+                                make_optimizer, save_checkpoint, train_jepa)
+
+O, A = 6, 2
+
+
+def toy_data(n: int = 512, seed: int = 0):
+    """Linear system next = obs + 0.1 * B @ action on a few dims (and a constant goal part)."""
+    rng = np.random.default_rng(seed)
+    obs = rng.standard_normal((n, O)).astype(np.float32)
+    act = rng.uniform(-1, 1, (n, A)).astype(np.float32)
+    B = rng.standard_normal((O, A)).astype(np.float32)
+    nxt = obs + 0.1 * act @ B.T
+    nxt[:, -2:] = obs[:, -2:]  # a "goal" part that the transition does not change
+    return obs, act, nxt.astype(np.float32)
+
+
+def cfg(**kw) -> JEPAConfig:
+    base = dict(obs_dim=O, action_dim=A, repr_dim=16, enc_hidden=(32, 32), act_hidden=16,
+                pred_hidden=8, steps=40, batch_size=32, monitor_every=20, device="cpu")
+    base.update(kw)
+    return JEPAConfig(**base)
+
+
+def weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_same_weights(a, b):
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+
+
+def test_tau_schedule_endpoints_and_monotone():
+    taus = list(cosine_tau_schedule(0.996, 1.0, 101))
+    assert len(taus) == 101
+    assert taus[0] == 0.996 and taus[-1] == 1.0
+    assert all(b >= a for a, b in zip(taus, taus[1:]))
+    assert list(cosine_tau_schedule(0.99, 0.999, 50, start=30)) == list(
+        cosine_tau_schedule(0.99, 0.999, 50))[30:]
+    with pytest.raises(ValueError, match=r"tau_start must lie in \[0, 1\)"):
+        next(cosine_tau_schedule(1.0, 1.0, 10))
+    with pytest.raises(ValueError, match="tau_end"):
+        next(cosine_tau_schedule(0.9, 1.1, 10))
+
+
+def test_ema_update_matches_formula():
+    t = [torch.tensor([1.0, 2.0]), torch.tensor([[4.0]])]
+    o = [torch.tensor([3.0, -2.0]), torch.tensor([[0.0]])]
+    ema_update(t, o, 0.75)
+    assert torch.equal(t[0], torch.tensor([1.5, 1.0]))   # 0.75*1+0.25*3, 0.75*2-0.25*2
+    assert torch.equal(t[1], torch.tensor([[3.0]]))
+    ema_update(t, o, 1.0)
+    assert torch.equal(t[0], torch.tensor([1.5, 1.0]))
+    ema_update(t, o, 0.0)
+    assert torch.equal(t[0], o[0])
+    with pytest.raises(ValueError, match="tau"):
+        ema_update(t, o, 1.5)
+
+
+def test_lr_schedule_warmup_then_cosine():
+    f = [lr_factor(s, 100, 0.1) for s in range(100)]
+    assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
+    assert all(b <= a for a, b in zip(f[10:], f[11:])) and f[-1] < 0.01
+    opt, sched = make_optimizer([torch.nn.Parameter(torch.zeros(2))], cfg(lr=0.5), steps=100)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+
+
+def test_training_lowers_loss_on_toy_linear_system():
+    obs, act, nxt = toy_data()
+    model, hist = train_jepa(cfg(steps=150, monitor_every=50), obs, act, nxt, progress=False)
+    assert isinstance(hist, pd.DataFrame) and len(hist) == 150
+    assert list(hist["step"]) == list(range(1, 151))
+    early, late = hist["loss"].iloc[:10].mean(), hist["loss"].iloc[-10:].mean()
+    assert late < 0.5 * early, (early, late)
+    mon = hist.dropna(subset=["online_std"])
+    assert list(mon["step"]) == [50, 100, 150]
+    assert (mon["online_collapsed"] == 0).all()
+    assert hist["tau"].iloc[0] == 0.996 and hist["tau"].iloc[-1] == 1.0
+    assert not model.training
+
+
+def test_same_seed_bit_identical_and_other_seed_differs():
+    obs, act, nxt = toy_data()
+    m1, h1 = train_jepa(cfg(), obs, act, nxt, progress=False)
+    m2, h2 = train_jepa(cfg(), obs, act, nxt, progress=False)
+    assert_same_weights(m1, m2)
+    assert h1["loss"].tolist() == h2["loss"].tolist()
+    m3, _ = train_jepa(cfg(seed=1), obs, act, nxt, progress=False)
+    assert not torch.equal(m1.encoder.net[0].weight, m3.encoder.net[0].weight)
+
+
+def test_global_state_restored():
+    obs, act, nxt = toy_data()
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train_jepa(cfg(steps=5, threads=1), obs, act, nxt, progress=False)
+    assert torch.equal(torch.rand(3), expected)  # the global RNG was not consumed
+    assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize("kw", [dict(ema=False), dict(tau_fixed=0.99),
+                                dict(action_injection="none", normalize_loss=True),
+                                dict(action_injection="film"),
+                                dict(bottleneck=False, pred_hidden=None)])
+def test_ablation_variants_train(kw):
+    obs, act, nxt = toy_data()
+    model, hist = train_jepa(cfg(steps=20, **kw), obs, act, nxt, progress=False)
+    assert np.isfinite(hist["loss"]).all()
+    if kw.get("ema") is False:
+        assert hist["tau"].isna().all() and hist["drift"].iloc[-1] == 0.0
+    if "tau_fixed" in kw:
+        assert (hist["tau"] == 0.99).all()
+
+
+def test_checkpoint_round_trip_exact(tmp_path):
+    obs, act, nxt = toy_data()
+    c = cfg(steps=10)
+    model, hist = train_jepa(c, obs, act, nxt, progress=False)
+    path = save_checkpoint(tmp_path / "ck.pt", model, c, hist, step=10)
+    assert not list(tmp_path.glob("*.tmp"))  # atomic: no temporary left behind
+    ck = load_checkpoint(path)
+    assert ck.cfg == c and ck.step == 10
+    assert_same_weights(model, ck.model)
+    pd.testing.assert_frame_equal(ck.history, hist)
+
+
+def test_resume_continues_same_run(tmp_path):
+    obs, act, nxt = toy_data()
+    c = cfg(steps=40, monitor_every=10)
+    straight, h_straight = train_jepa(c, obs, act, nxt, progress=False)
+    path = tmp_path / "run.pt"
+    _, h_part = train_jepa(c, obs, act, nxt, progress=False, checkpoint_path=path, until=25)
+    assert len(h_part) == 25 and load_checkpoint(path).step == 25
+    resumed, h_res = train_jepa(c, obs, act, nxt, progress=False, checkpoint_path=path)
+    assert_same_weights(straight, resumed)
+    assert h_res["loss"].tolist() == h_straight["loss"].tolist()
+    assert h_res["tau"].tolist() == h_straight["tau"].tolist()
+    with pytest.raises(ValueError, match="different config"):
+        train_jepa(cfg(steps=40, lr=0.1), obs, act, nxt, progress=False, checkpoint_path=path)
+
+
+def test_training_rejects_bad_data():
+    obs, act, nxt = toy_data()
+    with pytest.raises(ValueError, match="wrong observation width"):
+        train_jepa(cfg(), obs[:, :-1], act, nxt, progress=False)
+    with pytest.raises(ValueError, match="wrong action width"):
+        train_jepa(cfg(), obs, act[:, :1], nxt, progress=False)
+    bad = nxt.copy()
+    bad[7, 0] = math.nan
+    with pytest.raises(ValueError, match="next_obs contains NaN"):
+        train_jepa(cfg(), obs, act, bad, progress=False)
+    with pytest.raises(ValueError, match="rows"):
+        train_jepa(cfg(), obs, act[:100], nxt, progress=False)
