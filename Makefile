@@ -1,0 +1,35 @@
+# Two commands for a new user:  make book  and  make test  (see README.md).
+SHELL := /bin/bash
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+# Optional: an index for the torch wheel only, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+PROFILE ?= full
+PYTEST_ARGS ?=
+
+.PHONY: venv book test clean
+
+venv: $(STAMP)
+
+# torch goes first, exactly pinned: any other version or an open range pulls gigabytes of CUDA.
+# Re-installs only when requirements.txt or pyproject.toml changed (or the venv is missing).
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), f"Python >= 3.11 needed, $(PY) is {sys.version.split()[0]}"'
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install "torch==2.13.0" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install -r requirements.txt -e ".[book,test]"
+	@touch $@
+
+book: venv
+	$(PY) scripts/build_book.py --profile $(PROFILE)
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf _build .pytest_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,105 @@
+"""Every notebook runs end to end (smoke profile) and is stored the way the book needs it."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from notebook_runner import NotebookFailed, executed_profile, run_notebook  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+IDS = [nb.stem for nb in NOTEBOOKS]
+# Seconds allowed per notebook in the smoke profile (override: ACTJEPA_NOTEBOOK_TIMEOUT).
+TIMEOUT = float(os.environ.get("ACTJEPA_NOTEBOOK_TIMEOUT", "300"))
+
+
+def _load(nb: Path) -> dict:
+    return json.loads(nb.read_text())
+
+
+def _toc_files() -> set[str]:
+    """Every ``root`` and ``file`` entry of _toc.yml."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("root", "file") and isinstance(value, str):
+                    found.add(value.removesuffix(".md").removesuffix(".ipynb"))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+    return found
+
+
+@pytest.fixture(scope="session")
+def jupyter_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("jupyter")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_in_smoke_profile(notebook: Path, tmp_path: Path, jupyter_dir: Path) -> None:
+    output = tmp_path / notebook.name
+    error = None
+    try:
+        run_notebook(
+            notebook, output, profile="smoke", jupyter_dir=jupyter_dir,
+            cwd=notebook.parent, timeout=TIMEOUT, capture=True,
+        )
+    except NotebookFailed as err:
+        error = str(err)
+    if error:
+        pytest.fail(error, pytrace=False)
+    assert executed_profile(output) == "smoke"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_notebook_is_stored_without_outputs(notebook: Path) -> None:
+    nbformat.validate(nbformat.read(notebook, as_version=4))
+    dirty = [
+        i for i, cell in enumerate(_load(notebook)["cells"])
+        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
+    assert not dirty, f"{notebook.name}: code cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_notebook_has_profile_parameter(notebook: Path) -> None:
+    cells = [c for c in _load(notebook)["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, f"{notebook.name}: needs exactly one cell tagged 'parameters', has {len(cells)}"
+    tree = ast.parse("".join(cells[0]["source"]))
+    names = {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    }
+    assert "profile" in names, f"{notebook.name}: the 'parameters' cell does not define profile"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_notebook_is_in_toc(notebook: Path) -> None:
+    entry = notebook.relative_to(ROOT).with_suffix("").as_posix()
+    assert entry in _toc_files(), f"{entry} is not listed in _toc.yml"
+
+
+def test_toc_entries_exist() -> None:
+    for entry in _toc_files():
+        hits = [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")]
+        assert any(p.exists() for p in hits), f"_toc.yml lists {entry}, which does not exist"
