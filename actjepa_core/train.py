@@ -8,12 +8,15 @@ Why the loop looks the way it does (CPU first, where the book is built):
 - No host sync per step: losses are written into a preallocated tensor and read every
   ``monitor_every`` steps; ``zero_grad(set_to_none=True)``; AdamW with ``foreach``;
   the EMA is two ``torch._foreach_*`` calls over all target parameters.
-- Threads: these MLPs are small (batch 256, widths <= 256), so the gain of a second
-  intra-op thread is small and easily lost to synchronisation, and when two processes
-  share the 2 cores of the build machine two threads each oversubscribe them (a naive loop
-  measured ~70 steps/s in that situation). ``cfg.threads = 1`` is the default; see
-  ``benchmarks/bench_training.py`` for the measured figures. The setting is restored when
-  training returns.
+- Threads: these MLPs are small (batch 256, widths <= 256), so a second intra-op thread
+  gains little, and when other processes share the 2 cores of the build machine, two
+  threads per process oversubscribe them and every op waits at an OpenMP barrier for a
+  descheduled thread. Measured with ``benchmarks/bench_training.py`` on that machine under
+  load (load average ~3): 1 thread 130-230 steps/s, 2 threads 3-18 steps/s. Hence
+  ``cfg.threads = 1`` by default (0 keeps torch's setting, e.g. on a big idle machine).
+  At equal thread count the loop itself is compute-bound (~4-7 ms of forward/backward
+  per step), so the other tricks here add only a few percent; the setting is restored
+  when training returns.
 - Determinism: the model is initialised inside ``torch.random.fork_rng`` seeded with
   ``cfg.seed`` (the caller's global RNG is left alone), batches come from a dedicated
   generator, and ``cfg.deterministic`` turns on ``torch.use_deterministic_algorithms``
