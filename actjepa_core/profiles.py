@@ -23,12 +23,28 @@ class Profile:
     """Held-out episodes per task when checking the scripted experts."""
     frame_size: int
     """Width and height in pixels of the rendered frames of each task."""
+    pretrain_steps: int
+    """Optimiser steps of representation pretraining (ACT-JEPA and the baselines)."""
+    bc_steps: int
+    """Optimiser steps of the behaviour-cloning head."""
+    monitor_every: int
+    """Steps between collapse-monitor readings during pretraining."""
+    train_seeds: int
+    """Training seeds per configuration (the unit of the confidence intervals)."""
+    eval_episodes: int
+    """Held-out evaluation episodes per training seed and condition."""
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", n_demos=4, demo_action_noise=0.1, expert_episodes=8, frame_size=96),
-    "quick": Profile("quick", n_demos=25, demo_action_noise=0.1, expert_episodes=50, frame_size=320),
-    "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200, frame_size=320),
+    "smoke": Profile("smoke", n_demos=4, demo_action_noise=0.1, expert_episodes=8, frame_size=96,
+                     pretrain_steps=40, bc_steps=40, monitor_every=10, train_seeds=2,
+                     eval_episodes=4),
+    "quick": Profile("quick", n_demos=25, demo_action_noise=0.1, expert_episodes=50,
+                     frame_size=320, pretrain_steps=1500, bc_steps=1500, monitor_every=100,
+                     train_seeds=2, eval_episodes=30),
+    "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200,
+                    frame_size=320, pretrain_steps=5000, bc_steps=3000, monitor_every=250,
+                    train_seeds=5, eval_episodes=100),
 }
 
 
