@@ -159,13 +159,15 @@ def make_vector_env(task: str, num_envs: int) -> gym.vector.VectorEnv:
 
 
 def add_sensor_noise(
-    obs: np.ndarray, sigma: float, obs_std: np.ndarray, layout: ObsLayout, rng: np.random.Generator
+    obs: np.ndarray, sigma: float, obs_std: np.ndarray, layout: ObsLayout,
+    rng: np.random.Generator | list[np.random.Generator],
 ) -> np.ndarray:
     """Gaussian noise of ``sigma`` in *standardised* units on the sensor part only.
 
     Standardised noise ``z + sigma * eps`` with ``z = (o - mean) / std`` is the same as
     ``o + sigma * std * eps`` in raw units, so only the per-dimension std is needed.
     The goal part is left untouched: it is the task specification, not a measurement.
+    ``rng`` may be one generator per row of a batch, so each episode's noise is its own.
     """
     if sigma < 0:
         raise ValueError(f"noise sigma must be >= 0, got {sigma}")
@@ -175,7 +177,10 @@ def add_sensor_noise(
         )
     if sigma == 0:
         return obs
-    eps = rng.standard_normal(obs.shape).astype(obs.dtype)
+    if isinstance(rng, list):
+        eps = np.stack([g.standard_normal(obs.shape[-1]) for g in rng]).astype(obs.dtype)
+    else:
+        eps = rng.standard_normal(obs.shape).astype(obs.dtype)
     return obs + sigma * obs_std.astype(obs.dtype) * eps * layout.sensor_mask
 
 

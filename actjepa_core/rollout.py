@@ -45,18 +45,19 @@ def run_episodes(
     policy: Policy,
     seeds: Sequence[int],
     num_envs: int = 16,
-    observe: Callable[[np.ndarray], np.ndarray] | None = None,
+    observe: Callable[[np.ndarray, list[np.random.Generator]], np.ndarray] | None = None,
     action_noise: float = 0.0,
     noise_seed: int = 0,
     progress: bool | str = False,
 ) -> Rollouts:
     """Run one episode per seed, ``num_envs`` at a time, and stack them.
 
-    ``observe`` turns the clean observation into what the policy sees (sensor noise);
-    the clean one is what is recorded. ``action_noise`` adds Gaussian noise of that std to
+    ``observe(obs, rngs)`` turns the clean observations into what the policy sees (sensor
+    noise), drawing from ``rngs``, one generator per episode; the clean observation is
+    what is recorded. ``action_noise`` adds Gaussian noise of that std to
     the policy's action before clipping to [-1, 1]; the noisy action is the one recorded,
-    so recorded transitions are exactly what the simulator did. The noise of an episode is
-    drawn from a generator seeded by ``(noise_seed, episode seed)``, so an episode is the
+    so recorded transitions are exactly what the simulator did. All noise of an episode is
+    drawn from generators seeded by ``(noise_seed, episode seed)``, so an episode is the
     same whichever batch it runs in: the first k episodes of a run of n > k are the run of k.
     """
     spec = get_task(task)
@@ -94,14 +95,15 @@ def _run_batch(env, obs_dim: int, action_dim: int, T: int, seeds: np.ndarray, po
     actions = np.empty((n, T, action_dim), np.float32)
     rewards = np.empty((n, T), np.float32)
     obs[:, 0] = flatten_obs(obs_dict)
-    rngs = [np.random.default_rng([noise_seed, int(s)]) for s in padded]
+    act_rngs = [np.random.default_rng([noise_seed, int(s), 0]) for s in padded]
+    obs_rngs = [np.random.default_rng([noise_seed, int(s), 1]) for s in padded]
     for t in range(T):
-        seen = observe(obs[:, t]) if observe is not None else obs[:, t]
+        seen = observe(obs[:, t], obs_rngs) if observe is not None else obs[:, t]
         act = np.asarray(policy(seen), dtype=np.float32)
         if act.shape != (n, action_dim):
             raise ValueError(f"policy returned actions of shape {act.shape}, expected {(n, action_dim)}")
         if action_noise > 0:
-            eps = np.stack([r.standard_normal(action_dim) for r in rngs]).astype(np.float32)
+            eps = np.stack([r.standard_normal(action_dim) for r in act_rngs]).astype(np.float32)
             act = act + action_noise * eps
         actions[:, t] = np.clip(act, -1.0, 1.0)
         obs_dict, rew, _, _, info = env.step(actions[:, t])
