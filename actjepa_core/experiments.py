@@ -1,0 +1,210 @@
+"""Declarative experiment specs and a runner that caches every result by its spec.
+
+A :class:`RunSpec` names everything that decides one row group of a results table: the
+task, the demonstrations, the pretraining (method, steps, config overrides), the policy
+protocol, the training seed and the evaluation (episodes, noise levels). Its ``key`` is a
+hash of all of that, so
+
+* a finished run is loaded from the cache instead of recomputed,
+* an interrupted sweep resumes at the first spec without a cached result,
+* a pretrained encoder is shared by every spec that differs only after pretraining
+  (protocol, BC head, evaluation), through a second cache keyed by the pretraining part.
+
+Results are tidy rows (one per evaluation episode) with the spec's fields as columns,
+written atomically (temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .config import JEPAConfig
+from .data import Demonstrations, demonstrations
+from .envs import get_task
+from .evaluate import evaluate_policy
+from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
+from .train import build_model, load_checkpoint, save_checkpoint, train_jepa
+
+METHODS = ("raw", "actjepa")
+"""Pretraining methods: ``raw`` = no pretraining (the policy sees the observation)."""
+PROTOCOLS = ("bc", "nn", "mpc")
+"""Policy extraction protocols of ``policies``: BC head, latent nearest neighbour, latent MPC."""
+
+
+def _frozen_items(d: dict | tuple) -> tuple[tuple[str, object], ...]:
+    items = d.items() if isinstance(d, dict) else d
+    return tuple(sorted((str(k), tuple(v) if isinstance(v, list) else v) for k, v in items))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that decides one run: pretrain, extract a policy, evaluate it."""
+
+    task: str
+    """Short task name."""
+    method: str = "actjepa"
+    """Pretraining method, one of METHODS."""
+    protocol: str = "bc"
+    """Policy extraction protocol, one of PROTOCOLS."""
+    seed: int = 0
+    """Training seed: pretraining and BC head initialisation and batch order."""
+    n_demos: int = 100
+    """Demonstration episodes (the first n of collection seed 0)."""
+    demo_action_noise: float = 0.1
+    """Action-noise std of the demonstration collection."""
+    pretrain_steps: int = 5000
+    """Pretraining optimiser steps."""
+    bc_steps: int = 3000
+    """BC head optimiser steps."""
+    jepa: tuple[tuple[str, object], ...] = ()
+    """Overrides of JEPAConfig fields, as sorted (name, value) pairs."""
+    bc: tuple[tuple[str, object], ...] = ()
+    """Overrides of BCConfig fields, as sorted (name, value) pairs."""
+    mpc: tuple[tuple[str, object], ...] = ()
+    """Overrides of MPCConfig fields, as sorted (name, value) pairs."""
+    eval_episodes: int = 100
+    """Held-out evaluation episodes per noise level."""
+    sigmas: tuple[float, ...] = (0.0,)
+    """Test-time sensor-noise levels, in standardised units."""
+    label: str = ""
+    """Display name of the row in tables (defaults to method + protocol)."""
+
+    def __post_init__(self) -> None:
+        get_task(self.task)
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {METHODS}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {self.protocol!r}; choose one of {PROTOCOLS}")
+        if self.method == "raw" and self.protocol == "mpc":
+            raise ValueError("latent MPC needs a pretrained predictor; method 'raw' has none")
+        for name in ("jepa", "bc", "mpc"):
+            object.__setattr__(self, name, _frozen_items(getattr(self, name)))
+        object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
+        if not self.label:
+            object.__setattr__(self, "label", f"{self.method}+{self.protocol}")
+        JEPAConfig(obs_dim=1, action_dim=1, **dict(self.jepa))  # fail now on a bad override
+
+    def key(self) -> str:
+        """Hash of every field: the cache file name of this run's results."""
+        return _hash(dataclasses.asdict(self))
+
+    def pretrain_key(self) -> str:
+        """Hash of the fields that decide pretraining only."""
+        fields = ("task", "method", "seed", "n_demos", "demo_action_noise", "pretrain_steps", "jepa")
+        return _hash({f: getattr(self, f) for f in fields})
+
+
+def _hash(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Runner:
+    """Runs specs with a results cache under ``cache_dir``; see the module docstring."""
+
+    cache_dir: Path
+    """Folder of the cache: ``runs/<key>.csv`` and ``models/<pretrain_key>.pt``."""
+    progress: bool = True
+    """Show progress bars."""
+    _demos: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.cache_dir = Path(self.cache_dir)
+        (self.cache_dir / "runs").mkdir(parents=True, exist_ok=True)
+        (self.cache_dir / "models").mkdir(parents=True, exist_ok=True)
+
+    def run(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
+        """Results of all ``specs``, computing only those not in the cache."""
+        specs = list(specs)
+        frames = []
+        bar = tqdm(specs, desc="runs", unit="run", disable=not self.progress)
+        for spec in bar:
+            bar.set_postfix_str(f"{spec.task} {spec.label} seed {spec.seed}")
+            frames.append(self.run_one(spec))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def run_one(self, spec: RunSpec) -> pd.DataFrame:
+        path = self.cache_dir / "runs" / f"{spec.key()}.csv"
+        if path.exists():
+            return pd.read_csv(path)
+        rows = self._compute(spec)
+        _write_atomic(rows, path)
+        return rows
+
+    # -- the pipeline of one run ------------------------------------------------------
+    def demos(self, spec: RunSpec) -> Demonstrations:
+        key = (spec.task, spec.demo_action_noise)
+        if key not in self._demos or self._demos[key].n_episodes < spec.n_demos:
+            self._demos[key] = demonstrations(spec.task, spec.n_demos, seed=0,
+                                              action_noise=spec.demo_action_noise,
+                                              progress=self.progress)
+        return self._demos[key].first(spec.n_demos)
+
+    def pretrained(self, spec: RunSpec, d: Demonstrations):
+        """The pretrained ACT-JEPA model of ``spec`` (None for ``raw``), cached on disk."""
+        if spec.method == "raw":
+            return None
+        path = self.cache_dir / "models" / f"{spec.pretrain_key()}.pt"
+        if path.exists():
+            return load_checkpoint(path).model
+        spec_t = get_task(spec.task)
+        cfg = JEPAConfig(obs_dim=spec_t.obs_dim, action_dim=spec_t.action_dim,
+                         steps=spec.pretrain_steps, seed=spec.seed, **dict(spec.jepa))
+        o, a, o_next = d.transitions()
+        model, history = train_jepa(cfg, o, a, o_next, progress=False)
+        save_checkpoint(path, model, cfg, history, cfg.steps)
+        return model
+
+    def _compute(self, spec: RunSpec) -> pd.DataFrame:
+        d = self.demos(spec)
+        model = self.pretrained(spec, d)
+        encoder = model.encoder if model is not None else None
+        layout = get_task(spec.task).layout
+        o, a, _ = d.transitions()
+        if spec.protocol == "bc":
+            cfg = BCConfig(steps=spec.bc_steps, seed=spec.seed, **dict(spec.bc))
+            policy, _ = train_bc(encoder, o, a, d.stats, layout, cfg)
+        elif spec.protocol == "nn":
+            policy = LatentNN(encoder, o, a, d.stats)
+        else:
+            policy = LatentMPC(model, d.stats, layout, MPCConfig(seed=spec.seed, **dict(spec.mpc)))
+        with torch.no_grad():
+            rows = pd.concat([
+                evaluate_policy(spec.task, policy, spec.eval_episodes, d.stats, sigma=s,
+                                method=spec.label, seed=spec.seed)
+                for s in spec.sigmas
+            ], ignore_index=True)
+        rows.insert(2, "protocol", spec.protocol)
+        rows.insert(2, "pretraining", spec.method)
+        rows["n_demos"] = spec.n_demos
+        rows["spec_key"] = spec.key()
+        rows["spec"] = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str)
+        return rows
+
+
+def _write_atomic(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` as CSV so that ``path`` is either absent or complete, never partial."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            df.to_csv(f, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def default_cache_dir() -> Path:
+    """``$ACTJEPA_CACHE`` or ``~/.cache/actjepa/runs``: where computed runs are kept."""
+    return Path(os.environ.get("ACTJEPA_CACHE", Path.home() / ".cache" / "actjepa" / "cache"))

@@ -1,0 +1,56 @@
+"""The experiment runner: spec validation, keys, cache hits, resumption, shared pretraining."""
+
+from __future__ import annotations
+
+import pytest
+
+from actjepa_core.experiments import Runner, RunSpec
+
+TINY = dict(n_demos=3, pretrain_steps=8, bc_steps=8, eval_episodes=3)
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACTJEPA_DATA", str(tmp_path / "data"))
+    return Runner(tmp_path / "cache", progress=False)
+
+
+def test_bad_specs_fail_with_the_choices():
+    with pytest.raises(ValueError, match="unknown method 'byol'"):
+        RunSpec("reach", method="byol")
+    with pytest.raises(ValueError, match="unknown protocol"):
+        RunSpec("reach", protocol="dagger")
+    with pytest.raises(ValueError, match="needs a pretrained predictor"):
+        RunSpec("reach", method="raw", protocol="mpc")
+    with pytest.raises(ValueError, match="unknown task"):
+        RunSpec("stack")
+    with pytest.raises((TypeError, ValueError)):
+        RunSpec("reach", jepa={"not_a_field": 1})
+
+
+def test_keys_change_with_every_field_and_pretraining_is_shared():
+    base = RunSpec("reach", **TINY)
+    assert base.key() == RunSpec("reach", **TINY).key()
+    assert base.key() != RunSpec("reach", **{**TINY, "eval_episodes": 4}).key()
+    assert base.key() != RunSpec("reach", jepa={"tau_fixed": 0.99}, **TINY).key()
+    nn = RunSpec("reach", protocol="nn", **TINY)
+    assert nn.key() != base.key() and nn.pretrain_key() == base.pretrain_key()
+    assert RunSpec("reach", seed=1, **TINY).pretrain_key() != base.pretrain_key()
+
+
+def test_runs_are_cached_and_resumed(runner, monkeypatch):
+    specs = [RunSpec("reach", protocol=p, sigmas=(0.0, 0.1), **TINY) for p in ("bc", "nn")]
+    first = runner.run(specs[:1])  # "interrupted" after the first spec
+    assert len(first) == 2 * 3 and set(first["sigma"]) == {0.0, 0.1}
+    assert len(list((runner.cache_dir / "models").glob("*.pt"))) == 1
+    calls = []
+    original = Runner._compute
+    monkeypatch.setattr(Runner, "_compute", lambda self, s: calls.append(s) or original(self, s))
+    both = runner.run(specs)
+    assert calls == [specs[1]]  # the finished spec was loaded, only the missing one ran
+    assert len(list((runner.cache_dir / "models").glob("*.pt"))) == 1  # nn reused the encoder
+    assert (both[both["protocol"] == "bc"]["success"].to_numpy() == first["success"].to_numpy()).all()
+    calls.clear()
+    runner.run(specs)
+    assert calls == []
+    assert not list((runner.cache_dir / "runs").glob("*.tmp"))
