@@ -18,6 +18,7 @@ from .envs import add_sensor_noise, get_task
 from .rollout import Policy, run_episodes
 from .seeds import episode_seeds
 from .stats import mean_ci
+from .train import torch_settings
 
 
 def evaluate_policy(
@@ -50,8 +51,11 @@ def evaluate_policy(
         def observe(obs: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
             return add_sensor_noise(obs, sigma, obs_stats.std, spec.layout, rngs)
 
-    r = run_episodes(task, policy, episode_seeds("evaluation", n_episodes), num_envs=num_envs,
-                     observe=observe, noise_seed=noise_seed, progress=progress)
+    # One torch thread: policy batches are small, and a second thread only waits on the
+    # simulator's core (see train.py for the measurements behind the same choice).
+    with torch_settings(threads=1, deterministic=False):
+        r = run_episodes(task, policy, episode_seeds("evaluation", n_episodes), num_envs=num_envs,
+                         observe=observe, noise_seed=noise_seed, progress=progress)
     return pd.DataFrame({
         "task": task, "method": method, "seed": seed, "sigma": sigma,
         "episode": np.arange(n_episodes), "env_seed": r.seeds, "success": r.success.astype(float),

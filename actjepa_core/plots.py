@@ -104,3 +104,26 @@ def plot_time_to_success(demos: dict[str, Demonstrations]) -> plt.Figure:
     ax.set_title("How long the expert takes to reach the goal")
     fig.tight_layout()
     return fig
+
+
+def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
+                 title: str = "Success rate on held-out episodes") -> plt.Figure:
+    """Bars of mean success with their 95% CI (columns of ``evaluate.summarize``)."""
+    xs, hues = list(dict.fromkeys(summary[x])), list(dict.fromkeys(summary[hue]))
+    width = 0.8 / len(hues)
+    colors = sns.color_palette("colorblind", len(hues))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(xs) * max(1, len(hues) / 3)), 4))
+    for j, h in enumerate(hues):
+        part = summary[summary[hue] == h].set_index(x).reindex(xs)
+        pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
+        err = np.vstack([part["success"] - part["ci_low"], part["ci_high"] - part["success"]])
+        ax.bar(pos, 100 * part["success"], width, yerr=100 * err, capsize=3, label=h,
+               color=colors[j])
+    ax.set_xticks(np.arange(len(xs)), xs)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("success rate (%)")
+    ax.set_xlabel(x)
+    ax.set_title(title)
+    ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
