@@ -1,0 +1,60 @@
+"""Wilson score interval against values worked out by hand from the formula."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from actjepa_core.stats import wilson_interval
+
+Z = 1.96
+Z2 = Z * Z
+
+
+def test_zero_successes() -> None:
+    # p = 0: centre = z²/2n, half = z * sqrt(z²/4n²) = z²/2n -> lower 0, upper (z²/n)/(1+z²/n)
+    low, high = wilson_interval(0, 10)
+    assert low == pytest.approx(0.0, abs=1e-12)
+    assert high == pytest.approx((Z2 / 10) / (1 + Z2 / 10))
+    assert high == pytest.approx(0.27754, abs=1e-5)
+
+
+def test_all_successes() -> None:
+    # mirror image of 0/10
+    low, high = wilson_interval(10, 10)
+    assert low == pytest.approx(1 / (1 + Z2 / 10))
+    assert low == pytest.approx(0.72246, abs=1e-5)
+    assert high == pytest.approx(1.0, abs=1e-12)
+
+
+def test_half() -> None:
+    # p = 0.5: centre 0.5 after dividing, half = z sqrt(0.025 + z²/400) / (1 + z²/10)
+    low, high = wilson_interval(5, 10)
+    half = Z * math.sqrt(0.25 / 10 + Z2 / 400) / (1 + Z2 / 10)
+    assert low == pytest.approx(0.5 - half)
+    assert high == pytest.approx(0.5 + half)
+    assert (low, high) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+
+
+def test_narrows_with_n_and_contains_p() -> None:
+    small = wilson_interval(20, 40)
+    big = wilson_interval(200, 400)
+    assert small[0] < 0.5 < small[1] and big[0] < 0.5 < big[1]
+    assert big[1] - big[0] < small[1] - small[0]
+
+
+def test_other_z() -> None:
+    # a wider level gives a wider interval
+    assert wilson_interval(5, 10, z=2.576)[0] < wilson_interval(5, 10)[0]
+
+
+@pytest.mark.parametrize("successes, n", [(0, 0), (1, 0), (11, 10), (-1, 10)])
+def test_bad_counts_raise(successes: int, n: int) -> None:
+    with pytest.raises(ValueError):
+        wilson_interval(successes, n)
+
+
+def test_bad_z_raises() -> None:
+    with pytest.raises(ValueError):
+        wilson_interval(5, 10, z=0.0)
