@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .config import JEPAConfig
 from .data import Demonstrations, demonstrations

@@ -50,7 +50,8 @@ def plot_paths(demos: dict[str, Demonstrations], n_episodes: int = 12) -> plt.Fi
                 ax.plot(obj[:, 0], obj[:, 1], color=palette[i], lw=2.5, ls="--", alpha=0.9)
             goal = d.obs[i, 0, lay["goal"]]
             ax.plot(goal[0], goal[1], "*", color=palette[i], ms=12, mec="k", mew=0.5)
-        ax.set_title(f"{task}: gripper (solid), block (dashed), goal (star)")
+        parts = "gripper (solid), block (dashed)" if "object_pos" in lay.slices else "gripper"
+        ax.set_title(f"{task}: {parts}, goal (star)")
         ax.set_xlabel("x (m)")
         ax.set_ylabel("y (m)")
         ax.set_aspect("equal", adjustable="datalim")

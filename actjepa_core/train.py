@@ -355,7 +355,7 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
         model.train()
         bar = None
         if progress:
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
             bar = tqdm(total=stop, initial=start, desc="ACT-JEPA", unit="step", leave=False)
         for step in range(start, stop):
             idx = torch.randint(n, (bs,), generator=gen, device=device)

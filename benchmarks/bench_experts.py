@@ -1,9 +1,8 @@
 """Check and time the scripted experts: success rate with a 95% Wilson interval.
 
-Runs each task's expert on the seeds reserved for checking experts
-(``episode_seeds("expert_check", episodes)``) through the same ``run_episodes`` loop that
-collects demonstrations, and prints one table row per task. Wall time is measured with
-``time.perf_counter`` around ``run_episodes`` (env creation included).
+Runs ``experts.check_expert`` for each task (the seeds reserved for checking experts,
+through the same ``run_episodes`` loop that collects demonstrations) and prints one table
+row per task. Wall time is measured with ``time.perf_counter`` (env creation included).
 
     python benchmarks/bench_experts.py --episodes 200 --tasks reach push pick_place
 """
@@ -11,13 +10,9 @@ collects demonstrations, and prints one table row per task. Wall time is measure
 from __future__ import annotations
 
 import argparse
-import time
 
-from actjepa_core.envs import TASKS, get_task
-from actjepa_core.experts import make_expert
-from actjepa_core.rollout import run_episodes
-from actjepa_core.seeds import episode_seeds
-from actjepa_core.stats import wilson_interval
+from actjepa_core.envs import TASKS
+from actjepa_core.experts import check_expert
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,26 +28,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def bench_task(task: str, episodes: int, num_envs: int) -> dict[str, float | int | str]:
-    """Run the expert of ``task`` on the expert-check seeds and return one table row."""
-    seeds = episode_seeds("expert_check", episodes)
-    start = time.perf_counter()
-    rollouts = run_episodes(task, make_expert(task), seeds, num_envs=num_envs)
-    wall = time.perf_counter() - start
-    wins = int(rollouts.success.sum())
-    low, high = wilson_interval(wins, episodes)
-    return {
-        "task": task,
-        "episodes": episodes,
-        "success": wins / episodes,
-        "ci_low": low,
-        "ci_high": high,
-        "eps_per_s": episodes / wall,
-        "steps_per_s": episodes * get_task(task).max_episode_steps / wall,
-        "failed_seeds": " ".join(str(s) for s in rollouts.seeds[~rollouts.success]),
-    }
-
-
 def format_table(rows: list[dict[str, float | int | str]]) -> str:
     """Fixed-width text table of the benchmark rows."""
     header = f"{'task':<11} {'episodes':>8} {'success':>8} {'95% Wilson CI':>16} {'episodes/s':>11} {'env-steps/s':>12}"
@@ -66,7 +41,7 @@ def format_table(rows: list[dict[str, float | int | str]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    rows = [bench_task(task, args.episodes, args.num_envs) for task in args.tasks]
+    rows = [check_expert(task, args.episodes, args.num_envs) for task in args.tasks]
     print(format_table(rows))
     for r in rows:
         if r["failed_seeds"]:
