@@ -19,9 +19,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +119,8 @@ class Runner:
     """Folder of the cache: ``runs/<key>.csv`` and ``models/<pretrain_key>.pt``."""
     progress: bool = True
     """Show progress bars."""
+    workers: int = 1
+    """Processes computing runs side by side (each with one torch thread)."""
     _demos: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -125,8 +129,17 @@ class Runner:
         (self.cache_dir / "models").mkdir(parents=True, exist_ok=True)
 
     def run(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
-        """Results of all ``specs``, computing only those not in the cache."""
+        """Results of all ``specs``, computing only those not in the cache.
+
+        With ``workers > 1`` the missing runs are computed first by a pool of processes,
+        one group of specs sharing a pretrained model per task, so no model is trained twice
+        and no two processes write the same file. Every run is deterministic on its own
+        (seeded, one torch thread), so the results are the same as a sequential run's.
+        """
         specs = list(specs)
+        todo = [s for s in specs if not self._path(s).exists()]
+        if self.workers > 1 and len(todo) > 1:
+            self._run_parallel(todo)
         frames = []
         bar = tqdm(specs, desc="runs", unit="run", disable=not self.progress)
         for spec in bar:
@@ -134,8 +147,25 @@ class Runner:
             frames.append(self.run_one(spec))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+    def _path(self, spec: RunSpec) -> Path:
+        return self.cache_dir / "runs" / f"{spec.key()}.csv"
+
+    def _run_parallel(self, todo: list[RunSpec]) -> None:
+        for spec in todo:  # collect demonstrations here, once, before any worker needs them
+            self.demos(spec)
+        groups: dict[str, list[RunSpec]] = {}
+        for spec in todo:
+            groups.setdefault(spec.pretrain_key(), []).append(spec)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_run_group, self.cache_dir, g) for g in groups.values()]
+            done = tqdm(as_completed(futures), total=len(futures), desc=f"runs ({self.workers} workers)",
+                        unit="model", disable=not self.progress)
+            for future in done:
+                future.result()
+
     def run_one(self, spec: RunSpec) -> pd.DataFrame:
-        path = self.cache_dir / "runs" / f"{spec.key()}.csv"
+        path = self._path(spec)
         if path.exists():
             return pd.read_csv(path)
         rows = self._compute(spec)
@@ -191,6 +221,11 @@ class Runner:
         rows["spec_key"] = spec.key()
         rows["spec"] = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str)
         return rows
+
+
+def _run_group(cache_dir: Path, specs: list[RunSpec]) -> None:
+    """Worker entry point: compute and cache a group of runs."""
+    Runner(cache_dir, progress=False).run(specs)
 
 
 def _write_atomic(df: pd.DataFrame, path: Path) -> None:

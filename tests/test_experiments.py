@@ -54,3 +54,12 @@ def test_runs_are_cached_and_resumed(runner, monkeypatch):
     runner.run(specs)
     assert calls == []
     assert not list((runner.cache_dir / "runs").glob("*.tmp"))
+
+
+def test_parallel_runs_equal_sequential_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACTJEPA_DATA", str(tmp_path / "data"))
+    specs = [RunSpec("reach", protocol=p, seed=s, **TINY) for s in (0, 1) for p in ("bc", "nn")]
+    seq = Runner(tmp_path / "seq", progress=False).run(specs)
+    par = Runner(tmp_path / "par", progress=False, workers=2).run(specs)
+    assert seq.equals(par)
+    assert len(list((tmp_path / "par" / "models").glob("*.pt"))) == 2  # one per seed
