@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .envs import get_task
+from .envs import add_sensor_noise, get_task
 from .rollout import run_episodes
 from .seeds import BLOCK, episode_seeds
 
@@ -112,6 +112,18 @@ class Demonstrations:
             )
         return Demonstrations(self.task, self.obs[:n], self.actions[:n], self.rewards[:n],
                               self.success[:n], self.seeds[:n])
+
+    def with_sensor_noise(self, sigma: float, seed: int = 0) -> Demonstrations:
+        """A copy whose observations carry Gaussian sensor noise of ``sigma`` (standardised).
+
+        The "noisy demonstrations" condition: the robot's sensors were noisy when it was
+        taught, too. Each observation gets its own draw (so ``o_{t+1}`` of one transition
+        is the same noisy ``o_t`` of the next); the goal part stays clean; the statistics of
+        the copy are those of the noisy data, as they would be in practice.
+        """
+        rng = np.random.default_rng([seed, round(sigma * 1e6)])
+        noisy = add_sensor_noise(self.obs, sigma, self.stats.std, get_task(self.task).layout, rng)
+        return Demonstrations(self.task, noisy, self.actions, self.rewards, self.success, self.seeds)
 
     def transitions(self, stats: NormStats | None = None) -> tuple[np.ndarray, ...]:
         """``(o_t, a_t, o_{t+1})`` as (N, O), (N, A), (N, O) arrays, N = episodes * T.

@@ -65,6 +65,8 @@ class RunSpec:
     """Demonstration episodes (the first n of collection seed 0)."""
     demo_action_noise: float = 0.1
     """Action-noise std of the demonstration collection."""
+    demo_obs_noise: float = 0.0
+    """Sensor-noise sigma (standardised) added to the demonstrations' observations for training."""
     pretrain_steps: int = 5000
     """Pretraining optimiser steps."""
     bc_steps: int = 3000
@@ -80,7 +82,7 @@ class RunSpec:
     sigmas: tuple[float, ...] = (0.0,)
     """Test-time sensor-noise levels, in standardised units."""
     label: str = ""
-    """Display name of the row in tables (defaults to method + protocol)."""
+    """Display name of the row in tables (defaults to method + protocol); not part of the key."""
 
     def __post_init__(self) -> None:
         get_task(self.task)
@@ -98,12 +100,21 @@ class RunSpec:
         JEPAConfig(obs_dim=1, action_dim=1, **dict(self.jepa))  # fail now on a bad override
 
     def key(self) -> str:
-        """Hash of every field: the cache file name of this run's results."""
-        return _hash(dataclasses.asdict(self))
+        """Hash of every field but the label: the cache file name of this run's results.
+
+        Two rows of different tables that are the same run (ACT-JEPA "full" and "concat" in
+        the ablations, say) share one computation.
+        """
+        return _hash(self.identity())
+
+    def identity(self) -> dict[str, object]:
+        """Every field but the display label: what decides the results."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "label"}
 
     def pretrain_key(self) -> str:
         """Hash of the fields that decide pretraining only."""
-        fields = ("task", "method", "seed", "n_demos", "demo_action_noise", "pretrain_steps", "jepa")
+        fields = ("task", "method", "seed", "n_demos", "demo_action_noise", "demo_obs_noise",
+                  "pretrain_steps", "jepa")
         return _hash({f: getattr(self, f) for f in fields})
 
 
@@ -165,11 +176,14 @@ class Runner:
                 future.result()
 
     def run_one(self, spec: RunSpec) -> pd.DataFrame:
+        """One run's rows, from the cache if there, labelled with this spec's label."""
         path = self._path(spec)
         if path.exists():
-            return pd.read_csv(path)
-        rows = self._compute(spec)
-        _write_atomic(rows, path)
+            rows = pd.read_csv(path)
+        else:
+            rows = self._compute(spec)
+            _write_atomic(rows, path)
+        rows.insert(1, "method", spec.label)
         return rows
 
     # -- the pipeline of one run ------------------------------------------------------
@@ -180,6 +194,11 @@ class Runner:
                                               action_noise=spec.demo_action_noise,
                                               progress=self.progress)
         return self._demos[key].first(spec.n_demos)
+
+    def training_demos(self, spec: RunSpec) -> Demonstrations:
+        """The demonstrations a run trains on: clean, or with the spec's sensor noise."""
+        d = self.demos(spec)
+        return d.with_sensor_noise(spec.demo_obs_noise) if spec.demo_obs_noise > 0 else d
 
     def pretrained(self, spec: RunSpec, d: Demonstrations):
         """The pretrained ACT-JEPA model of ``spec`` (None for ``raw``), cached on disk."""
@@ -197,7 +216,7 @@ class Runner:
         return model
 
     def _compute(self, spec: RunSpec) -> pd.DataFrame:
-        d = self.demos(spec)
+        d = self.training_demos(spec)
         model = self.pretrained(spec, d)
         encoder = model.encoder if model is not None else None
         layout = get_task(spec.task).layout
@@ -212,14 +231,14 @@ class Runner:
         with torch.no_grad():
             rows = pd.concat([
                 evaluate_policy(spec.task, policy, spec.eval_episodes, d.stats, sigma=s,
-                                method=spec.label, seed=spec.seed)
+                                seed=spec.seed)
                 for s in spec.sigmas
-            ], ignore_index=True)
-        rows.insert(2, "protocol", spec.protocol)
-        rows.insert(2, "pretraining", spec.method)
+            ], ignore_index=True).drop(columns="method")
+        rows.insert(1, "protocol", spec.protocol)
+        rows.insert(1, "pretraining", spec.method)
         rows["n_demos"] = spec.n_demos
         rows["spec_key"] = spec.key()
-        rows["spec"] = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str)
+        rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
         return rows
 
 

@@ -63,3 +63,13 @@ def test_parallel_runs_equal_sequential_ones(tmp_path, monkeypatch):
     par = Runner(tmp_path / "par", progress=False, workers=2).run(specs)
     assert seq.equals(par)
     assert len(list((tmp_path / "par" / "models").glob("*.pt"))) == 2  # one per seed
+
+
+def test_the_label_names_a_row_but_does_not_decide_it(runner):
+    a = RunSpec("reach", protocol="nn", label="full", **TINY)
+    b = RunSpec("reach", protocol="nn", label="concat", **TINY)
+    assert a.key() == b.key()
+    rows_a, rows_b = runner.run([a]), runner.run([b])
+    assert set(rows_a["method"]) == {"full"} and set(rows_b["method"]) == {"concat"}
+    assert rows_a["success"].equals(rows_b["success"])
+    assert len(list((runner.cache_dir / "runs").glob("*.csv"))) == 1
