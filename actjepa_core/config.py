@@ -10,6 +10,7 @@ bottleneck narrower than D, AdamW at 1e-3 with 10 % linear warmup then cosine de
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -41,6 +42,8 @@ class JEPAConfig:
     """How the action embedding enters g: concat, add, film, or none (no action: passive)."""
     normalize_loss: bool = False
     """Compare l2-normalised prediction and target (cosine-like loss) instead of raw vectors."""
+    vc_weight: float = 0.0
+    """Weight of the VICReg variance/covariance regulariser on the online embeddings (0 = off)."""
     ema: bool = True
     """EMA target encoder; False = target is the online encoder under stop-gradient (ablation)."""
     tau_start: float = 0.996
@@ -49,6 +52,10 @@ class JEPAConfig:
     """EMA momentum at the last step (cosine schedule), in [0, 1]."""
     tau_fixed: float | None = None
     """Constant EMA momentum in [0, 1) overriding the schedule (the tau=0.99 / 0.9999 ablations)."""
+    view_noise: float = 0.1
+    """Contrastive baseline: std of the Gaussian noise making each view, in standardised units."""
+    temperature: float = 0.1
+    """Contrastive baseline: temperature of the InfoNCE (NT-Xent) loss."""
     lr: float = 1e-3
     """Peak learning rate of AdamW."""
     weight_decay: float = 1e-4
@@ -105,6 +112,13 @@ class JEPAConfig:
             raise ValueError(f"tau_end must lie in [0, 1], got {self.tau_end}")
         if self.tau_fixed is not None and not 0.0 <= self.tau_fixed < 1.0:
             raise ValueError(f"tau_fixed must be None or lie in [0, 1), got {self.tau_fixed}")
+        if not (math.isfinite(self.vc_weight) and self.vc_weight >= 0):
+            raise ValueError(f"vc_weight must be a finite number >= 0 (0 = off), got {self.vc_weight}")
+        if not (math.isfinite(self.view_noise) and self.view_noise > 0):
+            raise ValueError(f"view_noise must be positive (identical views make the contrastive "
+                             f"task trivial), got {self.view_noise}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.weight_decay < 0:

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import INJECTIONS, JEPAConfig
-from .objectives import latent_loss
+from .objectives import (gaussian_views, info_nce_loss, latent_loss, reconstruction_loss,
+                         variance_covariance_loss)
 
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: type[nn.Module] = nn.ReLU
@@ -30,6 +31,29 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: type[nn.Module] =
         width = h
     layers.append(nn.Linear(width, out_dim))
     return nn.Sequential(*layers)
+
+
+def check_transitions(encoder: Encoder, action_dim: int, obs: torch.Tensor,
+                      actions: torch.Tensor | None = None,
+                      next_obs: torch.Tensor | None = None) -> None:
+    """Raise ValueError on wrong widths, mismatched batch sizes or NaN/inf values of a batch
+    of transitions (shared by ACT-JEPA and the baselines' models)."""
+    encoder.check_obs(obs, "obs")
+    if next_obs is not None:
+        encoder.check_obs(next_obs, "next_obs")
+        if next_obs.shape[0] != obs.shape[0]:
+            raise ValueError(f"obs has {obs.shape[0]} rows but next_obs {next_obs.shape[0]}")
+    if actions is not None:
+        if actions.dim() != 2 or actions.shape[1] != action_dim:
+            raise ValueError(
+                f"actions must have shape (B, {action_dim}), got "
+                f"{tuple(actions.shape)}: wrong action width"
+            )
+        if actions.shape[0] != obs.shape[0]:
+            raise ValueError(f"obs has {obs.shape[0]} rows but actions {actions.shape[0]}")
+    for name, x in (("obs", obs), ("actions", actions), ("next_obs", next_obs)):
+        if x is not None and not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} contains NaN or inf values")
 
 
 class Encoder(nn.Module):
@@ -208,22 +232,7 @@ class ACTJEPA(nn.Module):
     def check_inputs(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
                      next_obs: torch.Tensor | None = None) -> None:
         """Raise ValueError on wrong widths, mismatched batch sizes or NaN/inf values."""
-        self.encoder.check_obs(obs, "obs")
-        if next_obs is not None:
-            self.encoder.check_obs(next_obs, "next_obs")
-            if next_obs.shape[0] != obs.shape[0]:
-                raise ValueError(f"obs has {obs.shape[0]} rows but next_obs {next_obs.shape[0]}")
-        if actions is not None:
-            if actions.dim() != 2 or actions.shape[1] != self.cfg.action_dim:
-                raise ValueError(
-                    f"actions must have shape (B, {self.cfg.action_dim}), got "
-                    f"{tuple(actions.shape)}: wrong action width"
-                )
-            if actions.shape[0] != obs.shape[0]:
-                raise ValueError(f"obs has {obs.shape[0]} rows but actions {actions.shape[0]}")
-        for name, x in (("obs", obs), ("actions", actions), ("next_obs", next_obs)):
-            if x is not None and not bool(torch.isfinite(x).all()):
-                raise ValueError(f"{name} contains NaN or inf values")
+        check_transitions(self.encoder, self.cfg.action_dim, obs, actions, next_obs)
 
     # -- the model -------------------------------------------------------------------
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
@@ -244,11 +253,121 @@ class ACTJEPA(nn.Module):
                 check: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Latent prediction loss of a batch of transitions, and detached logs.
 
+        With ``cfg.vc_weight > 0`` the loss is ``latent + vc_weight * vc`` where ``vc`` is
+        ``variance_covariance_loss`` of the online embeddings ``f(obs)``; the logs then hold
+        ``loss`` (the total), ``latent`` and ``vc``.
+
         ``check=False`` skips the input checks (the training loop checks the whole dataset
         once instead of every batch).
         """
         if check:
             self.check_inputs(obs, actions, next_obs)
-        pred = self.predict(self.encode(obs), actions)
-        loss = latent_loss(pred, self.target(next_obs), normalize=self.cfg.normalize_loss)
+        s = self.encode(obs)
+        loss = latent_loss(self.predict(s, actions), self.target(next_obs),
+                           normalize=self.cfg.normalize_loss)
+        if self.cfg.vc_weight <= 0:
+            return loss, {"loss": loss.detach()}
+        vc = variance_covariance_loss(s)
+        total = loss + self.cfg.vc_weight * vc
+        return total, {"loss": total.detach(), "latent": loss.detach(), "vc": vc.detach()}
+
+
+# ------------------------------------------------------------------ baselines' pretraining models
+class _PretrainModel(nn.Module):
+    """Common part of the baselines' models: an online encoder ``f`` (MLPEncoder from cfg,
+    the same architecture as ACT-JEPA's), input checks, and the optimised parameters."""
+
+    def __init__(self, cfg: JEPAConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder: Encoder = MLPEncoder(cfg.obs_dim, cfg.repr_dim, cfg.enc_hidden)
+
+    def trainable_parameters(self) -> Iterator[nn.Parameter]:
+        """Every parameter (the baselines have no EMA target)."""
+        return self.parameters()
+
+    def check_inputs(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
+                     next_obs: torch.Tensor | None = None) -> None:
+        """Raise ValueError on wrong widths, mismatched batch sizes or NaN/inf values."""
+        check_transitions(self.encoder, self.cfg.action_dim, obs, actions, next_obs)
+
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """Representation ``s = f(obs)``, shape (B, D)."""
+        return self.encoder(obs)
+
+
+class Autoencoder(_PretrainModel):
+    """Autoencoder baseline: ``reconstruction_loss(decoder(f(o_t)), o_t)``.
+
+    The decoder mirrors the encoder (hidden widths reversed). Actions and ``o_{t+1}`` are
+    accepted by ``forward`` for a uniform interface and ignored.
+    """
+
+    def __init__(self, cfg: JEPAConfig):
+        super().__init__(cfg)
+        self.decoder = MLPDecoder(cfg.repr_dim, cfg.obs_dim, tuple(reversed(cfg.enc_hidden)))
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
+                next_obs: torch.Tensor | None = None, check: bool = True
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if check:
+            self.check_inputs(obs)
+        loss = reconstruction_loss(self.decoder(self.encoder(obs)), obs)
+        return loss, {"loss": loss.detach()}
+
+
+class ContrastiveModel(_PretrainModel):
+    """SimCLR-style baseline: two Gaussian-noise views of ``o_t`` (std ``cfg.view_noise``),
+    ``f`` then a projection head ``p`` (2-layer MLP D -> D -> D, as in SimCLR), and
+    ``info_nce_loss(p(f(v1)), p(f(v2)), cfg.temperature)``. The representation used
+    downstream is ``f(o)``, before the projection head (SimCLR's choice)."""
+
+    def __init__(self, cfg: JEPAConfig):
+        super().__init__(cfg)
+        self.projector = mlp(cfg.repr_dim, (cfg.repr_dim,), cfg.repr_dim)
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
+                next_obs: torch.Tensor | None = None, check: bool = True,
+                generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``generator`` draws the view noise (seeded by the training loop)."""
+        if check:
+            self.check_inputs(obs)
+        v1, v2 = gaussian_views(obs, self.cfg.view_noise, generator)
+        z = self.projector(self.encoder(torch.cat([v1, v2], dim=0)))  # one pass for both views
+        n = obs.shape[0]
+        loss = info_nce_loss(z[:n], z[n:], self.cfg.temperature)
+        return loss, {"loss": loss.detach()}
+
+
+class ActionConditionedAE(_PretrainModel):
+    """The "reconstruction in input space instead of the latent loss" ablation.
+
+    The same ``f``, ``h`` and ``g`` as ACT-JEPA (built from the same config fields), then a
+    decoder back to observation space: ``reconstruction_loss(dec(g(f(o_t), h(a_t))),
+    o_{t+1})``, an action-conditioned autoencoder. There is no target encoder: the target is
+    the raw next observation.
+    """
+
+    def __init__(self, cfg: JEPAConfig):
+        super().__init__(cfg)
+        self.action_encoder = (
+            ActionEncoder(cfg.action_dim, cfg.repr_dim, cfg.act_hidden)
+            if cfg.action_injection != "none" else None
+        )
+        self.predictor = Predictor(cfg.repr_dim, cfg.pred_hidden, cfg.pred_depth,
+                                   cfg.action_injection)
+        self.decoder = MLPDecoder(cfg.repr_dim, cfg.obs_dim, tuple(reversed(cfg.enc_hidden)))
+
+    def predict(self, s: torch.Tensor, actions: torch.Tensor | None) -> torch.Tensor:
+        """``g(s, h(a))`` (a latent that the decoder maps to the next observation)."""
+        e = self.action_encoder(actions) if self.action_encoder is not None else None
+        return self.predictor(s, e)
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor,
+                check: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if check:
+            self.check_inputs(obs, actions, next_obs)
+        recon = self.decoder(self.predict(self.encoder(obs), actions))
+        loss = reconstruction_loss(recon, next_obs)
         return loss, {"loss": loss.detach()}

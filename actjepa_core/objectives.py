@@ -7,6 +7,8 @@
 - Autoencoder baseline: ``reconstruction_loss(decoder(f(o)), o)``.
 - Contrastive baseline: ``info_nce_loss(f(view1), f(view2))`` with two noisy views of the
   same observations (``gaussian_views``).
+- Remedy against collapse (optional, ``JEPAConfig.vc_weight``): the VICReg variance and
+  covariance terms on the online embeddings, ``variance_covariance_loss(f(o_t))``.
 """
 
 from __future__ import annotations
@@ -78,3 +80,28 @@ def gaussian_views(obs: torch.Tensor, sigma: float, generator: torch.Generator |
     """Two independently noised copies ``obs + sigma * eps`` of a batch (the contrastive views)."""
     noise = torch.randn((2, *obs.shape), generator=generator, device=obs.device, dtype=obs.dtype)
     return obs + sigma * noise[0], obs + sigma * noise[1]
+
+
+def variance_covariance_loss(z: torch.Tensor, target_std: float = 1.0, eps: float = 1e-4
+                             ) -> torch.Tensor:
+    """VICReg's variance + covariance regulariser (Bardes, Ponce & LeCun, ICLR 2022) of a
+    batch of embeddings ``z`` (N, D), N >= 2, without VICReg's term weights:
+
+        v(z) = (1/D) sum_j max(0, target_std - sqrt(Var(z_j) + eps))
+        c(z) = (1/D) sum_{i != j} C_ij^2,   C = (z - mean)^T (z - mean) / (N - 1)
+        loss = v(z) + c(z)  >= 0
+
+    ``Var`` is the unbiased per-dimension variance (the diagonal of ``C``). The hinge keeps
+    every dimension's spread at least ``target_std`` (no collapse to a point); the
+    covariance term decorrelates dimensions (no collapse to a low-dimensional subspace).
+    It is 0 exactly for a batch whose dimensions are uncorrelated with std >= target_std.
+    """
+    if z.dim() != 2 or z.shape[0] < 2:
+        raise ValueError(f"embeddings must have shape (N, D) with N >= 2, got {tuple(z.shape)}")
+    n, d = z.shape
+    zc = z - z.mean(dim=0, keepdim=True)
+    cov = zc.T @ zc / (n - 1)
+    var = torch.diagonal(cov)
+    v = F.relu(target_std - torch.sqrt(var + eps)).mean()
+    c = (cov - torch.diag(var)).pow(2).sum() / d  # off-diagonal entries only, exactly
+    return v + c

@@ -29,7 +29,7 @@ import contextlib
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,6 +250,134 @@ def load_checkpoint(path: str | os.PathLike, encoder: Encoder | None = None) -> 
 
 
 # ---------------------------------------------------------------------------- training
+def transition_tensors(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The three arrays as float32 tensors on ``cfg.device`` (2-d and non-empty checked)."""
+    device = resolve_device(cfg.device)
+    data_o = _as_tensor("obs", obs, device)
+    data_a = _as_tensor("actions", actions, device)
+    data_n = _as_tensor("next_obs", next_obs, device)
+    if data_o.shape[0] == 0:
+        raise ValueError("no transitions to train on")
+    return data_o, data_a, data_n
+
+
+def monitor_batch(data_o: torch.Tensor, seed: int, monitor_obs: Any = None) -> torch.Tensor:
+    """The fixed batch the collapse monitor reads: ``monitor_obs`` if given, else
+    ``MONITOR_BATCH`` rows of ``data_o`` chosen by ``seed + 1`` (independently of the
+    training batches, which use ``seed``)."""
+    if monitor_obs is not None:
+        return _as_tensor("monitor_obs", monitor_obs, data_o.device)
+    n = data_o.shape[0]
+    pick = torch.Generator().manual_seed(seed + 1)
+    idx = torch.randperm(n, generator=pick)[:MONITOR_BATCH].to(data_o.device)
+    return data_o[idx]
+
+
+def fit(model: nn.Module, cfg: JEPAConfig, data: torch.Tensor,
+        batch_loss: Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]],
+        opt: torch.optim.Optimizer, sched: Any, gen: torch.Generator, *,
+        monitor: Callable[[nn.Module], dict[str, float]], history: dict[str, list] | None = None,
+        start: int = 0, stop: int | None = None,
+        after_step: Callable[[], dict[str, float]] | None = None,
+        checkpoint: Callable[[int, dict[str, list]], None] | None = None,
+        checkpoint_every: int = 0, progress: bool = False, desc: str = "train"
+        ) -> dict[str, list]:
+    """The shared training loop of every pretraining method (see the module docstring).
+
+    Runs the steps ``start .. stop - 1`` of a ``cfg.steps`` schedule. Each step draws
+    ``cfg.batch_size`` rows of ``data`` with ``gen`` (uniform, with replacement), calls
+    ``batch_loss(rows) -> (loss, logs)``, and takes one optimiser and scheduler step; then
+    ``after_step()`` (e.g. the EMA update) may return host-side values to log for the step
+    (e.g. ``tau``). No host sync per step: the loss and the other entries of ``logs`` are
+    written into preallocated device tensors and moved to ``history`` (columns ``step``,
+    ``loss``, ``lr``, the after-step and log keys, then the monitor's) every
+    ``cfg.monitor_every`` steps and at ``stop``; ``monitor(model)`` is read on those steps
+    (and at the end of the schedule) into the row of that step. ``checkpoint(done,
+    history)`` is called every ``checkpoint_every`` steps (if > 0) and at ``stop``.
+    The model is left in eval mode; the (column -> list) history is returned.
+    """
+    stop = cfg.steps if stop is None else stop
+    device = data.device
+    n = data.shape[0]
+    bs = cfg.batch_size
+    history = history if history is not None else {"step": [], "loss": [], "lr": []}
+    for k in ("step", "loss", "lr"):
+        history.setdefault(k, [])
+    losses = torch.zeros(cfg.steps, device=device)
+    log_bufs: dict[str, torch.Tensor] = {}
+    pending: dict[str, list[float]] = {"lr": []}
+    read_from = start
+
+    def read_out(step_done: int) -> None:
+        """Move the values of steps [read_from, step_done) to the history (one sync)."""
+        nonlocal read_from
+        if step_done == read_from:
+            return
+        history["step"] += list(range(read_from + 1, step_done + 1))
+        history["loss"] += losses[read_from:step_done].tolist()
+        for k, vals in pending.items():
+            history.setdefault(k, [math.nan] * (len(history["step"]) - len(vals))).extend(vals)
+            pending[k] = []
+        for k, buf in log_bufs.items():
+            vals = buf[read_from:step_done].tolist()
+            history.setdefault(k, [math.nan] * (len(history["step"]) - len(vals))).extend(vals)
+        for k in history:  # columns without values in this stretch (e.g. the monitor's)
+            if len(history[k]) < len(history["step"]):
+                history[k] += [math.nan] * (len(history["step"]) - len(history[k]))
+        read_from = step_done
+
+    def record_monitor() -> None:
+        model.eval()
+        stats = monitor(model)
+        model.train()
+        for k, v in stats.items():
+            col = history.setdefault(k, [math.nan] * len(history["step"]))
+            col[-1] = v
+
+    model.train()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=stop, initial=start, desc=desc, unit="step", leave=False)
+    for step in range(start, stop):
+        idx = torch.randint(n, (bs,), generator=gen, device=device)
+        loss, logs = batch_loss(data.index_select(0, idx))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        pending["lr"].append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+        if after_step is not None:
+            for k, v in after_step().items():
+                pending.setdefault(k, []).append(v)
+        losses[step] = loss.detach()
+        for k, v in logs.items():
+            if k != "loss":
+                if k not in log_bufs:
+                    log_bufs[k] = torch.full((cfg.steps,), math.nan, device=device)
+                log_bufs[k][step] = v
+        done = step + 1
+        if bar is not None:
+            bar.update(1)
+        monitor_now = cfg.monitor_every > 0 and done % cfg.monitor_every == 0
+        if monitor_now or done == stop:
+            read_out(done)
+            if monitor_now or done == cfg.steps:
+                record_monitor()
+            if bar is not None:
+                bar.set_postfix(loss=f"{history['loss'][-1]:.4g}")
+        if checkpoint is not None and (
+            (checkpoint_every > 0 and done % checkpoint_every == 0) or done == stop
+        ):
+            read_out(done)
+            checkpoint(done, history)
+    if bar is not None:
+        bar.close()
+    model.eval()
+    return history
+
+
 def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress: bool = True,
                *, monitor_obs: Any = None, checkpoint_path: str | os.PathLike | None = None,
                checkpoint_every: int = 0, until: int | None = None,
@@ -258,24 +386,20 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
 
     Arrays are float32 ``(N, O)``, ``(N, A)``, ``(N, O)``, already standardised.
     ``history`` has one row per step (``step`` counted from 1, ``loss``, ``lr``, ``tau``; tau
-    is NaN without EMA) and, on every ``cfg.monitor_every``-th step and the last, the
-    collapse figures of ``CollapseMonitor`` (online/target std, erank, cos, collapsed, drift)
-    on a fixed batch: ``monitor_obs`` if given, else ``MONITOR_BATCH`` observations of
-    ``obs`` chosen by ``cfg.seed``.
+    is NaN without EMA; ``latent`` and ``vc`` too when ``cfg.vc_weight > 0``) and, on every
+    ``cfg.monitor_every``-th step and the last, the collapse figures of ``CollapseMonitor``
+    (online/target std, erank, cos, collapsed, drift) on a fixed batch: ``monitor_obs`` if
+    given, else ``MONITOR_BATCH`` observations of ``obs`` chosen by ``cfg.seed``.
 
     With ``checkpoint_path``, a checkpoint is written every ``checkpoint_every`` steps (if >0)
     and at the end; if the file exists, training resumes from it (same schedules, same
     batches, bit-identical to an uninterrupted run). ``until`` stops after that many steps
     of the ``cfg.steps`` schedule (e.g. to train in chunks). The model is returned on
-    ``cfg.device`` in eval mode.
+    ``cfg.device`` in eval mode. The loop itself is ``fit``, shared with the baselines of
+    ``pretrain``; what is ACT-JEPA's own here is the EMA step and the checkpoints.
     """
-    device = resolve_device(cfg.device)
-    data_o = _as_tensor("obs", obs, device)
-    data_a = _as_tensor("actions", actions, device)
-    data_n = _as_tensor("next_obs", next_obs, device)
-    n = data_o.shape[0]
-    if n == 0:
-        raise ValueError("no transitions to train on")
+    data_o, data_a, data_n = transition_tensors(cfg, obs, actions, next_obs)
+    device = data_o.device
     stop = cfg.steps if until is None else until
     if not 0 < stop <= cfg.steps:
         raise ValueError(f"until must lie in [1, cfg.steps={cfg.steps}], got {until}")
@@ -292,20 +416,14 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
             model = build_model(cfg, encoder)
         model.to(device)
         model.check_inputs(data_o, data_a, data_n)  # widths, row counts, NaN: once, up front
-
-        # fixed monitor batch, chosen independently of the training batches
-        if monitor_obs is None:
-            pick = torch.Generator().manual_seed(cfg.seed + 1)
-            idx = torch.randperm(n, generator=pick)[:MONITOR_BATCH].to(device)
-            mon_obs = data_o[idx]
-        else:
-            mon_obs = _as_tensor("monitor_obs", monitor_obs, device)
+        mon_obs = monitor_batch(data_o, cfg.seed, monitor_obs)
+        if monitor_obs is not None:
             model.encoder.check_obs(mon_obs, "monitor_obs")
         monitor = CollapseMonitor(mon_obs)
 
         opt, sched = make_optimizer(model.trainable_parameters(), cfg)
         gen = torch.Generator(device=device).manual_seed(cfg.seed)
-        history = {"step": [], "loss": [], "lr": [], "tau": []}
+        history: dict[str, list] = {"step": [], "loss": [], "lr": [], "tau": []}
         start = 0
         if ckpt is not None:
             opt.load_state_dict(ckpt.optimizer)
@@ -324,72 +442,23 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
             taus = cosine_tau_schedule(cfg.tau_start, cfg.tau_end, cfg.steps, start=start)
         target_params = list(model.target_encoder.parameters())
         online_params = list(model.encoder.parameters())
-        losses = torch.zeros(cfg.steps, device=device)
-        lrs: list[float] = []
-        tau_log: list[float] = []
-        read_from = start
-        bs = cfg.batch_size
 
-        def read_out(step_done: int) -> None:
-            """Move the losses of steps [read_from, step_done) to the history (one sync)."""
-            nonlocal read_from, lrs, tau_log
-            vals = losses[read_from:step_done].tolist()
-            history["step"] += list(range(read_from + 1, step_done + 1))
-            history["loss"] += vals
-            history["lr"] += lrs
-            history["tau"] += tau_log
-            lrs, tau_log = [], []
-            for k in history:
-                if len(history[k]) < len(history["step"]):
-                    history[k] += [math.nan] * (len(history["step"]) - len(history[k]))
-            read_from = step_done
+        def batch_loss(batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            return model(batch[:, :o_w], batch[:, o_w:o_w + a_w], batch[:, o_w + a_w:],
+                         check=False)
 
-        def record_monitor() -> None:
-            model.eval()
-            stats = monitor(model)
-            model.train()
-            for k, v in stats.items():
-                col = history.setdefault(k, [math.nan] * len(history["step"]))
-                col[-1] = v
+        def ema_step() -> dict[str, float]:
+            if not cfg.ema:
+                return {"tau": math.nan}
+            tau = next(taus)
+            ema_update(target_params, online_params, tau)
+            return {"tau": tau}
 
-        model.train()
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=stop, initial=start, desc="ACT-JEPA", unit="step", leave=False)
-        for step in range(start, stop):
-            idx = torch.randint(n, (bs,), generator=gen, device=device)
-            batch = data.index_select(0, idx)
-            loss, _ = model(batch[:, :o_w], batch[:, o_w:o_w + a_w], batch[:, o_w + a_w:],
-                            check=False)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            lrs.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step()
-            if cfg.ema:
-                tau = next(taus)
-                ema_update(target_params, online_params, tau)
-                tau_log.append(tau)
-            else:
-                tau_log.append(math.nan)
-            losses[step] = loss.detach()
-            done = step + 1
-            if bar is not None:
-                bar.update(1)
-            monitor_now = cfg.monitor_every > 0 and done % cfg.monitor_every == 0
-            if monitor_now or done == stop:
-                read_out(done)
-                if monitor_now or done == cfg.steps:
-                    record_monitor()
-                if bar is not None:
-                    bar.set_postfix(loss=f"{history['loss'][-1]:.4g}")
-            if checkpoint_path is not None and (
-                (checkpoint_every > 0 and done % checkpoint_every == 0) or done == stop
-            ):
-                read_out(done)
-                save_checkpoint(checkpoint_path, model, cfg, history, done, opt, sched, gen)
-        if bar is not None:
-            bar.close()
-        model.eval()
+        def write_checkpoint(done: int, hist: dict[str, list]) -> None:
+            save_checkpoint(checkpoint_path, model, cfg, hist, done, opt, sched, gen)
+
+        history = fit(model, cfg, data, batch_loss, opt, sched, gen, monitor=monitor,
+                      history=history, start=start, stop=stop, after_step=ema_step,
+                      checkpoint=write_checkpoint if checkpoint_path is not None else None,
+                      checkpoint_every=checkpoint_every, progress=progress, desc="ACT-JEPA")
     return model, pd.DataFrame(history)

@@ -1,0 +1,168 @@
+"""Tests of the pretraining methods under one protocol, and of the VC regulariser (fast)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from actjepa_core.config import JEPAConfig
+from actjepa_core.models import MLPEncoder
+from actjepa_core.objectives import variance_covariance_loss
+from actjepa_core.pretrain import METHODS, method_config, pretrain
+
+O, A = 6, 2
+
+
+def toy_data(n: int = 512, seed: int = 0):
+    """Linear system next = obs + 0.1 * B @ action, with a "goal" part left unchanged."""
+    rng = np.random.default_rng(seed)
+    obs = rng.standard_normal((n, O)).astype(np.float32)
+    act = rng.uniform(-1, 1, (n, A)).astype(np.float32)
+    B = rng.standard_normal((O, A)).astype(np.float32)
+    nxt = obs + 0.1 * act @ B.T
+    nxt[:, -2:] = obs[:, -2:]
+    return obs, act, nxt.astype(np.float32)
+
+
+def cfg(**kw) -> JEPAConfig:
+    base = dict(obs_dim=O, action_dim=A, repr_dim=16, enc_hidden=(32, 32), act_hidden=16,
+                pred_hidden=8, steps=20, batch_size=32, monitor_every=10, lr=3e-3,
+                device="cpu")
+    base.update(kw)
+    return JEPAConfig(**base)
+
+
+DATA = toy_data()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_trains_and_returns_encoder(method):
+    model, hist = pretrain(method, cfg(steps=30), *DATA)
+    assert isinstance(model.encoder, MLPEncoder) and model.encoder.out_dim == 16
+    with torch.no_grad():
+        z = model.encoder(torch.as_tensor(DATA[0][:5]))
+    assert z.shape == (5, 16) and not model.training
+    assert list(hist["step"]) == list(range(1, 31))
+    assert np.isfinite(hist["loss"]).all() and np.isfinite(hist["lr"]).all()
+    mon = hist.dropna(subset=["online_std"])
+    assert list(mon["step"]) == [10, 20, 30]
+    assert {"online_erank", "online_cos", "online_collapsed"} <= set(hist.columns)
+    if method in ("autoencoder", "contrastive", "recon"):  # fixed targets: loss must fall
+        early, late = hist["loss"].iloc[:5].mean(), hist["loss"].iloc[-5:].mean()
+        assert late < early, (early, late)
+        assert "tau" not in hist.columns
+    else:
+        assert "tau" in hist.columns and "drift" in hist.columns
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_seed_identical_weights(method):
+    m1, h1 = pretrain(method, cfg(steps=8), *DATA)
+    m2, h2 = pretrain(method, cfg(steps=8), *DATA)
+    s1, s2 = m1.state_dict(), m2.state_dict()
+    assert s1.keys() == s2.keys()
+    for k in s1:
+        assert torch.equal(s1[k], s2[k]), k
+    assert h1["loss"].tolist() == h2["loss"].tolist()
+    if method == "contrastive":
+        m3, _ = pretrain(method, cfg(steps=8, seed=1), *DATA)
+        assert not torch.equal(m1.encoder.net[0].weight, m3.encoder.net[0].weight)
+
+
+def test_unknown_method_and_inconsistent_configs():
+    with pytest.raises(ValueError, match="unknown pretraining method 'byol'.*actjepa"):
+        pretrain("byol", cfg(), *DATA)
+    with pytest.raises(ValueError, match="does not use JEPAConfig.ema"):
+        pretrain("autoencoder", cfg(ema=False), *DATA)
+    with pytest.raises(ValueError, match="vc_weight"):
+        method_config("recon", cfg(vc_weight=0.1))
+    with pytest.raises(ValueError, match="view_noise"):
+        method_config("actjepa", cfg(view_noise=0.2))
+    with pytest.raises(ValueError, match="wrong observation width"):
+        pretrain("contrastive", cfg(), DATA[0][:, :-1], DATA[1], DATA[2])
+    bad = DATA[2].copy()
+    bad[3, 1] = math.nan
+    with pytest.raises(ValueError, match="next_obs contains NaN"):
+        pretrain("recon", cfg(), DATA[0], DATA[1], bad)
+
+
+def test_passive_forces_no_action():
+    c = cfg(action_injection="film", steps=5)
+    assert method_config("passive", c).action_injection == "none"
+    assert method_config("actjepa", c) is c
+    model, _ = pretrain("passive", c, *DATA)
+    assert model.cfg.action_injection == "none" and model.action_encoder is None
+
+
+@pytest.mark.parametrize("method,kw", [
+    ("actjepa", dict(ema=False)),
+    ("actjepa", dict(tau_fixed=0.99)),
+    ("actjepa", dict(tau_fixed=0.9999)),
+    ("actjepa", dict(action_injection="none")),
+    ("actjepa", dict(action_injection="add")),
+    ("actjepa", dict(action_injection="film")),
+    ("actjepa", dict(bottleneck=False, pred_hidden=None)),
+    ("actjepa", dict(normalize_loss=True)),
+    ("recon", dict(action_injection="add")),
+    ("recon", dict(bottleneck=False, pred_hidden=None)),
+])
+def test_ablation_switches_end_to_end(method, kw):
+    model, hist = pretrain(method, cfg(steps=6, monitor_every=3, **kw), *DATA)
+    assert np.isfinite(hist["loss"]).all()
+    for k, v in kw.items():
+        if v is not None:
+            assert getattr(model.cfg, k) == v
+    if kw.get("ema") is False:
+        assert hist["tau"].isna().all() and hist["drift"].iloc[-1] == 0.0
+    if "tau_fixed" in kw:
+        assert (hist["tau"] == kw["tau_fixed"]).all()
+    if kw.get("bottleneck") is False:
+        assert model.predictor.hidden >= 16
+
+
+def test_vc_loss_hand_built():
+    # N=2, D=2: centred rows +-(0.5, 0.1); C = z^T z / (N-1) = [[0.5, 0.1], [0.1, 0.02]]
+    z = torch.tensor([[0.5, 0.1], [-0.5, -0.1]], dtype=torch.float64)
+    eps = 1e-4
+    v = ((1 - math.sqrt(0.5 + eps)) + (1 - math.sqrt(0.02 + eps))) / 2
+    c = (0.1 ** 2 + 0.1 ** 2) / 2
+    assert variance_covariance_loss(z, eps=eps).item() == pytest.approx(v + c, rel=1e-9)
+    # large variance: no hinge, only covariance: C = [[2, 4], [4, 8]] -> (16 + 16) / 2
+    z2 = torch.tensor([[1.0, 2.0], [-1.0, -2.0]])
+    assert variance_covariance_loss(z2).item() == pytest.approx(16.0)
+    with pytest.raises(ValueError, match="N >= 2"):
+        variance_covariance_loss(torch.ones(1, 3))
+
+
+def test_vc_loss_zero_for_whitened_batch():
+    # columns 2-4 of a 4x4 Hadamard matrix: zero mean, orthogonal; x2 -> variance 16/3 >= 1
+    h = torch.tensor([[1.0, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]])
+    z = 2.0 * h[:, 1:]
+    cov = torch.cov(z.T)
+    assert torch.equal(cov - torch.diag(torch.diagonal(cov)), torch.zeros(3, 3))
+    assert (torch.diagonal(cov) >= 1).all()
+    assert variance_covariance_loss(z).item() == 0.0
+    assert variance_covariance_loss(0.1 * z).item() > 0.5  # shrunk: the hinge bites
+
+
+def test_vc_weight_in_training_and_validation():
+    with pytest.raises(ValueError, match="vc_weight"):
+        cfg(vc_weight=-0.1)
+    with pytest.raises(ValueError, match="view_noise"):
+        cfg(view_noise=0.0)
+    with pytest.raises(ValueError, match="temperature"):
+        cfg(temperature=-1.0)
+    model, hist = pretrain("actjepa", cfg(steps=10, vc_weight=0.5), *DATA)
+    assert (hist["vc"] >= 0).all()
+    np.testing.assert_allclose(hist["loss"], hist["latent"] + 0.5 * hist["vc"], rtol=1e-5)
+    # the logs dict of the model carries the terms
+    o, a, n = (torch.as_tensor(x[:64]) for x in DATA)
+    with torch.no_grad():
+        loss, logs = model(o, a, n)
+        vc = variance_covariance_loss(model.encode(o))
+    assert set(logs) == {"loss", "latent", "vc"}
+    assert float(logs["vc"]) == pytest.approx(float(vc))
+    assert float(loss) == pytest.approx(float(logs["latent"]) + 0.5 * float(vc))
