@@ -36,9 +36,11 @@ from .data import Demonstrations, demonstrations
 from .envs import get_task
 from .evaluate import evaluate_policy
 from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
-from .train import build_model, load_checkpoint, save_checkpoint, train_jepa
+from .pretrain import METHODS as PRETRAIN_METHODS
+from .pretrain import load_pretrained, method_config, pretrain
+from .train import save_checkpoint
 
-METHODS = ("raw", "actjepa")
+METHODS = ("raw", *PRETRAIN_METHODS)
 """Pretraining methods: ``raw`` = no pretraining (the policy sees the observation)."""
 PROTOCOLS = ("bc", "nn", "mpc")
 """Policy extraction protocols of ``policies``: BC head, latent nearest neighbour, latent MPC."""
@@ -90,14 +92,16 @@ class RunSpec:
             raise ValueError(f"unknown method {self.method!r}; choose one of {METHODS}")
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {self.protocol!r}; choose one of {PROTOCOLS}")
-        if self.method == "raw" and self.protocol == "mpc":
-            raise ValueError("latent MPC needs a pretrained predictor; method 'raw' has none")
+        if self.protocol == "mpc" and self.method != "actjepa":
+            raise ValueError(f"latent MPC needs ACT-JEPA's action-conditioned latent predictor; "
+                             f"method {self.method!r} has none")
         for name in ("jepa", "bc", "mpc"):
             object.__setattr__(self, name, _frozen_items(getattr(self, name)))
         object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
         if not self.label:
             object.__setattr__(self, "label", f"{self.method}+{self.protocol}")
-        JEPAConfig(obs_dim=1, action_dim=1, **dict(self.jepa))  # fail now on a bad override
+        if self.method != "raw":  # fail now on a bad override, not after hours of other runs
+            method_config(self.method, JEPAConfig(obs_dim=1, action_dim=1, **dict(self.jepa)))
 
     def key(self) -> str:
         """Hash of every field but the label: the cache file name of this run's results.
@@ -201,18 +205,18 @@ class Runner:
         return d.with_sensor_noise(spec.demo_obs_noise) if spec.demo_obs_noise > 0 else d
 
     def pretrained(self, spec: RunSpec, d: Demonstrations):
-        """The pretrained ACT-JEPA model of ``spec`` (None for ``raw``), cached on disk."""
+        """The pretrained model of ``spec`` (None for ``raw``), cached on disk."""
         if spec.method == "raw":
             return None
         path = self.cache_dir / "models" / f"{spec.pretrain_key()}.pt"
         if path.exists():
-            return load_checkpoint(path).model
+            return load_pretrained(path, spec.method)
         spec_t = get_task(spec.task)
         cfg = JEPAConfig(obs_dim=spec_t.obs_dim, action_dim=spec_t.action_dim,
                          steps=spec.pretrain_steps, seed=spec.seed, **dict(spec.jepa))
         o, a, o_next = d.transitions()
-        model, history = train_jepa(cfg, o, a, o_next, progress=False)
-        save_checkpoint(path, model, cfg, history, cfg.steps)
+        model, history = pretrain(spec.method, cfg, o, a, o_next)
+        save_checkpoint(path, model, model.cfg, history, cfg.steps)
         return model
 
     def _compute(self, spec: RunSpec) -> pd.DataFrame:
@@ -257,6 +261,14 @@ def _write_atomic(df: pd.DataFrame, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_results(rows: pd.DataFrame, path: Path) -> Path:
+    """Write an experiment's tidy rows to ``path`` (CSV, atomically) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(rows, path)
+    return path
 
 
 def default_cache_dir() -> Path:

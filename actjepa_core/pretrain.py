@@ -41,6 +41,8 @@ Config rules (``method_config``), so that no inconsistent combination trains sil
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -50,8 +52,8 @@ from torch import nn
 from .config import JEPAConfig
 from .models import ActionConditionedAE, Autoencoder, ContrastiveModel
 from .monitor import check_collapse
-from .train import (fit, make_optimizer, monitor_batch, torch_settings, train_jepa,
-                    transition_tensors)
+from .train import (fit, load_checkpoint, make_optimizer, monitor_batch, resolve_device,
+                    torch_settings, train_jepa, transition_tensors)
 
 METHODS = ("actjepa", "passive", "autoencoder", "contrastive", "recon")
 """Pretraining methods ``pretrain`` knows."""
@@ -169,3 +171,19 @@ def pretrain(method: str, cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any
         history = fit(model, cfg, data, batch_loss, opt, sched, gen, monitor=monitor,
                       progress=progress, desc=method)
     return model, pd.DataFrame(history)
+
+
+def load_pretrained(path: str | os.PathLike, method: str) -> nn.Module:
+    """Rebuild a model of ``method`` from a checkpoint written by ``train.save_checkpoint``.
+
+    ``train.load_checkpoint`` rebuilds the JEPA models (actjepa, passive); for the other
+    methods this builds the right module from the saved config, then loads the weights.
+    """
+    _check_method(method)
+    if method not in _BASELINES:
+        return load_checkpoint(path).model.eval()
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    cfg = JEPAConfig.from_dict(payload["cfg"])
+    model = build_pretrain_model(method, cfg)
+    model.load_state_dict(payload["model"])
+    return model.to(resolve_device(cfg.device)).eval()

@@ -33,18 +33,24 @@ class Profile:
     """Training seeds per configuration (the unit of the confidence intervals)."""
     eval_episodes: int
     """Held-out evaluation episodes per training seed and condition."""
+    demo_counts: tuple[int, ...]
+    """Demonstration counts of the data-efficiency experiment."""
+    train_noise_sigmas: tuple[float, ...]
+    """Sensor-noise levels of the noisy-demonstrations condition (train and test)."""
 
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_demos=4, demo_action_noise=0.1, expert_episodes=8, frame_size=96,
                      pretrain_steps=40, bc_steps=40, monitor_every=10, train_seeds=2,
-                     eval_episodes=4),
+                     eval_episodes=4, demo_counts=(2, 4), train_noise_sigmas=(0.1,)),
     "quick": Profile("quick", n_demos=25, demo_action_noise=0.1, expert_episodes=50,
                      frame_size=320, pretrain_steps=1500, bc_steps=1500, monitor_every=100,
-                     train_seeds=2, eval_episodes=30),
+                     train_seeds=2, eval_episodes=30, demo_counts=(10, 25),
+                     train_noise_sigmas=(0.1, 0.3)),
     "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200,
                     frame_size=320, pretrain_steps=5000, bc_steps=3000, monitor_every=250,
-                    train_seeds=5, eval_episodes=100),
+                    train_seeds=5, eval_episodes=100, demo_counts=(10, 25, 50, 100),
+                    train_noise_sigmas=(0.1, 0.3)),
 }
 
 

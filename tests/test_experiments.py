@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from actjepa_core.experiments import Runner, RunSpec
 
@@ -20,8 +21,11 @@ def test_bad_specs_fail_with_the_choices():
         RunSpec("reach", method="byol")
     with pytest.raises(ValueError, match="unknown protocol"):
         RunSpec("reach", protocol="dagger")
-    with pytest.raises(ValueError, match="needs a pretrained predictor"):
-        RunSpec("reach", method="raw", protocol="mpc")
+    for method in ("raw", "autoencoder", "recon"):
+        with pytest.raises(ValueError, match="needs ACT-JEPA's action-conditioned latent predictor"):
+            RunSpec("reach", method=method, protocol="mpc")
+    with pytest.raises(ValueError, match="view_noise"):  # a switch the method does not use
+        RunSpec("reach", method="actjepa", jepa={"view_noise": 0.3})
     with pytest.raises(ValueError, match="unknown task"):
         RunSpec("stack")
     with pytest.raises((TypeError, ValueError)):
@@ -36,6 +40,17 @@ def test_keys_change_with_every_field_and_pretraining_is_shared():
     nn = RunSpec("reach", protocol="nn", **TINY)
     assert nn.key() != base.key() and nn.pretrain_key() == base.pretrain_key()
     assert RunSpec("reach", seed=1, **TINY).pretrain_key() != base.pretrain_key()
+
+
+@pytest.mark.parametrize("method", ["autoencoder", "contrastive", "passive", "recon"])
+def test_every_baseline_runs_and_its_model_reloads(runner, method):
+    spec = RunSpec("reach", method=method, protocol="nn", **TINY)
+    rows = runner.run([spec])
+    assert len(rows) == 3 and set(rows["pretraining"]) == {method}
+    d = runner.training_demos(spec)
+    fresh = runner.pretrained(spec, d)  # now loaded from the model cache
+    z = torch.zeros(2, 13)
+    assert fresh.encoder(z).shape == (2, 128)
 
 
 def test_runs_are_cached_and_resumed(runner, monkeypatch):

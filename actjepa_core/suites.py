@@ -1,0 +1,102 @@
+"""The book's four experiments as lists of ``RunSpec``, built from a profile.
+
+One protocol for every row: the same demonstrations, encoder architecture, optimiser,
+pretraining steps, BC head and BC steps, and the same held-out evaluation episodes; only the
+pretraining objective (or the one switch an ablation names) changes. Hyperparameters are
+the seed's (``config.JEPAConfig`` defaults, its section 5) for every method alike.
+"""
+
+from __future__ import annotations
+
+from .claims import NOISE_SIGMAS
+from .envs import TASKS
+from .experiments import RunSpec
+from .profiles import Profile
+
+BASELINES: dict[str, str] = {
+    "raw": "raw BC (no pretraining)",
+    "autoencoder": "autoencoder + BC",
+    "contrastive": "contrastive + BC",
+    "passive": "passive latent prediction + BC",
+    "actjepa": "ACT-JEPA + BC",
+}
+"""The main table's methods: pretraining method -> row label."""
+
+NOISE_METHODS = ("raw", "autoencoder", "passive", "actjepa")
+"""The methods of the seed's noise table."""
+
+ABLATIONS: dict[str, dict] = {
+    "full": {},
+    "no_action": {"method": "passive"},
+    "no_ema": {"jepa": {"ema": False}},
+    "tau_0.99": {"jepa": {"tau_fixed": 0.99}},
+    "tau_0.9999": {"jepa": {"tau_fixed": 0.9999}},
+    "recon": {"method": "recon"},
+    "no_bottleneck": {"jepa": {"bottleneck": False}},
+    "concat": {},
+    "add": {"jepa": {"action_injection": "add"}},
+    "film": {"jepa": {"action_injection": "film"}},
+}
+"""Each row of the seed's ablation table (plus FiLM) as overrides of ACT-JEPA + BC."""
+
+REMEDIES: dict[str, dict] = {
+    "goal_to_head": {"bc": {"goal_input": True}},
+    "finetune_encoder": {"bc": {"finetune": True}},
+    "vc_regulariser": {"jepa": {"vc_weight": 1.0}},
+    "l2_normalised_loss": {"jepa": {"normalize_loss": True}},
+}
+"""Extra rows a reviewer would ask for, clearly apart from the seed's protocol."""
+
+DATA_METHODS = ("raw", "actjepa")
+"""The methods of the seed's data-efficiency table."""
+
+
+def _common(P: Profile) -> dict:
+    return dict(demo_action_noise=P.demo_action_noise, pretrain_steps=P.pretrain_steps,
+                bc_steps=P.bc_steps, eval_episodes=P.eval_episodes)
+
+
+def _seeds(P: Profile) -> range:
+    return range(P.train_seeds)
+
+
+def main_specs(P: Profile) -> list[RunSpec]:
+    """5 methods x 3 tasks x seeds, each evaluated clean and at every test-noise level."""
+    return [RunSpec(task, method=m, seed=s, n_demos=P.n_demos, sigmas=NOISE_SIGMAS,
+                    label=BASELINES[m], **_common(P))
+            for task in TASKS for m in BASELINES for s in _seeds(P)]
+
+
+def noisy_demo_specs(P: Profile) -> list[RunSpec]:
+    """The noise in the demonstrations too: train and test at the same sigma."""
+    return [RunSpec(task, method=m, seed=s, n_demos=P.n_demos, demo_obs_noise=sigma,
+                    sigmas=(sigma,), label=BASELINES[m], **_common(P))
+            for task in TASKS for m in NOISE_METHODS for sigma in P.train_noise_sigmas
+            for s in _seeds(P)]
+
+
+def ablation_specs(P: Profile, remedies: bool = True) -> list[RunSpec]:
+    """Every ablation row (and, apart, the remedies) on the three tasks."""
+    rows = {**ABLATIONS, **(REMEDIES if remedies else {})}
+    specs = []
+    for name, over in rows.items():
+        kw = {"method": over.get("method", "actjepa"), "jepa": over.get("jepa", {}),
+              "bc": over.get("bc", {})}
+        specs += [RunSpec(task, seed=s, n_demos=P.n_demos, label=name, **kw, **_common(P))
+                  for task in TASKS for s in _seeds(P)]
+    return specs
+
+
+def data_efficiency_specs(P: Profile) -> list[RunSpec]:
+    """Raw BC and ACT-JEPA + BC at each demonstration count of the profile."""
+    return [RunSpec(task, method=m, seed=s, n_demos=n, label=BASELINES[m], **_common(P))
+            for task in TASKS for m in DATA_METHODS for n in P.demo_counts for s in _seeds(P)]
+
+
+EXPERIMENTS = {
+    "main": main_specs,
+    "noisy_demos": noisy_demo_specs,
+    "ablations": ablation_specs,
+    "data_efficiency": data_efficiency_specs,
+}
+"""Experiment name -> spec builder; each is one CSV under ``results/``."""
