@@ -42,6 +42,8 @@ from .train import save_checkpoint
 
 METHODS = ("raw", *PRETRAIN_METHODS)
 """Pretraining methods: ``raw`` = no pretraining (the policy sees the observation)."""
+CACHE_VERSION = 1
+"""Bump when a change of code (not of config) changes what a cached run would compute."""
 PROTOCOLS = ("bc", "nn", "mpc")
 """Policy extraction protocols of ``policies``: BC head, latent nearest neighbour, latent MPC."""
 
@@ -101,7 +103,7 @@ class RunSpec:
         if not self.label:
             object.__setattr__(self, "label", f"{self.method}+{self.protocol}")
         if self.method != "raw":  # fail now on a bad override, not after hours of other runs
-            method_config(self.method, JEPAConfig(obs_dim=1, action_dim=1, **dict(self.jepa)))
+            self.jepa_config()
 
     def key(self) -> str:
         """Hash of every field but the label: the cache file name of this run's results.
@@ -112,14 +114,33 @@ class RunSpec:
         return _hash(self.identity())
 
     def identity(self) -> dict[str, object]:
-        """Every field but the display label: what decides the results."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "label"}
+        """Every field but the display label, plus the fully resolved configs: what decides
+        the results. Resolving the configs means a changed default invalidates the cache."""
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "label"}
+        out["resolved"] = {"jepa": self._pretrain_identity()["jepa"],
+                           "bc": dataclasses.asdict(BCConfig(steps=self.bc_steps, seed=self.seed,
+                                                             **dict(self.bc))),
+                           "mpc": dataclasses.asdict(MPCConfig(seed=self.seed, **dict(self.mpc))),
+                           "cache_version": CACHE_VERSION}
+        return out
+
+    def _pretrain_identity(self) -> dict[str, object]:
+        fields = ("task", "method", "seed", "n_demos", "demo_action_noise", "demo_obs_noise")
+        out: dict[str, object] = {f: getattr(self, f) for f in fields}
+        out["jepa"] = self.jepa_config().to_dict() if self.method != "raw" else None
+        out["cache_version"] = CACHE_VERSION
+        return out
+
+    def jepa_config(self) -> JEPAConfig:
+        """The pretraining config of this run, as the method trains it."""
+        spec_t = get_task(self.task)
+        cfg = JEPAConfig(obs_dim=spec_t.obs_dim, action_dim=spec_t.action_dim,
+                         steps=self.pretrain_steps, seed=self.seed, **dict(self.jepa))
+        return method_config(self.method, cfg)
 
     def pretrain_key(self) -> str:
-        """Hash of the fields that decide pretraining only."""
-        fields = ("task", "method", "seed", "n_demos", "demo_action_noise", "demo_obs_noise",
-                  "pretrain_steps", "jepa")
-        return _hash({f: getattr(self, f) for f in fields})
+        """Hash of what decides pretraining only (shared by runs that differ after it)."""
+        return _hash(self._pretrain_identity())
 
 
 def _hash(obj: object) -> str:
@@ -211,9 +232,7 @@ class Runner:
         path = self.cache_dir / "models" / f"{spec.pretrain_key()}.pt"
         if path.exists():
             return load_pretrained(path, spec.method)
-        spec_t = get_task(spec.task)
-        cfg = JEPAConfig(obs_dim=spec_t.obs_dim, action_dim=spec_t.action_dim,
-                         steps=spec.pretrain_steps, seed=spec.seed, **dict(spec.jepa))
+        cfg = spec.jepa_config()
         o, a, o_next = d.transitions()
         model, history = pretrain(spec.method, cfg, o, a, o_next)
         save_checkpoint(path, model, model.cfg, history, cfg.steps)

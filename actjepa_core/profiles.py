@@ -48,7 +48,7 @@ PROFILES: dict[str, Profile] = {
                      train_seeds=2, eval_episodes=30, demo_counts=(10, 25),
                      train_noise_sigmas=(0.1, 0.3)),
     "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200,
-                    frame_size=320, pretrain_steps=5000, bc_steps=3000, monitor_every=250,
+                    frame_size=320, pretrain_steps=2000, bc_steps=2000, monitor_every=100,
                     train_seeds=5, eval_episodes=100, demo_counts=(10, 25, 50, 100),
                     train_noise_sigmas=(0.1, 0.3)),
 }

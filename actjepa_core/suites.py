@@ -75,21 +75,29 @@ def noisy_demo_specs(P: Profile) -> list[RunSpec]:
             for s in _seeds(P)]
 
 
+def _sigmas(n_demos: int, P: Profile, **overrides: dict) -> tuple[float, ...]:
+    """A run that is a main-table run (same demos, no override) is evaluated like one, so the
+    two tables share a single computation; any other run is evaluated clean only."""
+    return NOISE_SIGMAS if n_demos == P.n_demos and not any(overrides.values()) else (0.0,)
+
+
 def ablation_specs(P: Profile, remedies: bool = True) -> list[RunSpec]:
     """Every ablation row (and, apart, the remedies) on the three tasks."""
     rows = {**ABLATIONS, **(REMEDIES if remedies else {})}
     specs = []
     for name, over in rows.items():
-        kw = {"method": over.get("method", "actjepa"), "jepa": over.get("jepa", {}),
-              "bc": over.get("bc", {})}
-        specs += [RunSpec(task, seed=s, n_demos=P.n_demos, label=name, **kw, **_common(P))
+        jepa, bc = over.get("jepa", {}), over.get("bc", {})
+        specs += [RunSpec(task, method=over.get("method", "actjepa"), jepa=jepa, bc=bc, seed=s,
+                          n_demos=P.n_demos, sigmas=_sigmas(P.n_demos, P, jepa=jepa, bc=bc),
+                          label=name, **_common(P))
                   for task in TASKS for s in _seeds(P)]
     return specs
 
 
 def data_efficiency_specs(P: Profile) -> list[RunSpec]:
     """Raw BC and ACT-JEPA + BC at each demonstration count of the profile."""
-    return [RunSpec(task, method=m, seed=s, n_demos=n, label=BASELINES[m], **_common(P))
+    return [RunSpec(task, method=m, seed=s, n_demos=n, sigmas=_sigmas(n, P), label=BASELINES[m],
+                    **_common(P))
             for task in TASKS for m in DATA_METHODS for n in P.demo_counts for s in _seeds(P)]
 
 
