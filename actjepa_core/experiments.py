@@ -293,3 +293,28 @@ def write_results(rows: pd.DataFrame, path: Path) -> Path:
 def default_cache_dir() -> Path:
     """``$ACTJEPA_CACHE`` or ``~/.cache/actjepa/runs``: where computed runs are kept."""
     return Path(os.environ.get("ACTJEPA_CACHE", Path.home() / ".cache" / "actjepa" / "cache"))
+
+
+def results_root() -> Path:
+    """``$ACTJEPA_RESULTS`` or the repository's ``results/`` folder (next to the package)."""
+    return Path(os.environ.get("ACTJEPA_RESULTS", Path(__file__).resolve().parent.parent / "results"))
+
+
+def experiment_results(name: str, profile: str, workers: int = 2, progress: bool = True) -> pd.DataFrame:
+    """The tidy rows of experiment ``name`` for ``profile``.
+
+    Committed results (``results/<profile>/<name>.csv``, written by ``python -m actjepa_core
+    reproduce``) are read as they are: the book renders them instead of recomputing. Without
+    them the experiment runs here, through the cache, and the file is not written.
+    """
+    from .profiles import get_profile
+    from .suites import EXPERIMENTS
+
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
+    path = results_root() / profile / f"{name}.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    P = get_profile(profile)
+    runner = Runner(default_cache_dir() / profile, progress=progress, workers=workers)
+    return runner.run(EXPERIMENTS[name](P))
