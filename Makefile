@@ -9,8 +9,10 @@ STAMP   := $(VENV)/.installed
 TORCH_INDEX ?=
 PROFILE ?= full
 PYTEST_ARGS ?=
+# NO_BROWSER=1 skips the check of the built pages in headless Chromium (and its installation).
+NO_BROWSER ?=
 
-.PHONY: venv book test clean
+.PHONY: venv book browser test clean
 
 venv: $(STAMP)
 
@@ -24,8 +26,23 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -r requirements.txt -e ".[book,test]"
 	@touch $@
 
-book: venv
-	$(PY) scripts/build_book.py --profile $(PROFILE)
+book: venv browser
+	$(PY) scripts/build_book.py --profile $(PROFILE) $(if $(NO_BROWSER),--no-browser)
+
+# Headless Chromium for the browser check of the built book (scripts/browser_check.py).
+# Installed only where that is safe: missing, running as root, apt-get present, no prompt.
+# Anywhere else (or if the install fails) the build goes on and says the check was skipped.
+browser:
+	@if [ -n "$(NO_BROWSER)" ] || [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser check (apt-get, non-interactive)"; \
+		( export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+		  apt-get install -y -qq chromium >/dev/null ) || \
+		echo "note: could not install chromium; the browser check will be skipped"; \
+	else \
+		echo "note: no /usr/bin/chromium; the browser check will be skipped" \
+		     "(install it: sudo apt-get install -y chromium)"; \
+	fi
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

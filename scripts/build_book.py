@@ -7,10 +7,16 @@ Steps (wall time of each is printed):
    ``<build-dir>/executed/notebooks/`` (``notebooks/`` itself is never written); stop at the
    first notebook that fails, with its name and error, and exit non-zero;
 2. assemble the source tree ``<build-dir>/src/`` (``_config.yml``, ``_toc.yml``, ``book/``,
-   ``results/`` and the executed notebooks, at the paths ``_toc.yml`` names);
+   ``results/`` and the executed notebooks, at the paths ``_toc.yml`` names); the sizes of the
+   profiles (``actjepa_core/profiles.py``) are added to the copy of ``_config.yml`` as MyST
+   substitutions ``{{ profile_<name>_<field> }}``, so pages quote them from the code;
 3. ``jupyter-book build`` it with execution off and warnings as errors; the HTML is moved to
    ``<build-dir>/html/``;
-4. check the HTML for broken internal links and missing images (``scripts/check_site.py``).
+4. check the HTML for broken internal links and missing images (``scripts/check_site.py``);
+5. open every page of ``_toc.yml`` in headless Chromium (``scripts/browser_check.py``):
+   screenshots into ``<build-dir>/screenshots/``, and each page must have its title, no error
+   in its cell outputs, and every figure loaded. Skipped, with a note, when
+   ``/usr/bin/chromium`` is missing, or with ``--no-browser``.
 
 Run it with the project's virtualenv (``make book`` does), e.g.
 ``.venv/bin/python scripts/build_book.py --profile quick --only 01``.
@@ -19,6 +25,7 @@ Run it with the project's virtualenv (``make book`` does), e.g.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -26,8 +33,11 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import browser_check  # noqa: E402
 import check_site  # noqa: E402
 from notebook_runner import NotebookFailed, executed_profile, run_notebook  # noqa: E402
 
@@ -78,13 +88,37 @@ def execute(notebooks: list[Path], args: argparse.Namespace, build_dir: Path) ->
         log(f"  [{i}/{len(notebooks)}] {nb.name} ok ({result.seconds:.1f} s)")
 
 
+def profile_substitutions() -> dict[str, str]:
+    """``profile_<name>_<field>`` -> value, for every field of every run profile."""
+    from actjepa_core.profiles import PROFILES
+
+    subs = {}
+    for name, prof in PROFILES.items():
+        for f in dataclasses.fields(prof):
+            if f.name != "name":
+                value = getattr(prof, f.name)
+                subs[f"profile_{name}_{f.name}"] = (
+                    ", ".join(map(str, value)) if isinstance(value, tuple) else str(value))
+    return subs
+
+
+def write_config(dest: Path) -> None:
+    """``_config.yml`` with the profile substitutions added to ``parse.myst_substitutions``."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    parse = config.setdefault("parse", {}) or {}
+    config["parse"] = parse
+    parse.setdefault("myst_substitutions", {}).update(profile_substitutions())
+    dest.write_text("# Written by scripts/build_book.py from the repository's _config.yml.\n"
+                    + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+
+
 def assemble(build_dir: Path, profile: str) -> Path:
     src = build_dir / "src"
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(ROOT / name, src / name)
+    write_config(src / "_config.yml")
+    shutil.copy2(ROOT / "_toc.yml", src / "_toc.yml")
     shutil.copytree(ROOT / "book", src / "book")
     if (ROOT / "results").is_dir():
         shutil.copytree(ROOT / "results", src / "results")
@@ -145,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds allowed per cell (default: no limit)")
     parser.add_argument("--log-output", action="store_true",
                         help="stream the notebooks' cell outputs to the terminal")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="skip the check of the pages in headless Chromium")
     args = parser.parse_args(argv)
     build_dir = (args.build_dir if args.build_dir.is_absolute() else ROOT / args.build_dir)
 
@@ -171,6 +207,18 @@ def main(argv: list[str] | None = None) -> int:
     status = step("check links and images", check_site.main, [str(html)])
     if status != 0:
         raise SystemExit("the rendered site has broken links or missing images (listed above)")
+    if args.no_browser:
+        log("== browser check skipped (--no-browser)")
+    elif not Path(browser_check.CHROMIUM).exists():
+        log(f"== browser check SKIPPED: no {browser_check.CHROMIUM}; "
+            f"{browser_check.INSTALL_HINT}")
+    else:
+        status = step("check the pages in headless Chromium", browser_check.main,
+                      [str(html), str(build_dir / "screenshots"), "--all",
+                       "--toc", str(src / "_toc.yml")])
+        if status != 0:
+            raise SystemExit("pages failed in the browser (listed above); screenshots in "
+                             f"{build_dir / 'screenshots'}")
     log(f"book built in {time.perf_counter() - total:.1f} s: {html / 'index.html'}")
     return 0
 
