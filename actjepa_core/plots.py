@@ -109,7 +109,11 @@ def plot_time_to_success(demos: dict[str, Demonstrations]) -> plt.Figure:
 
 def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
                  title: str = "Success rate on held-out episodes") -> plt.Figure:
-    """Bars of mean success with their 95% CI (columns of ``evaluate.summarize``)."""
+    """Bars of mean success with their 95% CI (columns of ``evaluate.summarize``).
+
+    With a ``seed_success`` column (``analysis.beside_seed``), the seed's claimed number is
+    drawn on each bar as a black diamond.
+    """
     xs, hues = list(dict.fromkeys(summary[x])), list(dict.fromkeys(summary[hue]))
     width = 0.8 / len(hues)
     colors = sns.color_palette("colorblind", len(hues))
@@ -120,11 +124,54 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
         err = np.vstack([part["success"] - part["ci_low"], part["ci_high"] - part["success"]])
         ax.bar(pos, 100 * part["success"], width, yerr=100 * err, capsize=3, label=h,
                color=colors[j])
+        if "seed_success" in part:
+            ax.plot(pos, 100 * part["seed_success"], "D", color="black", ms=5,
+                    label="seed's claim" if j == 0 else None)
     ax.set_xticks(np.arange(len(xs)), xs)
     ax.set_ylim(0, 105)
     ax.set_ylabel("success rate (%)")
     ax.set_xlabel(x)
     ax.set_title(title)
     ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(summary: pd.DataFrame, x: str, hue: str = "method", title: str = "",
+                xlabel: str = "") -> plt.Figure:
+    """Mean success against ``x`` per ``hue`` with a 95% CI band; the seed's claims, where a
+    ``seed_success`` column has them, as dashed lines with open markers in the same colour."""
+    hues = list(dict.fromkeys(summary[hue]))
+    colors = dict(zip(hues, sns.color_palette("colorblind", len(hues))))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for h in hues:
+        part = summary[summary[hue] == h].sort_values(x)
+        ax.plot(part[x], 100 * part["success"], "o-", color=colors[h], label=f"{h} (ours)")
+        ax.fill_between(part[x], 100 * part["ci_low"], 100 * part["ci_high"], color=colors[h],
+                        alpha=0.2, lw=0)
+        if "seed_success" in part and part["seed_success"].notna().any():
+            ax.plot(part[x], 100 * part["seed_success"], "o--", mfc="none", color=colors[h],
+                    label=f"{h} (seed's claim)")
+    ax.set_ylim(0, 105)
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel("success rate (%)")
+    ax.set_title(title)
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_probes(probes: pd.DataFrame, hue_order: list[str] | None = None,
+                title: str = "What a linear read-out recovers from each frozen representation"
+                ) -> plt.Figure:
+    """Held-out R^2 of each probe target (mean over tasks) per representation."""
+    mean_r2 = probes.groupby(["method", "target"], as_index=False)["r2"].mean()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    sns.barplot(mean_r2, x="target", y="r2", hue="method", hue_order=hue_order, ax=ax)
+    ax.set_ylim(min(0.0, float(mean_r2.r2.min())) - 0.05, 1.05)
+    ax.set_ylabel("held-out R² (mean over tasks)")
+    ax.set_xlabel("probe target")
+    ax.set_title(title)
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
     fig.tight_layout()
     return fig

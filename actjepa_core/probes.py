@@ -37,14 +37,19 @@ def probe_targets(d: Demonstrations) -> dict[str, np.ndarray]:
 
 def ridge_r2(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
              y_test: np.ndarray) -> float:
-    """Held-out R^2 (averaged over target dims, each weighted equally) of a ridge fit."""
+    """Out-of-sample R^2 (averaged over target dims) of a ridge fit.
+
+    The baseline is the *training* mean, not the test mean: a target that is constant
+    within the test episodes (the goal, over one episode) still gets a finite, meaningful
+    score, 0 for predicting no better than the training average.
+    """
     mu_x, mu_y = x_train.mean(0), y_train.mean(0)
     X, Y = x_train - mu_x, y_train - mu_y
     lam = RIDGE * max(float(X.var(0).mean()), 1e-12) * len(X)
     W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y)
     pred = (x_test - mu_x) @ W + mu_y
     ss_res = ((y_test - pred) ** 2).sum(0)
-    ss_tot = ((y_test - y_test.mean(0)) ** 2).sum(0)
+    ss_tot = ((y_test - mu_y) ** 2).sum(0)
     return float(np.mean(1 - ss_res / np.maximum(ss_tot, 1e-12)))
 
 
@@ -56,9 +61,9 @@ def probe_representation(embed: Callable[[np.ndarray], np.ndarray], d: Demonstra
     """
     if not 0 < test_frac < 1:
         raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
-    n_test = max(1, int(round(d.n_episodes * test_frac)))
+    n_test = max(2, int(round(d.n_episodes * test_frac)))
     if n_test >= d.n_episodes:
-        raise ValueError(f"need at least 2 episodes to hold some out, got {d.n_episodes}")
+        raise ValueError(f"need at least 3 episodes to hold 2 out, got {d.n_episodes}")
     o = d.stats.standardize(d.obs[:, :-1])
     feats = np.asarray(embed(o.reshape(-1, o.shape[-1])), dtype=np.float64)
     feats = feats.reshape(d.n_episodes, d.episode_len, -1)
