@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS), choices=list(EXPERIMENTS))
     r.add_argument("--workers", type=int, default=2, help="processes side by side")
     r.add_argument("--out", type=Path, default=Path("results"), help="results folder")
-    r.add_argument("--cache", type=Path, default=None, help="run cache (default ~/.cache/actjepa)")
+    r.add_argument("--cache", type=Path, default=None, help="run cache (default: ~/.cache/actjepa/cache/<profile>, or $ACTJEPA_CACHE/<profile>)")
     r.set_defaults(func=_reproduce)
     args = ap.parse_args(argv)
     args.func(args)

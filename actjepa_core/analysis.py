@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .evaluate import summarize
+from .stats import t_interval
 
 
 def with_task_average(rows: pd.DataFrame) -> pd.DataFrame:
@@ -58,3 +59,26 @@ def retention(summary: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.Data
     out = summary.merge(clean, on=by, how="left")
     out["retention"] = out["success"] / out["clean"].where(out["clean"] > 0)
     return out
+
+
+def paired_difference(rows: pd.DataFrame, method: str, reference: str,
+                      by: Sequence[str] = ("task",)) -> pd.DataFrame:
+    """success(method) - success(reference) per group, paired by training seed, with a 95% CI.
+
+    Per seed, each method's success rate over the same evaluation episodes; the difference
+    of the two per seed; then ``stats.t_interval`` over seeds.
+    """
+    by = list(by)
+    rates = rows[rows.method.isin([method, reference])].groupby(
+        [*by, "method", "seed"])["success"].mean().unstack("method")
+    missing = {method, reference} - set(rates.columns)
+    if missing:
+        raise ValueError(f"no rows for {sorted(missing)}")
+    diff = (rates[method] - rates[reference]).dropna()
+    out = []
+    for key, d in diff.groupby(level=by):
+        mean, lo, hi = t_interval(d.to_numpy())
+        out.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                    "method": method, "diff": mean, "diff_low": lo, "diff_high": hi,
+                    "seeds": len(d)})
+    return pd.DataFrame(out)

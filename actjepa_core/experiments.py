@@ -291,7 +291,7 @@ def write_results(rows: pd.DataFrame, path: Path) -> Path:
 
 
 def default_cache_dir() -> Path:
-    """``$ACTJEPA_CACHE`` or ``~/.cache/actjepa/runs``: where computed runs are kept."""
+    """``$ACTJEPA_CACHE`` or ``~/.cache/actjepa/cache``: where computed runs are kept (one folder per profile below it)."""
     return Path(os.environ.get("ACTJEPA_CACHE", Path.home() / ".cache" / "actjepa" / "cache"))
 
 

@@ -63,3 +63,21 @@ def mean_ci(successes: np.ndarray, counts: np.ndarray) -> tuple[float, float, fl
         half = t * float(rates.std(ddof=1)) / math.sqrt(len(rates))
         lo, hi = min(lo, max(0.0, mean - half)), max(hi, min(1.0, mean + half))
     return mean, lo, hi
+
+
+def t_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean of ``values`` with a two-sided 95% Student-t interval (NaN bounds for one value).
+
+    For paired differences between two methods trained with the same seeds: each training
+    seed sees the same demonstrations and evaluation episodes under both, so the per-seed
+    difference removes what the two share and the interval is over seeds.
+    """
+    values = np.asarray(values, float)
+    if values.ndim != 1 or len(values) == 0:
+        raise ValueError("values must be a non-empty 1-d array")
+    mean = float(values.mean())
+    if len(values) == 1:
+        return mean, float("nan"), float("nan")
+    t = T975[len(values) - 2] if len(values) - 1 <= len(T975) else 1.96
+    half = t * float(values.std(ddof=1)) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
