@@ -42,7 +42,7 @@ from .train import save_checkpoint
 
 METHODS = ("raw", *PRETRAIN_METHODS)
 """Pretraining methods: ``raw`` = no pretraining (the policy sees the observation)."""
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when a change of code (not of config) changes what a cached run would compute."""
 PROTOCOLS = ("bc", "nn", "mpc")
 """Policy extraction protocols of ``policies``: BC head, latent nearest neighbour, latent MPC."""
@@ -227,8 +227,12 @@ class Runner:
 
     def pretrained(self, spec: RunSpec, d: Demonstrations):
         """The pretrained model of ``spec`` (None for ``raw``), cached on disk."""
+        return self._pretrained(spec, d)[0]
+
+    def _pretrained(self, spec: RunSpec, d: Demonstrations) -> tuple[object, pd.DataFrame | None]:
+        """The pretrained model and its training history (None, None for ``raw``)."""
         if spec.method == "raw":
-            return None
+            return None, None
         path = self.cache_dir / "models" / f"{spec.pretrain_key()}.pt"
         if path.exists():
             return load_pretrained(path, spec.method)
@@ -236,11 +240,11 @@ class Runner:
         o, a, o_next = d.transitions()
         model, history = pretrain(spec.method, cfg, o, a, o_next)
         save_checkpoint(path, model, model.cfg, history, cfg.steps)
-        return model
+        return model, history
 
     def _compute(self, spec: RunSpec) -> pd.DataFrame:
         d = self.training_demos(spec)
-        model = self.pretrained(spec, d)
+        model, history = self._pretrained(spec, d)
         encoder = model.encoder if model is not None else None
         layout = get_task(spec.task).layout
         o, a, _ = d.transitions()
@@ -260,6 +264,10 @@ class Runner:
         rows.insert(1, "protocol", spec.protocol)
         rows.insert(1, "pretraining", spec.method)
         rows["n_demos"] = spec.n_demos
+        # the collapse monitor's last reading of the frozen encoder, for the ablation chapter
+        last = history.dropna(subset=["online_erank"]).iloc[-1] if history is not None else None
+        rows["encoder_std"] = last["online_std"] if last is not None else float("nan")
+        rows["encoder_erank"] = last["online_erank"] if last is not None else float("nan")
         rows["spec_key"] = spec.key()
         rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
         return rows

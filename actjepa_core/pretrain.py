@@ -173,17 +173,19 @@ def pretrain(method: str, cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any
     return model, pd.DataFrame(history)
 
 
-def load_pretrained(path: str | os.PathLike, method: str) -> nn.Module:
-    """Rebuild a model of ``method`` from a checkpoint written by ``train.save_checkpoint``.
+def load_pretrained(path: str | os.PathLike, method: str) -> tuple[nn.Module, pd.DataFrame]:
+    """Rebuild a model of ``method`` and its training history from a checkpoint written by
+    ``train.save_checkpoint``.
 
     ``train.load_checkpoint`` rebuilds the JEPA models (actjepa, passive); for the other
     methods this builds the right module from the saved config, then loads the weights.
     """
     _check_method(method)
     if method not in _BASELINES:
-        return load_checkpoint(path).model.eval()
+        ckpt = load_checkpoint(path)
+        return ckpt.model.eval(), ckpt.history
     payload = torch.load(Path(path), map_location="cpu", weights_only=True)
     cfg = JEPAConfig.from_dict(payload["cfg"])
     model = build_pretrain_model(method, cfg)
     model.load_state_dict(payload["model"])
-    return model.to(resolve_device(cfg.device)).eval()
+    return model.to(resolve_device(cfg.device)).eval(), pd.DataFrame(payload["history"])
