@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import toc_files
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -156,26 +158,8 @@ def test_the_introduction_cites_its_sources() -> None:
 
 # ---- the pages of this part -----------------------------------------------------------------
 
-def _toc_files() -> list[str]:
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("root", "file") and isinstance(value, str):
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
-    return found
-
-
 def test_every_toc_page_exists_and_run_it_yourself_is_listed() -> None:
-    files = _toc_files()
+    files = toc_files()
     assert "book/run_it_yourself" in files
     for f in files:
         assert any((ROOT / f"{f}{ext}").is_file() for ext in (".md", ".ipynb")), f

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from helpers import toc_files  # noqa: E402
 from notebook_runner import NotebookFailed, executed_profile, run_notebook  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -23,27 +23,13 @@ IDS = [nb.stem for nb in NOTEBOOKS]
 TIMEOUT = float(os.environ.get("ACTJEPA_NOTEBOOK_TIMEOUT", "300"))
 
 
+def _toc_entries() -> set[str]:
+    """_toc.yml's entries without suffix, as notebook paths relative to the root are written."""
+    return {e.removesuffix(".md").removesuffix(".ipynb") for e in toc_files()}
+
+
 def _load(nb: Path) -> dict:
     return json.loads(nb.read_text())
-
-
-def _toc_files() -> set[str]:
-    """Every ``root`` and ``file`` entry of _toc.yml."""
-    found: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("root", "file") and isinstance(value, str):
-                    found.add(value.removesuffix(".md").removesuffix(".ipynb"))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
-    return found
 
 
 @pytest.fixture(scope="session")
@@ -96,10 +82,10 @@ def test_notebook_has_profile_parameter(notebook: Path) -> None:
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
 def test_notebook_is_in_toc(notebook: Path) -> None:
     entry = notebook.relative_to(ROOT).with_suffix("").as_posix()
-    assert entry in _toc_files(), f"{entry} is not listed in _toc.yml"
+    assert entry in _toc_entries(), f"{entry} is not listed in _toc.yml"
 
 
 def test_toc_entries_exist() -> None:
-    for entry in _toc_files():
+    for entry in _toc_entries():
         hits = [ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")]
         assert any(p.exists() for p in hits), f"_toc.yml lists {entry}, which does not exist"

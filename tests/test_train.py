@@ -12,19 +12,7 @@ import torch
 from actjepa_core.config import JEPAConfig
 from actjepa_core.train import (cosine_tau_schedule, ema_update, load_checkpoint, lr_factor,
                                 make_optimizer, save_checkpoint, train_jepa)
-
-O, A = 6, 2
-
-
-def toy_data(n: int = 512, seed: int = 0):
-    """Linear system next = obs + 0.1 * B @ action on a few dims (and a constant goal part)."""
-    rng = np.random.default_rng(seed)
-    obs = rng.standard_normal((n, O)).astype(np.float32)
-    act = rng.uniform(-1, 1, (n, A)).astype(np.float32)
-    B = rng.standard_normal((O, A)).astype(np.float32)
-    nxt = obs + 0.1 * act @ B.T
-    nxt[:, -2:] = obs[:, -2:]  # a "goal" part that the transition does not change
-    return obs, act, nxt.astype(np.float32)
+from helpers import A, O, toy_data
 
 
 def cfg(**kw) -> JEPAConfig:

@@ -1,0 +1,43 @@
+"""Small helpers shared by several test files (imported as ``helpers``: pytest puts this
+folder on ``sys.path``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+O, A = 6, 2
+"""Observation and action widths of the toy system."""
+
+
+def toy_data(n: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear system next = obs + 0.1 * B @ action, with a 2-dim "goal" part it leaves unchanged."""
+    rng = np.random.default_rng(seed)
+    obs = rng.standard_normal((n, O)).astype(np.float32)
+    act = rng.uniform(-1, 1, (n, A)).astype(np.float32)
+    B = rng.standard_normal((O, A)).astype(np.float32)
+    nxt = obs + 0.1 * act @ B.T
+    nxt[:, -2:] = obs[:, -2:]
+    return obs, act, nxt.astype(np.float32)
+
+
+def toc_files() -> list[str]:
+    """Every ``root`` and ``file`` entry of _toc.yml, in order, as written there."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("root", "file") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+    return found
