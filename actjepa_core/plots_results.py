@@ -1,0 +1,238 @@
+"""Figures (and the small frames behind them) of the noise-robustness and data-efficiency
+chapters.
+
+Each ``plot_*`` function takes a summary frame (columns of ``evaluate.summarize``: ``success,
+ci_low, ci_high``, plus ``seed_success`` where the seed has a number) and returns a figure
+with a title, axis labels with units and a legend, so a notebook cell is one call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from .stats import T975, wilson_interval
+
+
+def _check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} needs the columns {missing}; got {list(df.columns)}")
+
+
+def _colors(hues: Sequence[str]) -> dict[str, tuple]:
+    return dict(zip(hues, sns.color_palette("colorblind", len(hues))))
+
+
+def _t975(df: int) -> float:
+    return T975[df - 1] if df <= len(T975) else 1.96
+
+
+def paired_difference(rows: pd.DataFrame, treatment: str, control: str,
+                      by: Sequence[str] = ("task",), key: str = "pretraining",
+                      unit: str = "seed") -> pd.DataFrame:
+    """Mean difference ``treatment - control`` of success per group, with a 95% interval
+    over the paired units.
+
+    Each unit (training seed) contributes its success rate under ``treatment`` minus its
+    rate under ``control`` (rows whose ``key`` column names them), both over the same
+    evaluation episodes; the mean of those differences equals the difference of the two
+    means. Its Student-t interval over units carries the variation between training runs,
+    and, as in ``stats.mean_ci``, it is widened where needed to contain Newcombe's interval
+    for a difference of two proportions (from the Wilson intervals of each side's pooled
+    episodes), so that it is never narrower than the finite number of episodes allows (two
+    seeds with the same difference do not get a zero-width interval). One unit gets
+    Newcombe's interval alone. Units present for only one of the two are dropped.
+    Columns: ``by``, ``difference, ci_low, ci_high, units``.
+    """
+    by = list(by)
+    _check_columns(rows, [*by, key, unit, "success"], "paired_difference")
+    agg = (rows[rows[key].isin([treatment, control])]
+           .groupby([*by, key, unit])["success"].agg(["sum", "count"]).unstack(key))
+    for name in (treatment, control):
+        if name not in agg["sum"].columns:
+            raise ValueError(f"no rows with {key} == {name!r}")
+    agg = agg.dropna()
+    out = []
+    for group, g in agg.groupby(level=by, sort=False):
+        s1, n1 = g["sum"][treatment].to_numpy(float), g["count"][treatment].to_numpy(float)
+        s0, n0 = g["sum"][control].to_numpy(float), g["count"][control].to_numpy(float)
+        d = s1 / n1 - s0 / n0
+        n, mean = len(d), float(d.mean())
+        p1, p0 = s1.sum() / n1.sum(), s0.sum() / n0.sum()
+        l1, u1 = wilson_interval(int(s1.sum()), int(n1.sum()))
+        l0, u0 = wilson_interval(int(s0.sum()), int(n0.sum()))
+        lo = mean - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
+        hi = mean + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+        if n > 1:
+            half = _t975(n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
+            lo, hi = min(lo, mean - half), max(hi, mean + half)
+        out.append({**dict(zip(by, group if isinstance(group, tuple) else (group,))),
+                    "difference": mean, "ci_low": max(-1.0, lo), "ci_high": min(1.0, hi),
+                    "units": n})
+    return pd.DataFrame(out)
+
+
+def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", panel: str = "task",
+                        title: str = "", xlabel: str = "", logx: bool = False,
+                        hue_order: Sequence[str] | None = None) -> plt.Figure:
+    """Small multiples: one panel per ``panel`` value, mean success against ``x`` per ``hue``
+    with a 95% CI band; the seed's claims (a ``seed_success`` column, where not NaN) dashed
+    with open markers in the same colour. The y axis is shared so panels compare directly."""
+    _check_columns(summary, [x, hue, panel, "success", "ci_low", "ci_high"], "plot_curves_by_task")
+    panels = list(dict.fromkeys(summary[panel]))
+    hues = list(hue_order) if hue_order else list(dict.fromkeys(summary[hue]))
+    colors = _colors(hues)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 2.5, 4.0),
+                             sharey=True, squeeze=False)
+    xs = sorted(summary[x].unique())
+    for ax, p in zip(axes[0], panels):
+        sub = summary[summary[panel] == p]
+        for h in hues:
+            part = sub[sub[hue] == h].sort_values(x)
+            if part.empty:
+                continue
+            ax.plot(part[x], 100 * part["success"], "o-", color=colors[h], label=f"{h} (ours)")
+            ax.fill_between(part[x], 100 * part["ci_low"], 100 * part["ci_high"],
+                            color=colors[h], alpha=0.15, lw=0)
+            if "seed_success" in part and part["seed_success"].notna().any():
+                ax.plot(part[x], 100 * part["seed_success"], "o--", mfc="none", color=colors[h],
+                        label=f"{h} (seed's claim)")
+        if logx:
+            ax.set_xscale("log")
+            ax.minorticks_off()
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.set_ylim(-3, 105)
+        ax.set_title(str(p))
+        ax.set_xlabel(xlabel or x)
+    axes[0][0].set_ylabel("success rate (%)")
+    handles, labels = {}, []
+    for ax in axes[0]:
+        for hnd, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in handles:
+                handles[lab] = hnd
+                labels.append(lab)
+    fig.legend([handles[lab] for lab in labels], labels, loc="upper left",
+               bbox_to_anchor=(1.0, 0.9), fontsize="small", title=hue)
+    fig.suptitle(title or f"Success against {xlabel or x}, one panel per {panel}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_noise_curves(summary: pd.DataFrame, hue: str = "method",
+                      title: str = "Success under test-time sensor noise") -> plt.Figure:
+    """``plots.plot_curves`` against ``sigma``, wide enough for a long legend beside it, with
+    ticks at the noise levels run."""
+    from .plots import plot_curves
+
+    fig = plot_curves(summary, x="sigma", hue=hue, title=title,
+                      xlabel="test-time sensor noise σ (standardised units)")
+    fig.set_size_inches(11, 4.6)
+    fig.axes[0].set_xticks(sorted(summary["sigma"].unique()))
+    fig.tight_layout()
+    return fig
+
+
+def plot_data_efficiency(summary: pd.DataFrame, hue: str = "method",
+                         title: str = "Success against the number of demonstrations"
+                         ) -> plt.Figure:
+    """Mean success against ``n_demos`` (log scale, ticks at the counts run) per ``hue`` with a
+    95% CI band, and the seed's claims dashed where a ``seed_success`` column has them."""
+    _check_columns(summary, ["n_demos", hue, "success", "ci_low", "ci_high"], "plot_data_efficiency")
+    hues = list(dict.fromkeys(summary[hue]))
+    colors = _colors(hues)
+    fig, ax = plt.subplots(figsize=(10, 4.4))
+    for h in hues:
+        part = summary[summary[hue] == h].sort_values("n_demos")
+        ax.plot(part["n_demos"], 100 * part["success"], "o-", color=colors[h], label=f"{h} (ours)")
+        ax.fill_between(part["n_demos"], 100 * part["ci_low"], 100 * part["ci_high"],
+                        color=colors[h], alpha=0.2, lw=0)
+        if "seed_success" in part and part["seed_success"].notna().any():
+            ax.plot(part["n_demos"], 100 * part["seed_success"], "o--", mfc="none",
+                    color=colors[h], label=f"{h} (seed's claim)")
+    xs = sorted(summary["n_demos"].unique())
+    ax.set_xscale("log")
+    ax.set_xticks(xs, [str(int(v)) for v in xs])
+    ax.minorticks_off()
+    ax.set_ylim(-3, 105)
+    ax.set_xlabel("demonstrations per task (log scale)")
+    ax.set_ylabel("success rate (%)")
+    ax.set_title(title)
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_retention(ret: pd.DataFrame, hue: str = "method",
+                   title: str = "Retention: success under noise as a share of clean success"
+                   ) -> plt.Figure:
+    """Retention ``success(sigma) / success(0)`` against sigma per ``hue``: ours solid, and the
+    seed's (a ``seed_retention`` column, where not NaN) dashed with open markers.
+
+    Retention is a ratio of two estimates and is drawn as a point estimate, without a band;
+    a method with no clean success has no retention and is left out of the panel.
+    """
+    _check_columns(ret, ["sigma", hue, "retention"], "plot_retention")
+    hues = list(dict.fromkeys(ret[hue]))
+    colors = _colors(hues)
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    top = 105.0
+    for h in hues:
+        part = ret[ret[hue] == h].sort_values("sigma")
+        if part["retention"].notna().any():
+            ax.plot(part["sigma"], 100 * part["retention"], "o-", color=colors[h],
+                    label=f"{h} (ours)")
+            top = max(top, 105 * float(part["retention"].max()))
+        if "seed_retention" in part and part["seed_retention"].notna().any():
+            ax.plot(part["sigma"], 100 * part["seed_retention"], "o--", mfc="none",
+                    color=colors[h], label=f"{h} (seed's)")
+    ax.axhline(100, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(sorted(ret["sigma"].unique()))
+    ax.set_ylim(-3, top)
+    ax.set_xlabel("test-time sensor noise σ (standardised units)")
+    ax.set_ylabel("retention (% of clean success)")
+    ax.set_title(title)
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_noise_conditions(table: pd.DataFrame, x: str = "method", condition: str = "condition",
+                          panel: str = "sigma", panel_label: str = "σ",
+                          title: str = "Noise at test time only, or in the demonstrations too"
+                          ) -> plt.Figure:
+    """Grouped bars of mean success with 95% CI: for each ``x`` one bar per ``condition``, one
+    panel per ``panel`` value (the noise level), titled ``"<panel_label> = <value>"``."""
+    _check_columns(table, [x, condition, panel, "success", "ci_low", "ci_high"],
+                   "plot_noise_conditions")
+    panels = sorted(table[panel].unique())
+    xs = list(dict.fromkeys(table[x]))
+    conds = list(dict.fromkeys(table[condition]))
+    colors = _colors(conds)
+    width = 0.8 / len(conds)
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 1.3 * len(xs)) * len(panels) + 2, 4.6),
+                             sharey=True, squeeze=False)
+    for ax, p in zip(axes[0], panels):
+        sub = table[table[panel] == p]
+        for j, c in enumerate(conds):
+            part = sub[sub[condition] == c].set_index(x).reindex(xs)
+            pos = np.arange(len(xs)) + (j - (len(conds) - 1) / 2) * width
+            err = np.vstack([part["success"] - part["ci_low"], part["ci_high"] - part["success"]])
+            ax.bar(pos, 100 * part["success"], width, yerr=100 * np.nan_to_num(err), capsize=3,
+                   color=colors[c], label=c if ax is axes[0][0] else None)
+        ax.set_xticks(np.arange(len(xs)), [str(v).replace(" + ", "\n+ ") for v in xs],
+                      fontsize="small")
+        ax.set_ylim(0, 105)
+        ax.set_title(f"{panel_label} = {p:g}" if isinstance(p, (int, float, np.number))
+                     else f"{panel_label} = {p}")
+        ax.set_xlabel(x)
+    axes[0][0].set_ylabel("success rate (%)")
+    fig.legend(loc="upper left", bbox_to_anchor=(1.0, 0.9), fontsize="small", title=condition)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

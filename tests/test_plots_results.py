@@ -1,0 +1,142 @@
+"""The noise-robustness and data-efficiency figures and the paired difference behind the
+advantage table, each on a tiny synthetic frame."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from actjepa_core import plots_results as pr
+from actjepa_core.evaluate import summarize
+
+TASKS = ("reach", "push")
+METHODS = {"raw": "raw BC", "actjepa": "ACT-JEPA + BC"}
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def episodes(x: str, values: tuple, seeds: int = 2, n_eps: int = 10, seed: int = 0) -> pd.DataFrame:
+    """Tidy episode rows like ``experiment_results``: task, method, pretraining, seed, x, success."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for task in TASKS:
+        for key, label in METHODS.items():
+            for s in range(seeds):
+                for v in values:
+                    p = 0.8 if key == "actjepa" else 0.5
+                    rows.append(pd.DataFrame({
+                        "task": task, "method": label, "pretraining": key, "seed": s, x: v,
+                        "episode": np.arange(n_eps), "success": (rng.random(n_eps) < p).astype(float)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _labelled(ax: plt.Axes, title: bool = True) -> None:
+    if title:
+        assert ax.get_title(), "panel has no title"
+    assert ax.get_xlabel() and ax.get_ylabel(), "panel lacks axis labels"
+
+
+def test_paired_difference_equals_difference_of_means_and_covers_it() -> None:
+    rows = episodes("n_demos", (2, 4), seeds=3)
+    adv = pr.paired_difference(rows, "actjepa", "raw", by=("task", "n_demos"))
+    means = summarize(rows, by=("task", "pretraining", "n_demos")).set_index(
+        ["task", "n_demos", "pretraining"]).success
+    for r in adv.itertuples():
+        expected = means[(r.task, r.n_demos, "actjepa")] - means[(r.task, r.n_demos, "raw")]
+        assert r.difference == pytest.approx(expected)
+        assert r.ci_low <= r.difference <= r.ci_high
+        assert -1 <= r.ci_low and r.ci_high <= 1
+        assert r.units == 3
+
+
+def test_paired_difference_is_never_zero_width_and_pairs_by_seed() -> None:
+    # Both seeds: treatment 10/10, control 5/10, so the per-seed differences are identical.
+    rows = pd.DataFrame({
+        "task": "reach", "pretraining": np.repeat(["actjepa", "raw"], 20),
+        "seed": np.tile(np.repeat([0, 1], 10), 2),
+        "success": np.r_[np.ones(20), np.tile(np.r_[np.ones(5), np.zeros(5)], 2)],
+    })
+    (r,) = pr.paired_difference(rows, "actjepa", "raw").itertuples()
+    assert r.difference == pytest.approx(0.5)
+    assert r.ci_low < 0.5 < r.ci_high
+    # A seed that only one side has is dropped, not paired with anything.
+    extra = pd.DataFrame({"task": "reach", "pretraining": "actjepa", "seed": 7, "success": [0.0] * 10})
+    (r2,) = pr.paired_difference(pd.concat([rows, extra]), "actjepa", "raw").itertuples()
+    assert r2.units == 2 and r2.difference == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no rows"):
+        pr.paired_difference(rows, "passive", "raw")
+
+
+def test_plot_curves_by_task_one_panel_per_task_with_shared_legend() -> None:
+    summary = summarize(episodes("sigma", (0.0, 0.1, 0.3)), by=("task", "method", "sigma"))
+    summary["seed_success"] = np.nan
+    fig = pr.plot_curves_by_task(summary, x="sigma", title="per task", xlabel="σ (standardised)")
+    assert [ax.get_title() for ax in fig.axes] == list(TASKS)
+    _labelled(fig.axes[0])
+    assert fig._suptitle.get_text() == "per task"
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [f"{m} (ours)" for m in METHODS.values()]
+    assert sorted(fig.axes[0].get_xticks()) == pytest.approx([0.0, 0.1, 0.3])
+
+
+def test_plot_curves_by_task_log_x() -> None:
+    summary = summarize(episodes("n_demos", (2, 4, 8)), by=("task", "method", "n_demos"))
+    fig = pr.plot_curves_by_task(summary, x="n_demos", logx=True)
+    assert all(ax.get_xscale() == "log" for ax in fig.axes)
+    assert fig.axes[1].get_xlabel() == "n_demos"
+
+
+def test_plot_noise_curves_and_data_efficiency_show_seed_claims() -> None:
+    s = summarize(episodes("sigma", (0.0, 0.3)), by=("method", "sigma"))
+    s["seed_success"] = [0.5, 0.3, 0.6, 0.4]
+    fig = pr.plot_noise_curves(s, title="noise")
+    (ax,) = fig.axes
+    _labelled(ax)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "raw BC (seed's claim)" in labels and "ACT-JEPA + BC (ours)" in labels
+    assert "σ" in ax.get_xlabel()
+
+    d = summarize(episodes("n_demos", (10, 25)), by=("method", "n_demos"))
+    d["seed_success"] = [0.2, 0.3, np.nan, np.nan]
+    fig = pr.plot_data_efficiency(d, title="data")
+    (ax,) = fig.axes
+    _labelled(ax)
+    assert ax.get_xscale() == "log"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels.count("raw BC (seed's claim)") + labels.count("ACT-JEPA + BC (seed's claim)") == 1
+
+
+def test_plot_retention_skips_undefined_and_draws_seed() -> None:
+    ret = pd.DataFrame({"method": ["a", "a", "b", "b"], "sigma": [0.0, 0.3, 0.0, 0.3],
+                        "retention": [1.0, 0.5, np.nan, np.nan],
+                        "seed_retention": [1.0, 0.4, 1.0, 0.2]})
+    fig = pr.plot_retention(ret, title="ret")
+    (ax,) = fig.axes
+    _labelled(ax)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["a (ours)", "a (seed's)", "b (seed's)"]
+    assert "%" in ax.get_ylabel()
+
+
+def test_plot_noise_conditions_panels_bars_and_legend() -> None:
+    rows = episodes("sigma", (0.1, 0.3))
+    both = pd.concat([rows.assign(condition="test only"), rows.assign(condition="train and test")])
+    table = summarize(both, by=("method", "sigma", "condition"))
+    fig = pr.plot_noise_conditions(table, title="conditions")
+    assert [ax.get_title() for ax in fig.axes] == ["σ = 0.1", "σ = 0.3"]
+    _labelled(fig.axes[0])
+    assert len(fig.axes[0].patches) == len(METHODS) * 2
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["test only", "train and test"]
+    with pytest.raises(ValueError, match="needs the columns"):
+        pr.plot_noise_conditions(table.drop(columns="condition"))
