@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
 
 from .evaluate import summarize
-from .stats import t_interval
+from .stats import t975, wilson_interval
 
 
 def with_task_average(rows: pd.DataFrame) -> pd.DataFrame:
@@ -61,24 +62,48 @@ def retention(summary: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.Data
     return out
 
 
-def paired_difference(rows: pd.DataFrame, method: str, reference: str,
-                      by: Sequence[str] = ("task",)) -> pd.DataFrame:
-    """success(method) - success(reference) per group, paired by training seed, with a 95% CI.
+def paired_difference(rows: pd.DataFrame, treatment: str, control: str,
+                      by: Sequence[str] = ("task",), key: str = "pretraining",
+                      unit: str = "seed") -> pd.DataFrame:
+    """Mean difference ``treatment - control`` of success per group, with a 95% interval
+    over the paired units.
 
-    Per seed, each method's success rate over the same evaluation episodes; the difference
-    of the two per seed; then ``stats.t_interval`` over seeds.
+    Each unit (training seed) contributes its success rate under ``treatment`` minus its
+    rate under ``control`` (rows whose ``key`` column names them), both over the same
+    evaluation episodes; the mean of those differences equals the difference of the two
+    means. Its Student-t interval over units carries the variation between training runs,
+    and, as in ``stats.mean_ci``, it is widened where needed to contain Newcombe's interval
+    for a difference of two proportions (from the Wilson intervals of each side's pooled
+    episodes), so that it is never narrower than the finite number of episodes allows (two
+    seeds with the same difference do not get a zero-width interval). One unit gets
+    Newcombe's interval alone. Units present for only one of the two are dropped.
+    Columns: ``by``, ``difference, ci_low, ci_high, units``.
     """
     by = list(by)
-    rates = rows[rows.method.isin([method, reference])].groupby(
-        [*by, "method", "seed"])["success"].mean().unstack("method")
-    missing = {method, reference} - set(rates.columns)
+    missing = [c for c in [*by, key, unit, "success"] if c not in rows.columns]
     if missing:
-        raise ValueError(f"no rows for {sorted(missing)}")
-    diff = (rates[method] - rates[reference]).dropna()
+        raise ValueError(f"paired_difference needs the columns {missing}")
+    agg = (rows[rows[key].isin([treatment, control])]
+           .groupby([*by, key, unit])["success"].agg(["sum", "count"]).unstack(key))
+    for name in (treatment, control):
+        if name not in agg["sum"].columns:
+            raise ValueError(f"no rows with {key} == {name!r}")
+    agg = agg.dropna()
     out = []
-    for key, d in diff.groupby(level=by):
-        mean, lo, hi = t_interval(d.to_numpy())
-        out.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
-                    "method": method, "diff": mean, "diff_low": lo, "diff_high": hi,
-                    "seeds": len(d)})
+    for group, g in agg.groupby(level=by, sort=False):
+        s1, n1 = g["sum"][treatment].to_numpy(float), g["count"][treatment].to_numpy(float)
+        s0, n0 = g["sum"][control].to_numpy(float), g["count"][control].to_numpy(float)
+        d = s1 / n1 - s0 / n0
+        n, mean = len(d), float(d.mean())
+        p1, p0 = s1.sum() / n1.sum(), s0.sum() / n0.sum()
+        l1, u1 = wilson_interval(int(s1.sum()), int(n1.sum()))
+        l0, u0 = wilson_interval(int(s0.sum()), int(n0.sum()))
+        lo = mean - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
+        hi = mean + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+        if n > 1:
+            half = t975(n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
+            lo, hi = min(lo, mean - half), max(hi, mean + half)
+        out.append({**dict(zip(by, group if isinstance(group, tuple) else (group,))),
+                    "difference": mean, "ci_low": max(-1.0, lo), "ci_high": min(1.0, hi),
+                    "units": n})
     return pd.DataFrame(out)

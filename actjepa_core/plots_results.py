@@ -8,7 +8,6 @@ with a title, axis labels with units and a legend, so a notebook cell is one cal
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -16,7 +15,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .stats import T975, wilson_interval
 
 
 def _check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -27,55 +25,6 @@ def _check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 def _colors(hues: Sequence[str]) -> dict[str, tuple]:
     return dict(zip(hues, sns.color_palette("colorblind", len(hues))))
-
-
-def _t975(df: int) -> float:
-    return T975[df - 1] if df <= len(T975) else 1.96
-
-
-def paired_difference(rows: pd.DataFrame, treatment: str, control: str,
-                      by: Sequence[str] = ("task",), key: str = "pretraining",
-                      unit: str = "seed") -> pd.DataFrame:
-    """Mean difference ``treatment - control`` of success per group, with a 95% interval
-    over the paired units.
-
-    Each unit (training seed) contributes its success rate under ``treatment`` minus its
-    rate under ``control`` (rows whose ``key`` column names them), both over the same
-    evaluation episodes; the mean of those differences equals the difference of the two
-    means. Its Student-t interval over units carries the variation between training runs,
-    and, as in ``stats.mean_ci``, it is widened where needed to contain Newcombe's interval
-    for a difference of two proportions (from the Wilson intervals of each side's pooled
-    episodes), so that it is never narrower than the finite number of episodes allows (two
-    seeds with the same difference do not get a zero-width interval). One unit gets
-    Newcombe's interval alone. Units present for only one of the two are dropped.
-    Columns: ``by``, ``difference, ci_low, ci_high, units``.
-    """
-    by = list(by)
-    _check_columns(rows, [*by, key, unit, "success"], "paired_difference")
-    agg = (rows[rows[key].isin([treatment, control])]
-           .groupby([*by, key, unit])["success"].agg(["sum", "count"]).unstack(key))
-    for name in (treatment, control):
-        if name not in agg["sum"].columns:
-            raise ValueError(f"no rows with {key} == {name!r}")
-    agg = agg.dropna()
-    out = []
-    for group, g in agg.groupby(level=by, sort=False):
-        s1, n1 = g["sum"][treatment].to_numpy(float), g["count"][treatment].to_numpy(float)
-        s0, n0 = g["sum"][control].to_numpy(float), g["count"][control].to_numpy(float)
-        d = s1 / n1 - s0 / n0
-        n, mean = len(d), float(d.mean())
-        p1, p0 = s1.sum() / n1.sum(), s0.sum() / n0.sum()
-        l1, u1 = wilson_interval(int(s1.sum()), int(n1.sum()))
-        l0, u0 = wilson_interval(int(s0.sum()), int(n0.sum()))
-        lo = mean - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
-        hi = mean + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
-        if n > 1:
-            half = _t975(n - 1) * float(d.std(ddof=1)) / math.sqrt(n)
-            lo, hi = min(lo, mean - half), max(hi, mean + half)
-        out.append({**dict(zip(by, group if isinstance(group, tuple) else (group,))),
-                    "difference": mean, "ci_low": max(-1.0, lo), "ci_high": min(1.0, hi),
-                    "units": n})
-    return pd.DataFrame(out)
 
 
 def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", panel: str = "task",

@@ -40,6 +40,13 @@ T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
 """Two-sided 95% quantiles of Student's t for 1..20 degrees of freedom; 1.96 beyond."""
 
 
+def t975(dof: int) -> float:
+    """Two-sided 95% quantile of Student's t with ``dof`` degrees of freedom (>= 1)."""
+    if dof < 1:
+        raise ValueError(f"need at least one degree of freedom, got {dof}")
+    return T975[dof - 1] if dof <= len(T975) else 1.96
+
+
 def mean_ci(successes: np.ndarray, counts: np.ndarray) -> tuple[float, float, float]:
     """Mean success rate over training seeds and its 95% confidence interval.
 
@@ -59,25 +66,6 @@ def mean_ci(successes: np.ndarray, counts: np.ndarray) -> tuple[float, float, fl
     mean = float(rates.mean())
     lo, hi = wilson_interval(int(successes.sum()), int(counts.sum()))
     if len(rates) > 1:
-        t = T975[len(rates) - 2] if len(rates) - 1 <= len(T975) else 1.96
-        half = t * float(rates.std(ddof=1)) / math.sqrt(len(rates))
+        half = t975(len(rates) - 1) * float(rates.std(ddof=1)) / math.sqrt(len(rates))
         lo, hi = min(lo, max(0.0, mean - half)), max(hi, min(1.0, mean + half))
     return mean, lo, hi
-
-
-def t_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``values`` with a two-sided 95% Student-t interval (NaN bounds for one value).
-
-    For paired differences between two methods trained with the same seeds: each training
-    seed sees the same demonstrations and evaluation episodes under both, so the per-seed
-    difference removes what the two share and the interval is over seeds.
-    """
-    values = np.asarray(values, float)
-    if values.ndim != 1 or len(values) == 0:
-        raise ValueError("values must be a non-empty 1-d array")
-    mean = float(values.mean())
-    if len(values) == 1:
-        return mean, float("nan"), float("nan")
-    t = T975[len(values) - 2] if len(values) - 1 <= len(T975) else 1.96
-    half = t * float(values.std(ddof=1)) / math.sqrt(len(values))
-    return mean, mean - half, mean + half

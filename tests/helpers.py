@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +42,21 @@ def toc_files() -> list[str]:
 
     walk(yaml.safe_load((ROOT / "_toc.yml").read_text()))
     return found
+
+
+def episodes(x: str, values: tuple, seeds: int = 2, n_eps: int = 10, seed: int = 0,
+             tasks: tuple[str, ...] = ("reach", "push")) -> pd.DataFrame:
+    """Tidy episode rows like ``experiment_results``: task, method, pretraining, seed, x,
+    success; ACT-JEPA succeeds with probability 0.8, raw BC with 0.5."""
+    methods = {"raw": "raw BC", "actjepa": "ACT-JEPA + BC"}
+    rng = np.random.default_rng(seed)
+    rows = []
+    for task in tasks:
+        for key, label in methods.items():
+            for s in range(seeds):
+                for v in values:
+                    p = 0.8 if key == "actjepa" else 0.5
+                    rows.append(pd.DataFrame({
+                        "task": task, "method": label, "pretraining": key, "seed": s, x: v,
+                        "episode": np.arange(n_eps), "success": (rng.random(n_eps) < p).astype(float)}))
+    return pd.concat(rows, ignore_index=True)

@@ -1,5 +1,4 @@
-"""The noise-robustness and data-efficiency figures and the paired difference behind the
-advantage table, each on a tiny synthetic frame."""
+"""The noise-robustness and data-efficiency figures, each on a tiny synthetic frame."""
 
 from __future__ import annotations
 
@@ -14,10 +13,10 @@ import pytest
 
 from actjepa_core import plots_results as pr
 from actjepa_core.evaluate import summarize
+from helpers import episodes
 
 TASKS = ("reach", "push")
 METHODS = {"raw": "raw BC", "actjepa": "ACT-JEPA + BC"}
-
 
 @pytest.fixture(autouse=True)
 def close_figures():
@@ -25,56 +24,10 @@ def close_figures():
     plt.close("all")
 
 
-def episodes(x: str, values: tuple, seeds: int = 2, n_eps: int = 10, seed: int = 0) -> pd.DataFrame:
-    """Tidy episode rows like ``experiment_results``: task, method, pretraining, seed, x, success."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for task in TASKS:
-        for key, label in METHODS.items():
-            for s in range(seeds):
-                for v in values:
-                    p = 0.8 if key == "actjepa" else 0.5
-                    rows.append(pd.DataFrame({
-                        "task": task, "method": label, "pretraining": key, "seed": s, x: v,
-                        "episode": np.arange(n_eps), "success": (rng.random(n_eps) < p).astype(float)}))
-    return pd.concat(rows, ignore_index=True)
-
-
 def _labelled(ax: plt.Axes, title: bool = True) -> None:
     if title:
         assert ax.get_title(), "panel has no title"
     assert ax.get_xlabel() and ax.get_ylabel(), "panel lacks axis labels"
-
-
-def test_paired_difference_equals_difference_of_means_and_covers_it() -> None:
-    rows = episodes("n_demos", (2, 4), seeds=3)
-    adv = pr.paired_difference(rows, "actjepa", "raw", by=("task", "n_demos"))
-    means = summarize(rows, by=("task", "pretraining", "n_demos")).set_index(
-        ["task", "n_demos", "pretraining"]).success
-    for r in adv.itertuples():
-        expected = means[(r.task, r.n_demos, "actjepa")] - means[(r.task, r.n_demos, "raw")]
-        assert r.difference == pytest.approx(expected)
-        assert r.ci_low <= r.difference <= r.ci_high
-        assert -1 <= r.ci_low and r.ci_high <= 1
-        assert r.units == 3
-
-
-def test_paired_difference_is_never_zero_width_and_pairs_by_seed() -> None:
-    # Both seeds: treatment 10/10, control 5/10, so the per-seed differences are identical.
-    rows = pd.DataFrame({
-        "task": "reach", "pretraining": np.repeat(["actjepa", "raw"], 20),
-        "seed": np.tile(np.repeat([0, 1], 10), 2),
-        "success": np.r_[np.ones(20), np.tile(np.r_[np.ones(5), np.zeros(5)], 2)],
-    })
-    (r,) = pr.paired_difference(rows, "actjepa", "raw").itertuples()
-    assert r.difference == pytest.approx(0.5)
-    assert r.ci_low < 0.5 < r.ci_high
-    # A seed that only one side has is dropped, not paired with anything.
-    extra = pd.DataFrame({"task": "reach", "pretraining": "actjepa", "seed": 7, "success": [0.0] * 10})
-    (r2,) = pr.paired_difference(pd.concat([rows, extra]), "actjepa", "raw").itertuples()
-    assert r2.units == 2 and r2.difference == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="no rows"):
-        pr.paired_difference(rows, "passive", "raw")
 
 
 def test_plot_curves_by_task_one_panel_per_task_with_shared_legend() -> None:
