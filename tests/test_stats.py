@@ -1,12 +1,13 @@
-"""Wilson score interval against values worked out by hand from the formula."""
+"""Wilson and seed-level intervals against values worked out by hand from their formulas."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from actjepa_core.stats import wilson_interval
+from actjepa_core.stats import mean_ci, t975, wilson_interval
 
 Z = 1.96
 Z2 = Z * Z
@@ -58,3 +59,26 @@ def test_bad_counts_raise(successes: int, n: int) -> None:
 def test_bad_z_raises() -> None:
     with pytest.raises(ValueError):
         wilson_interval(5, 10, z=0.0)
+
+
+def test_mean_ci_single_seed_is_the_wilson_interval():
+    mean, lo, hi = mean_ci(np.array([5]), np.array([10]))
+    assert mean == 0.5 and (lo, hi) == pytest.approx(wilson_interval(5, 10))
+
+
+def test_mean_ci_over_seeds_uses_t_and_never_collapses():
+    mean, lo, hi = mean_ci(np.array([50, 60, 70]), np.array([100, 100, 100]))
+    half = t975(2) * np.std([0.5, 0.6, 0.7], ddof=1) / np.sqrt(3)
+    assert mean == pytest.approx(0.6) and (lo, hi) == pytest.approx((0.6 - half, 0.6 + half))
+    mean, lo, hi = mean_ci(np.array([100] * 5), np.array([100] * 5))
+    assert mean == 1.0 and hi == 1.0 and lo == pytest.approx(wilson_interval(500, 500)[0]) and lo < 1
+
+
+def test_mean_ci_and_t975_refuse_bad_input():
+    with pytest.raises(ValueError):
+        mean_ci(np.array([3]), np.array([2]))
+    with pytest.raises(ValueError):
+        mean_ci(np.array([1, 2]), np.array([3]))
+    with pytest.raises(ValueError):
+        t975(0)
+    assert t975(1) == 12.706 and t975(100) == 1.96
