@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -112,6 +113,20 @@ def write_config(dest: Path) -> None:
                     + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
+def hide_injected_parameters(executed: Path, dest: Path) -> None:
+    """Copy an executed notebook, tagging papermill's injected-parameters cell ``remove-cell``.
+
+    The page already shows the notebook's own ``parameters`` cell and the profile it ran
+    with; papermill's second copy of the parameters would only repeat it.
+    """
+    nb = json.loads(executed.read_text())
+    for cell in nb.get("cells", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    dest.write_text(json.dumps(nb, indent=1) + "\n")
+
+
 def assemble(build_dir: Path, profile: str) -> Path:
     src = build_dir / "src"
     if src.exists():
@@ -133,7 +148,7 @@ def assemble(build_dir: Path, profile: str) -> Path:
             continue
         if executed_profile(copy) != profile:
             mixed.append(f"{nb.name} (profile={executed_profile(copy)})")
-        shutil.copy2(copy, src / "notebooks" / nb.name)
+        hide_injected_parameters(copy, src / "notebooks" / nb.name)
     if missing:
         raise SystemExit(
             "no executed copy of " + ", ".join(missing) + ": run without --only first"
