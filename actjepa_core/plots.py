@@ -3,6 +3,8 @@ sets titles, axis labels with units, and a legend, so a notebook cell is one cal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -13,6 +15,13 @@ from .envs import get_task
 
 ACTION_NAMES = ("dx", "dy", "dz", "fingers")
 """The four action components of the Fetch tasks."""
+
+
+def check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Fail with the missing column names when a figure gets a frame of the wrong shape."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} needs the columns {missing}; got {list(df.columns)}")
 
 
 def set_style() -> None:

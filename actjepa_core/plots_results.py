@@ -15,12 +15,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .plots import check_columns
 
-
-def _check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} needs the columns {missing}; got {list(df.columns)}")
 
 
 def _colors(hues: Sequence[str]) -> dict[str, tuple]:
@@ -33,7 +29,7 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
     """Small multiples: one panel per ``panel`` value, mean success against ``x`` per ``hue``
     with a 95% CI band; the seed's claims (a ``seed_success`` column, where not NaN) dashed
     with open markers in the same colour. The y axis is shared so panels compare directly."""
-    _check_columns(summary, [x, hue, panel, "success", "ci_low", "ci_high"], "plot_curves_by_task")
+    check_columns(summary, [x, hue, panel, "success", "ci_low", "ci_high"], "plot_curves_by_task")
     panels = list(dict.fromkeys(summary[panel]))
     hues = list(hue_order) if hue_order else list(dict.fromkeys(summary[hue]))
     colors = _colors(hues)
@@ -92,7 +88,7 @@ def plot_data_efficiency(summary: pd.DataFrame, hue: str = "method",
                          ) -> plt.Figure:
     """Mean success against ``n_demos`` (log scale, ticks at the counts run) per ``hue`` with a
     95% CI band, and the seed's claims dashed where a ``seed_success`` column has them."""
-    _check_columns(summary, ["n_demos", hue, "success", "ci_low", "ci_high"], "plot_data_efficiency")
+    check_columns(summary, ["n_demos", hue, "success", "ci_low", "ci_high"], "plot_data_efficiency")
     hues = list(dict.fromkeys(summary[hue]))
     colors = _colors(hues)
     fig, ax = plt.subplots(figsize=(10, 4.4))
@@ -126,7 +122,7 @@ def plot_retention(ret: pd.DataFrame, hue: str = "method",
     Retention is a ratio of two estimates and is drawn as a point estimate, without a band;
     a method with no clean success has no retention and is left out of the panel.
     """
-    _check_columns(ret, ["sigma", hue, "retention"], "plot_retention")
+    check_columns(ret, ["sigma", hue, "retention"], "plot_retention")
     hues = list(dict.fromkeys(ret[hue]))
     colors = _colors(hues)
     fig, ax = plt.subplots(figsize=(11, 4.6))
@@ -157,7 +153,7 @@ def plot_noise_conditions(table: pd.DataFrame, x: str = "method", condition: str
                           ) -> plt.Figure:
     """Grouped bars of mean success with 95% CI: for each ``x`` one bar per ``condition``, one
     panel per ``panel`` value (the noise level), titled ``"<panel_label> = <value>"``."""
-    _check_columns(table, [x, condition, panel, "success", "ci_low", "ci_high"],
+    check_columns(table, [x, condition, panel, "success", "ci_low", "ci_high"],
                    "plot_noise_conditions")
     panels = sorted(table[panel].unique())
     xs = list(dict.fromkeys(table[x]))

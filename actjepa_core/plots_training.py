@@ -15,16 +15,11 @@ import pandas as pd
 import seaborn as sns
 
 from .monitor import ERANK_COLLAPSE, STD_COLLAPSE_FRACTION
+from .plots import check_columns
 
 MONITOR_COLUMNS = ("online_std", "online_erank", "online_cos", "target_std", "target_erank",
                    "target_cos", "drift")
 """Columns of a training history that only hold values on monitor steps."""
-
-
-def _check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} needs the history columns {missing}; got {list(df.columns)}")
 
 
 def stack_histories(runs: Mapping[object, pd.DataFrame], names: Sequence[str] = ("run",)
@@ -50,7 +45,7 @@ def stack_histories(runs: Mapping[object, pd.DataFrame], names: Sequence[str] = 
 
 def monitor_rows(history: pd.DataFrame) -> pd.DataFrame:
     """The rows of a history on which the collapse monitor was read."""
-    _check_columns(history, ("step", "online_std"), "monitor_rows")
+    check_columns(history, ("step", "online_std"), "monitor_rows")
     return history[history["online_std"].notna()]
 
 
@@ -71,7 +66,7 @@ def plot_loss(history: pd.DataFrame, hue: str | None = None, smooth: int | None 
     With ``hue`` (a column of stacked histories) one line per value of that column; rows that
     share ``hue`` and ``step`` (e.g. several seeds) are averaged, with a band over them.
     """
-    _check_columns(history, ["step", "loss"] + ([hue] if hue else []), "plot_loss")
+    check_columns(history, ["step", "loss"] + ([hue] if hue else []), "plot_loss")
     n_steps = int(history["step"].max())
     window = smooth or max(1, n_steps // 50)
     fig, ax = plt.subplots(figsize=(7.5, 4))
@@ -99,7 +94,7 @@ def plot_loss(history: pd.DataFrame, hue: str | None = None, smooth: int | None 
 def plot_schedules(history: pd.DataFrame,
                    title: str = "Learning-rate and EMA-momentum schedules") -> plt.Figure:
     """Two panels: the learning rate (warmup then cosine) and the EMA momentum tau."""
-    _check_columns(history, ("step", "lr", "tau"), "plot_schedules")
+    check_columns(history, ("step", "lr", "tau"), "plot_schedules")
     fig, (ax_lr, ax_tau) = plt.subplots(1, 2, figsize=(11, 3.8))
     ax_lr.plot(history["step"], history["lr"], label="AdamW learning rate")
     ax_lr.set_xlabel("optimiser step")
@@ -126,7 +121,7 @@ def plot_drift(history: pd.DataFrame, hue: str | None = None,
                title: str = "How far the target encoder lags behind the online encoder"
                ) -> plt.Figure:
     """Relative parameter distance ||theta - theta_bar|| / ||theta|| on the monitor steps."""
-    _check_columns(history, ["step", "drift"] + ([hue] if hue else []), "plot_drift")
+    check_columns(history, ["step", "drift"] + ([hue] if hue else []), "plot_drift")
     df = history[history["drift"].notna()]
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     if hue is None:
@@ -154,7 +149,7 @@ def plot_collapse(history: pd.DataFrame, repr_dim: int, hue: str = "config",
     the sphere.
     """
     std_col, erank_col = f"{encoder}_std", f"{encoder}_erank"
-    _check_columns(history, ("step", std_col, erank_col, hue), "plot_collapse")
+    check_columns(history, ("step", std_col, erank_col, hue), "plot_collapse")
     df = history[history[std_col].notna()]
     fig, (ax_std, ax_rank) = plt.subplots(1, 2, figsize=(12, 4.2))
     marks = {"marker": "o", "ms": 4} if df["step"].nunique() <= 30 else {}
@@ -191,7 +186,7 @@ def plot_collapse(history: pd.DataFrame, repr_dim: int, hue: str = "config",
 def final_monitor(history: pd.DataFrame, by: Sequence[str] = ("config", "seed")) -> pd.DataFrame:
     """Last monitor reading of every run (one row per combination of ``by``)."""
     by = list(by)
-    _check_columns(history, ["step", "online_std"] + by, "final_monitor")
+    check_columns(history, ["step", "online_std"] + by, "final_monitor")
     rows = monitor_rows(history).sort_values("step")
     return rows.groupby(by, sort=False).tail(1).reset_index(drop=True)
 
@@ -202,7 +197,7 @@ def summarize_final(history: pd.DataFrame, by: str = "config", seed: str = "seed
     runs flagged collapsed, the loss averaged over the last ``last_fraction`` of steps, and
     ``online_erank_lowest``, the lowest effective rank read during training (mean over seeds).
     Rows keep the order in which the ``by`` values first appear in ``history``."""
-    _check_columns(history, ("step", "loss", "online_std", "online_erank", "online_collapsed",
+    check_columns(history, ("step", "loss", "online_std", "online_erank", "online_collapsed",
                              "target_erank", by, seed), "summarize_final")
     last = final_monitor(history, (by, seed))
     n_steps = history.groupby([by, seed], sort=False)["step"].transform("max")
