@@ -291,11 +291,23 @@ def _write_atomic(df: pd.DataFrame, path: Path) -> None:
 
 
 def write_results(rows: pd.DataFrame, path: Path) -> Path:
-    """Write an experiment's tidy rows to ``path`` (CSV, atomically) and return the path."""
+    """Write an experiment's tidy rows to ``path`` and the specs behind them beside it.
+
+    The rows (one per evaluation episode) carry ``spec_key``; ``<name>.specs.csv`` holds one
+    line per run with its key and full spec (JSON), so the spec of every row is one join
+    away without repeating a long string on every episode. Both writes are atomic.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(rows, path)
+    specs = rows[["spec_key", "method", "spec"]].drop_duplicates("spec_key")
+    _write_atomic(specs, specs_path(path))
+    _write_atomic(rows.drop(columns="spec"), path)
     return path
+
+
+def specs_path(results_path: Path) -> Path:
+    """``results/<profile>/<name>.specs.csv`` beside ``<name>.csv``."""
+    return results_path.with_name(results_path.stem + ".specs.csv")
 
 
 def default_cache_dir() -> Path:
@@ -322,7 +334,8 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
         raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
     path = results_root() / profile / f"{name}.csv"
     if path.exists():
-        return pd.read_csv(path)
+        specs = pd.read_csv(specs_path(path))[["spec_key", "spec"]]
+        return pd.read_csv(path).merge(specs, on="spec_key", how="left")
     P = get_profile(profile)
     runner = Runner(default_cache_dir() / profile, progress=progress, workers=workers)
     return runner.run(EXPERIMENTS[name](P))

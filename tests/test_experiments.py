@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 
@@ -88,3 +89,18 @@ def test_the_label_names_a_row_but_does_not_decide_it(runner):
     assert set(rows_a["method"]) == {"full"} and set(rows_b["method"]) == {"concat"}
     assert rows_a["success"].equals(rows_b["success"])
     assert len(list((runner.cache_dir / "runs").glob("*.csv"))) == 1
+
+
+def test_results_files_round_trip_with_their_specs(runner, tmp_path, monkeypatch):
+    from actjepa_core.experiments import experiment_results, specs_path, write_results
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.suites import EXPERIMENTS
+
+    specs = EXPERIMENTS["data_efficiency"](get_profile("smoke"))[:2]
+    rows = runner.run(specs)
+    path = write_results(rows, tmp_path / "results" / "smoke" / "data_efficiency.csv")
+    assert "spec" not in pd.read_csv(path).columns  # the long JSON lives in the specs file
+    assert len(pd.read_csv(specs_path(path))) == 2
+    monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path / "results"))
+    back = experiment_results("data_efficiency", "smoke")
+    assert back["spec"].equals(rows["spec"]) and back["success"].equals(rows["success"])
