@@ -284,6 +284,7 @@ def _write_atomic(df: pd.DataFrame, path: Path) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             df.to_csv(f, index=False)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

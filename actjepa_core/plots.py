@@ -180,6 +180,9 @@ def plot_probes(probes: pd.DataFrame, hue_order: list[str] | None = None,
     ax.set_ylim(min(0.0, float(mean_r2.r2.min())) - 0.05, 1.05)
     ax.set_ylabel("held-out R² (mean over tasks)")
     ax.set_xlabel("probe target")
+    ax.tick_params(axis="x", labelrotation=20)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     ax.set_title(title)
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
     fig.tight_layout()
