@@ -19,6 +19,7 @@ hands the (standardised) goal to the head directly when it does not.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,8 +130,6 @@ def train_bc(encoder: Encoder | None, obs: np.ndarray, actions: np.ndarray, stat
         torch.manual_seed(cfg.seed)
         enc = None
         if encoder is not None:
-            import copy
-
             enc = copy.deepcopy(encoder).to(device)
             enc.requires_grad_(cfg.finetune)
             enc.train(cfg.finetune)
