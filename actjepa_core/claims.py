@@ -73,3 +73,27 @@ def data_efficiency_table() -> pd.DataFrame:
     """Long table: method, n_demos, seed_success (task average)."""
     return pd.DataFrame([{"method": m, "n_demos": n, "seed_success": v}
                          for m, vals in DATA_EFFICIENCY.items() for n, v in zip(DEMO_COUNTS, vals)])
+
+
+HYPERPARAMETERS = (  # (component, hyperparameter, the seed's value, the seed's source mark)
+    ("observation encoder", "architecture", "MLP (state) / CNN (image)", "Paper"),
+    ("observation encoder", "layers", "3–4 MLP layers (state)", "Inferred"),
+    ("observation encoder", "representation dim D", "128–256", "Inferred"),
+    ("observation encoder", "activation", "ReLU or GELU", "Inferred"),
+    ("action encoder", "architecture", "2-layer MLP", "Paper"),
+    ("action encoder", "output dim", "D", "Paper"),
+    ("predictor", "architecture", "MLP, 2–3 layers", "Paper"),
+    ("predictor", "hidden dim", "≤ D (bottleneck)", "Inferred"),
+    ("predictor", "input", "concatenation or sum", "Paper"),
+    ("training", "optimiser", "Adam / AdamW", "Inferred"),
+    ("training", "learning rate", "1e-3 to 3e-4", "Inferred"),
+    ("training", "schedule", "cosine decay, linear warmup", "Inferred"),
+    ("training", "warmup", "~10% of training", "Inferred"),
+    ("training", "batch size", "64–256", "Inferred"),
+    ("training", "steps", "task-dependent, moderate", "Paper"),
+    ("training", "EMA momentum τ", "0.996–0.999", "Inferred"),
+    ("training", "EMA schedule", "cosine toward 1.0", "Inferred"),
+)
+"""The seed's hyperparameter table (``001_*.txt`` section 5) with the source it gives each
+row: "Paper" (reported) or "Inferred" (from the experiment's scale or the JEPA family). The
+task-dependent input dim and the GPU/framework rows are left out: they are not choices."""

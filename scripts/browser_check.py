@@ -51,7 +51,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-DEFAULT_PAGES = ("book/intro", "notebooks/01_tasks_and_demonstrations", "book/claims_audit")
+DEFAULT_PAGES = ("book/intro", "notebooks/01_tasks_and_demonstrations", "notebooks/10_claims_audit")
 WINDOW = "1280,2000"
 MARKER = "__browser_check__"
 CHECK_QUERY = "browsercheck=1"

@@ -108,3 +108,17 @@ def test_retention_bootstrap_refuses_mismatched_rows() -> None:
     main = _episodes({}, "pretraining", {"pretraining": list(BASELINES), "sigma": (0.0,)})
     with pytest.raises(ValueError, match="do not match"):
         audit.retention_bootstrap(main, 0.3, resamples=10)
+
+
+def test_seed_tables_agree_with_one_another() -> None:
+    checks = audit.seed_consistency()
+    assert len(checks) == 6
+    assert checks["agrees to rounding"].all(), checks[~checks["agrees to rounding"]].check.tolist()
+
+
+def test_hyperparameter_table_puts_our_value_beside_each_seed_row() -> None:
+    hp = audit.hyperparameters(pretrain_steps=123)
+    assert len(hp) == len(claims.HYPERPARAMETERS)
+    assert set(hp.source) == {"Paper", "Inferred"}
+    assert hp.ours.notna().all() and (hp.ours != "").all()
+    assert hp.set_index("hyperparameter").loc["steps", "ours"].startswith("123")
