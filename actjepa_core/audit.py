@@ -368,7 +368,9 @@ def _low_data_claim(adv: pd.DataFrame, seed_adv: dict[int, float]) -> dict:
         verdict = "partly"
     else:
         verdict = "does not hold"
-    ours = f"largest mean advantage at {best} demonstrations: {_points(b.difference, b.ci_low, b.ci_high)}"
+    ours = (f"largest mean advantage at {best} demonstrations: " if b.difference > 0 else
+            f"no advantage at any count; the smallest deficit is at {best} demonstrations: ")
+    ours += _points(b.difference, b.ci_low, b.ci_high)
     return _claim("data efficiency", "ACT-JEPA + BC's advantage is most pronounced with 10–25 "
                   "demonstrations", "direction",
                   f"largest at {max(seed_adv, key=seed_adv.get)} ({_points(max(seed_adv.values()))})",
