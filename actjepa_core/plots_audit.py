@@ -44,10 +44,13 @@ def plot_verdicts(table: pd.DataFrame, title: str = "Verdicts on the seed's clai
 
 def _scatter(ax: plt.Axes, part: pd.DataFrame, scale: float, sections: list[str]) -> None:
     colors = dict(zip(sections, sns.color_palette("colorblind", len(sections))))
-    for section, g in part.groupby("section", sort=False):
+    for (section, kind), g in part.groupby(["section", "kind"], sort=False):
         err = np.vstack([g.value - g.ci_low, g.ci_high - g.value]) * scale
-        ax.errorbar(g.seed_value * scale, g.value * scale, yerr=np.abs(err), fmt="o", ms=5,
-                    capsize=2, color=colors[section], label=section)
+        retention = kind == "retention"
+        ax.errorbar(g.seed_value * scale, g.value * scale, yerr=np.abs(err),
+                    fmt="D" if retention else "o", ms=5, capsize=2, color=colors[section],
+                    mfc="white" if retention else colors[section],
+                    label=f"{section}: retention" if retention else section)
     lo = scale * float(np.nanmin(np.r_[part.seed_value, part.ci_low]))
     hi = scale * float(np.nanmax(np.r_[part.seed_value, part.ci_high]))
     pad = 0.05 * (hi - lo)
