@@ -68,7 +68,7 @@ def plot_claimed_vs_measured(table: pd.DataFrame,
     numbers = table[table.kind.isin(["success rate", "retention"])].dropna(subset=["value", "ci_low"])
     diffs = table[table.kind == "difference"].dropna(subset=["value", "ci_low"])
     sections = list(dict.fromkeys(table.section))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.6))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.8))
     _scatter(left, numbers, 100, sections)
     left.set(xlabel="the seed's number (%)", ylabel="ours (%)",
              title="success rates and retentions")
@@ -79,8 +79,8 @@ def plot_claimed_vs_measured(table: pd.DataFrame,
               title="differences between methods")
     handles, labels = left.get_legend_handles_labels()
     more = [(h, l) for h, l in zip(*right.get_legend_handles_labels()) if l not in labels]
-    fig.legend(handles + [h for h, _ in more], labels + [l for _, l in more],
-               loc="upper left", bbox_to_anchor=(1.0, 0.88), fontsize="small")
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles + [h for h, _ in more], labels + [l for _, l in more],
+               loc="lower center", ncol=len(labels) + len(more), fontsize="small")
     return fig
