@@ -122,3 +122,20 @@ def test_hyperparameter_table_puts_our_value_beside_each_seed_row() -> None:
     assert set(hp.source) == {"Paper", "Inferred"}
     assert hp.ours.notna().all() and (hp.ours != "").all()
     assert hp.set_index("hyperparameter").loc["steps", "ours"].startswith("123")
+
+
+def test_audit_figures_have_titles_and_refuse_wrong_frames(table: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from actjepa_core import plots_audit
+
+    fig = plots_audit.plot_verdicts(table, title="verdicts")
+    assert fig.axes[0].get_title() == "verdicts"
+    fig2 = plots_audit.plot_claimed_vs_measured(table, title="claims")
+    assert fig2._suptitle.get_text() == "claims" and len(fig2.axes) == 2
+    plt.close("all")
+    with pytest.raises(ValueError, match="needs the columns"):
+        plots_audit.plot_verdicts(table.drop(columns="verdict"))
