@@ -10,7 +10,7 @@ and prints the CPU time each kind accounts for and its share:
 - BC training (``train_bc``, the profile's steps, frozen encoder or raw);
 - evaluation, split into the bare simulator (``run_episodes`` with a constant action on the
   same episodes) and the rest (policy inference, noise, bookkeeping). The vector env is made
-  once per worker process and task and reused (``rollout.fresh_vector_env``), so its ~2 s
+  once per worker process and task and reused (``rollout.shared_vector_env``), so its ~0.6 s
   set-up is left out.
 
 Run it on an idle machine: ``reproduce`` itself uses every core.
@@ -34,7 +34,7 @@ from actjepa_core.experiments import RunSpec
 from actjepa_core.policies import BCConfig, train_bc
 from actjepa_core.pretrain import pretrain
 from actjepa_core.profiles import get_profile
-from actjepa_core.rollout import fresh_vector_env, run_episodes
+from actjepa_core.rollout import shared_vector_env, run_episodes
 from actjepa_core.seeds import episode_seeds
 from actjepa_core.suites import EXPERIMENTS
 
@@ -88,7 +88,7 @@ def main() -> None:
     print(f"train_bc            : {t_bc:6.1f} s x {n_bc}")
 
     n = P.eval_episodes
-    fresh_vector_env(args.task, 25)  # made once per worker process and task, then reused
+    shared_vector_env(args.task, 25)  # made once per worker process and task, then reused
     _, t_eval = timed(evaluate_policy, args.task, policy, n, d.stats, sigma=0.1)
     zero = np.zeros((1, spec.action_dim), np.float32)
     _, t_bare = timed(run_episodes, args.task, lambda obs: np.repeat(zero, len(obs), 0),

@@ -14,7 +14,7 @@ from actjepa_core.seeds import episode_seeds
 def _on_new_env(monkeypatch: pytest.MonkeyPatch, *args, **kwargs) -> rollout.Rollouts:
     """``run_episodes`` with the pool bypassed: a new vector env for this call."""
     with monkeypatch.context() as m:
-        m.setattr(rollout, "fresh_vector_env", make_vector_env)
+        m.setattr(rollout, "shared_vector_env", make_vector_env)
         return rollout.run_episodes(*args, **kwargs)
 
 
@@ -32,7 +32,7 @@ def test_reused_env_gives_the_same_episodes_as_a_new_one(task: str, monkeypatch)
 
 
 def test_pool_keeps_one_env_per_task_and_size() -> None:
-    a = rollout.fresh_vector_env("reach", 2)
-    assert rollout.fresh_vector_env("reach", 2) is a
-    assert rollout.fresh_vector_env("reach", 3) is not a
+    a = rollout.shared_vector_env("reach", 2)
+    assert rollout.shared_vector_env("reach", 2) is a
+    assert rollout.shared_vector_env("reach", 3) is not a
     assert a.num_envs == 2 and a.envs[0].unwrapped.spec.id == get_task("reach").env_id
