@@ -2,18 +2,11 @@
 
 Each claim becomes one row of a tidy table (``audit``) built from the experiments' episode
 rows, so the book's audit chapter and the numbers in its prose come from ``results/`` alone.
-The verdict rules are fixed here, in code, one per kind of claim, and are the same for every
-row of that kind (``RULES`` states them in words for the chapter):
-
-- a success rate or a retention: *holds* when the seed's number lies inside our 95% CI,
-  otherwise *does not hold* (there is no half way for a single number);
-- a difference ("-13.9 points"): *holds* inside our CI, *partly* when it lies outside but our
-  CI excludes zero on the seed's side (the direction reproduces, the size does not), otherwise
-  *does not hold*;
-- a direction ("the bottleneck matters"): *holds* when our CI lies wholly on the claimed side
-  of zero, *partly* when only our mean does, otherwise *does not hold*;
-- an equivalence ("concat is about add"): *holds* when our CI lies within +-``EQUIVALENCE``,
-  *partly* when it contains zero but reaches beyond that margin, otherwise *does not hold*.
+The verdict rules are fixed here, in code, one per kind of claim (a single number, a
+difference, a direction, an equivalence, a ranking, collapse), the same for every claim of
+that kind; ``RULES`` states each in words and the chapter prints them. A single number holds
+or not; the other kinds can also hold *partly* (the right direction but not the size, first
+by the means but not separated, a shrunken but not collapsed representation).
 """
 
 from __future__ import annotations
@@ -52,8 +45,10 @@ RULES = {
     "collapse": "holds if most runs end collapsed by the monitor's thresholds; partly if none "
                 "or few do but the effective rank ends below half the full model's; otherwise "
                 "does not hold",
-    "ranking": "holds if ACT-JEPA + BC's mean is the highest and the paired difference to the "
-               "runner-up excludes zero; partly if its mean is highest only; otherwise does not hold",
+    "ranking": "holds if what the seed puts first is first by our means and the interval behind "
+               "it excludes zero (a paired lead over the runner-up, a bootstrap lead in retention, "
+               "or a positive advantage); partly if it is first by our means only; otherwise "
+               "does not hold",
     "statement": "no experiment here can test it",
 }
 """Each kind of claim and how its verdict is decided."""
@@ -185,7 +180,7 @@ def _largest_gain_claim(lead: pd.DataFrame, seed_lead: dict[str, float]) -> dict
     ours = "; ".join(f"{t} {_points(r.difference, r.ci_low, r.ci_high)}" for t, r in per_task.iterrows())
     seed = "; ".join(f"{t} {_points(seed_lead[t])}" for t in claims.TASKS)
     return _claim("main table", "ACT-JEPA + BC's lead over passive latent prediction + BC (the "
-                  "seed's next best) is largest on Pick-and-Place", "direction", seed, seed_lead["pick_place"], p.difference,
+                  "seed's next best) is largest on Pick-and-Place", "ranking", seed, seed_lead["pick_place"], p.difference,
                   p.ci_low, p.ci_high, ours, verdict)
 
 
@@ -372,7 +367,7 @@ def _low_data_claim(adv: pd.DataFrame, seed_adv: dict[int, float]) -> dict:
             f"no advantage at any count; the smallest deficit is at {best} demonstrations: ")
     ours += _points(b.difference, b.ci_low, b.ci_high)
     return _claim("data efficiency", "ACT-JEPA + BC's advantage is most pronounced with 10–25 "
-                  "demonstrations", "direction",
+                  "demonstrations", "ranking",
                   f"largest at {max(seed_adv, key=seed_adv.get)} ({_points(max(seed_adv.values()))})",
                   max(seed_adv.values()),
                   b.difference, b.ci_low, b.ci_high, ours, verdict)
