@@ -26,11 +26,16 @@ def fmt_ci(mean: float, lo: float, hi: float) -> str:
     return f"{100 * mean:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
+def inside(x: float, lo: float, hi: float) -> bool:
+    """Whether ``x`` lies in ``[lo, hi]``, with a tolerance for the seed's rounding to 0.1 point."""
+    return lo - 5e-4 <= x <= hi + 5e-4
+
+
 def verdict(claimed: float | None, lo: float, hi: float) -> str:
     """Where the seed's number falls against our 95% CI."""
     if claimed is None or pd.isna(claimed):
         return "no number claimed"
-    if lo <= claimed <= hi:
+    if inside(claimed, lo, hi):
         return "within our CI"
     return "seed higher than ours" if claimed > hi else "seed lower than ours"
 

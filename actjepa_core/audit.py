@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import claims, monitor
-from .analysis import fmt_ci, paired_difference, with_task_average
+from .analysis import fmt_ci, inside, paired_difference, with_task_average
 from .config import JEPAConfig
 from .evaluate import summarize
 from .models import mlp
@@ -59,11 +59,6 @@ def _claim(section: str, claim: str, kind: str, seed: str, seed_value: float | N
            ours: str | None = None, verdict: str = "not testable yet") -> dict:
     return {"section": section, "claim": claim, "kind": kind, "seed": seed, "ours": ours or "—",
             "verdict": verdict, "seed_value": seed_value, "value": value, "ci_low": lo, "ci_high": hi}
-
-
-def inside(x: float, lo: float, hi: float) -> bool:
-    """Whether ``x`` lies in ``[lo, hi]``, with a tolerance for the seed's rounding to 0.1 point."""
-    return lo - 5e-4 <= x <= hi + 5e-4
 
 
 def number_verdict(seed: float, lo: float, hi: float) -> str:
