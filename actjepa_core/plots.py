@@ -146,21 +146,34 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
     return fig
 
 
+def palette(keys: Sequence[str]) -> dict[str, tuple]:
+    """One colour per key, from the book's colour-blind palette, in the order given."""
+    return dict(zip(keys, sns.color_palette("colorblind", len(keys))))
+
+
+def draw_curve(ax: plt.Axes, part: pd.DataFrame, x: str, color: tuple, name: str,
+               band_alpha: float = 0.2) -> None:
+    """One method's mean success against ``x`` (sorted) with its 95% CI band, and the seed's
+    claims, where ``part`` has a ``seed_success`` column with numbers, dashed with open
+    markers in the same colour. The one way every success curve of the book is drawn."""
+    part = part.sort_values(x)
+    ax.plot(part[x], 100 * part["success"], "o-", color=color, label=f"{name} (ours)")
+    ax.fill_between(part[x], 100 * part["ci_low"], 100 * part["ci_high"], color=color,
+                    alpha=band_alpha, lw=0)
+    if "seed_success" in part and part["seed_success"].notna().any():
+        ax.plot(part[x], 100 * part["seed_success"], "o--", mfc="none", color=color,
+                label=f"{name} (seed's claim)")
+
+
 def plot_curves(summary: pd.DataFrame, x: str, hue: str = "method", title: str = "",
                 xlabel: str = "") -> plt.Figure:
     """Mean success against ``x`` per ``hue`` with a 95% CI band; the seed's claims, where a
     ``seed_success`` column has them, as dashed lines with open markers in the same colour."""
     hues = list(dict.fromkeys(summary[hue]))
-    colors = dict(zip(hues, sns.color_palette("colorblind", len(hues))))
+    colors = palette(hues)
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for h in hues:
-        part = summary[summary[hue] == h].sort_values(x)
-        ax.plot(part[x], 100 * part["success"], "o-", color=colors[h], label=f"{h} (ours)")
-        ax.fill_between(part[x], 100 * part["ci_low"], 100 * part["ci_high"], color=colors[h],
-                        alpha=0.2, lw=0)
-        if "seed_success" in part and part["seed_success"].notna().any():
-            ax.plot(part[x], 100 * part["seed_success"], "o--", mfc="none", color=colors[h],
-                    label=f"{h} (seed's claim)")
+        draw_curve(ax, summary[summary[hue] == h], x, colors[h], h)
     ax.set_ylim(0, 105)
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel("success rate (%)")

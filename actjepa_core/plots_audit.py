@@ -9,10 +9,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from .audit import VERDICTS
-from .plots import check_columns
+from .plots import check_columns, palette
 
 VERDICT_COLORS = dict(zip(VERDICTS, ("#1b9e77", "#e6ab02", "#d95f02", "#999999")))
 """One colour per verdict, the same in every figure and table of the chapter."""
@@ -43,7 +42,7 @@ def plot_verdicts(table: pd.DataFrame, title: str = "Verdicts on the seed's clai
 
 
 def _scatter(ax: plt.Axes, part: pd.DataFrame, scale: float, sections: list[str]) -> None:
-    colors = dict(zip(sections, sns.color_palette("colorblind", len(sections))))
+    colors = palette(sections)
     for (section, kind), g in part.groupby(["section", "kind"], sort=False):
         err = np.vstack([g.value - g.ci_low, g.ci_high - g.value]) * scale
         retention = kind == "retention"

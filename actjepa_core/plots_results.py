@@ -13,14 +13,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
-from .plots import check_columns
-
-
-
-def _colors(hues: Sequence[str]) -> dict[str, tuple]:
-    return dict(zip(hues, sns.color_palette("colorblind", len(hues))))
+from .plots import check_columns, draw_curve, palette, plot_curves
 
 
 def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", panel: str = "task",
@@ -32,22 +26,16 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
     check_columns(summary, [x, hue, panel, "success", "ci_low", "ci_high"], "plot_curves_by_task")
     panels = list(dict.fromkeys(summary[panel]))
     hues = list(hue_order) if hue_order else list(dict.fromkeys(summary[hue]))
-    colors = _colors(hues)
+    colors = palette(hues)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 2.5, 4.0),
                              sharey=True, squeeze=False)
     xs = sorted(summary[x].unique())
     for ax, p in zip(axes[0], panels):
         sub = summary[summary[panel] == p]
         for h in hues:
-            part = sub[sub[hue] == h].sort_values(x)
-            if part.empty:
-                continue
-            ax.plot(part[x], 100 * part["success"], "o-", color=colors[h], label=f"{h} (ours)")
-            ax.fill_between(part[x], 100 * part["ci_low"], 100 * part["ci_high"],
-                            color=colors[h], alpha=0.15, lw=0)
-            if "seed_success" in part and part["seed_success"].notna().any():
-                ax.plot(part[x], 100 * part["seed_success"], "o--", mfc="none", color=colors[h],
-                        label=f"{h} (seed's claim)")
+            part = sub[sub[hue] == h]
+            if not part.empty:
+                draw_curve(ax, part, x, colors[h], h, band_alpha=0.15)
         if logx:
             ax.set_xscale("log")
             ax.minorticks_off()
@@ -73,8 +61,6 @@ def plot_noise_curves(summary: pd.DataFrame, hue: str = "method",
                       title: str = "Success under test-time sensor noise") -> plt.Figure:
     """``plots.plot_curves`` against ``sigma``, wide enough for a long legend beside it, with
     ticks at the noise levels run."""
-    from .plots import plot_curves
-
     fig = plot_curves(summary, x="sigma", hue=hue, title=title,
                       xlabel="test-time sensor noise σ (standardised units)")
     fig.set_size_inches(11, 4.6)
@@ -89,26 +75,15 @@ def plot_data_efficiency(summary: pd.DataFrame, hue: str = "method",
     """Mean success against ``n_demos`` (log scale, ticks at the counts run) per ``hue`` with a
     95% CI band, and the seed's claims dashed where a ``seed_success`` column has them."""
     check_columns(summary, ["n_demos", hue, "success", "ci_low", "ci_high"], "plot_data_efficiency")
-    hues = list(dict.fromkeys(summary[hue]))
-    colors = _colors(hues)
-    fig, ax = plt.subplots(figsize=(10, 4.4))
-    for h in hues:
-        part = summary[summary[hue] == h].sort_values("n_demos")
-        ax.plot(part["n_demos"], 100 * part["success"], "o-", color=colors[h], label=f"{h} (ours)")
-        ax.fill_between(part["n_demos"], 100 * part["ci_low"], 100 * part["ci_high"],
-                        color=colors[h], alpha=0.2, lw=0)
-        if "seed_success" in part and part["seed_success"].notna().any():
-            ax.plot(part["n_demos"], 100 * part["seed_success"], "o--", mfc="none",
-                    color=colors[h], label=f"{h} (seed's claim)")
+    fig = plot_curves(summary, x="n_demos", hue=hue, title=title,
+                      xlabel="demonstrations per task (log scale)")
+    fig.set_size_inches(10, 4.4)
+    ax = fig.axes[0]
     xs = sorted(summary["n_demos"].unique())
     ax.set_xscale("log")
     ax.set_xticks(xs, [str(int(v)) for v in xs])
     ax.minorticks_off()
     ax.set_ylim(-3, 105)
-    ax.set_xlabel("demonstrations per task (log scale)")
-    ax.set_ylabel("success rate (%)")
-    ax.set_title(title)
-    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
     fig.tight_layout()
     return fig
 
@@ -124,7 +99,7 @@ def plot_retention(ret: pd.DataFrame, hue: str = "method",
     """
     check_columns(ret, ["sigma", hue, "retention"], "plot_retention")
     hues = list(dict.fromkeys(ret[hue]))
-    colors = _colors(hues)
+    colors = palette(hues)
     fig, ax = plt.subplots(figsize=(11, 4.6))
     top = 105.0
     for h in hues:
@@ -158,7 +133,7 @@ def plot_noise_conditions(table: pd.DataFrame, x: str = "method", condition: str
     panels = sorted(table[panel].unique())
     xs = list(dict.fromkeys(table[x]))
     conds = list(dict.fromkeys(table[condition]))
-    colors = _colors(conds)
+    colors = palette(conds)
     width = 0.8 / len(conds)
     fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 1.3 * len(xs)) * len(panels) + 2, 4.6),
                              sharey=True, squeeze=False)
