@@ -127,6 +127,20 @@ def flatten_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([obs["observation"], obs["desired_goal"]], axis=-1).astype(np.float32)
 
 
+def check_flat_obs(obs: np.ndarray, dim: int, dtype: type = np.float32) -> np.ndarray:
+    """``obs`` as a finite ``(n, dim)`` array of ``dtype``; anything else raises ``ValueError``.
+
+    Every consumer of flat observations (experts, learned policies) checks them the same way,
+    so a wrong task or a NaN from the simulator fails with the same message wherever it lands.
+    """
+    obs = np.asarray(obs, dtype=dtype)
+    if obs.ndim != 2 or obs.shape[1] != dim:
+        raise ValueError(f"expected observations of shape (n, {dim}), got {obs.shape}")
+    if not np.isfinite(obs).all():
+        raise ValueError("observations contain NaN or infinite values")
+    return obs
+
+
 def make_env(task: str, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
     """A single Fetch env of the named task; ``kwargs`` go to ``gym.make`` (e.g. width)."""
     spec = get_task(task)

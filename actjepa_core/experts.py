@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .envs import ObsLayout, get_task
+from .envs import ObsLayout, check_flat_obs, get_task
 from .rollout import run_episodes
 from .seeds import episode_seeds
 from .stats import wilson_interval
@@ -124,18 +124,6 @@ def make_expert(task: str) -> Expert:
     return experts[spec.name](spec.layout)
 
 
-def _check_obs(obs: np.ndarray, layout: ObsLayout) -> np.ndarray:
-    """The observations as a float64 (n, dim) array; wrong width or NaN raise ``ValueError``."""
-    obs = np.asarray(obs, dtype=np.float64)
-    if obs.ndim != 2 or obs.shape[1] != layout.dim:
-        raise ValueError(
-            f"expected observations of shape (n, {layout.dim}), got {obs.shape}"
-        )
-    if not np.all(np.isfinite(obs)):
-        raise ValueError("observations contain NaN or infinite values")
-    return obs
-
-
 def _move(error: np.ndarray, gain: float) -> np.ndarray:
     """Proportional position command ``gain * error`` clipped to the action box."""
     return np.clip(gain * error, -1.0, 1.0)
@@ -158,7 +146,7 @@ class ReachExpert:
         self.layout, self.gains = layout, gains
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        obs = _check_obs(obs, self.layout)
+        obs = check_flat_obs(obs, self.layout.dim, np.float64)
         error = obs[:, self.layout["goal"]] - obs[:, self.layout["grip_pos"]]
         return _action(_move(error, self.gains.gain), 0.0)
 
@@ -186,7 +174,7 @@ class PushExpert:
         self.layout, self.gains = layout, gains
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        obs = _check_obs(obs, self.layout)
+        obs = check_flat_obs(obs, self.layout.dim, np.float64)
         g, L = self.gains, self.layout
         grip, block, goal = obs[:, L["grip_pos"]], obs[:, L["object_pos"]], obs[:, L["goal"]]
         to_goal = goal[:, :2] - block[:, :2]
@@ -253,7 +241,7 @@ class PickPlaceExpert:
         self.layout, self.gains = layout, gains
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        obs = _check_obs(obs, self.layout)
+        obs = check_flat_obs(obs, self.layout.dim, np.float64)
         g, L = self.gains, self.layout
         grip, block, goal = obs[:, L["grip_pos"]], obs[:, L["object_pos"]], obs[:, L["goal"]]
         rel = block - grip

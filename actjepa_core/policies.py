@@ -28,7 +28,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .data import NormStats
-from .envs import ObsLayout
+from .envs import ObsLayout, check_flat_obs
 from .models import BCHead, Encoder
 from .train import lr_schedule, resolve_device, torch_settings
 
@@ -41,12 +41,7 @@ class _RolloutPolicy:
         self.device = device
 
     def _obs(self, obs: np.ndarray) -> torch.Tensor:
-        obs = np.asarray(obs, dtype=np.float32)
-        if obs.ndim != 2 or obs.shape[1] != len(self.stats.mean):
-            raise ValueError(f"expected observations of shape (n, {len(self.stats.mean)}), "
-                             f"got {obs.shape}")
-        if not np.isfinite(obs).all():
-            raise ValueError("observations contain NaN or inf")
+        obs = check_flat_obs(obs, len(self.stats.mean))
         return torch.from_numpy(self.stats.standardize(obs)).to(self.device)
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
