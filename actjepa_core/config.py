@@ -18,6 +18,21 @@ INJECTIONS = ("concat", "add", "film", "none")
 """Ways the action reaches the predictor; ``none`` is passive (V-JEPA-style) prediction."""
 
 
+def check_optimiser(cfg: Any) -> None:
+    """Validate the optimiser fields every training config has (``lr``, ``weight_decay``,
+    ``warmup``, ``threads``, ``device``): pretraining and the BC head share them and one loop."""
+    if cfg.lr <= 0:
+        raise ValueError(f"lr must be positive, got {cfg.lr}")
+    if cfg.weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {cfg.weight_decay}")
+    if not 0.0 <= cfg.warmup < 1.0:
+        raise ValueError(f"warmup is a fraction of the steps in [0, 1), got {cfg.warmup}")
+    if cfg.threads < 0:
+        raise ValueError(f"threads must be >= 0 (0 = torch's default), got {cfg.threads}")
+    if not (cfg.device == "auto" or cfg.device.split(":")[0] in ("cpu", "cuda", "mps")):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda[:i]' or 'mps', got {cfg.device!r}")
+
+
 @dataclass
 class JEPAConfig:
     """Model and training hyperparameters of ACT-JEPA pretraining."""
@@ -119,18 +134,9 @@ class JEPAConfig:
                              f"task trivial), got {self.view_noise}")
         if not (math.isfinite(self.temperature) and self.temperature > 0):
             raise ValueError(f"temperature must be positive, got {self.temperature}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if not 0.0 <= self.warmup < 1.0:
-            raise ValueError(f"warmup is a fraction of the steps in [0, 1), got {self.warmup}")
         if self.monitor_every < 0:
             raise ValueError(f"monitor_every must be >= 0 (0 = off), got {self.monitor_every}")
-        if self.threads < 0:
-            raise ValueError(f"threads must be >= 0 (0 = torch's default), got {self.threads}")
-        if not (self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps")):
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda[:i]' or 'mps', got {self.device!r}")
+        check_optimiser(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (tuples kept), e.g. to store in a checkpoint."""

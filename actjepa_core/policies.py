@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .config import check_optimiser
 from .data import NormStats
 from .envs import ObsLayout, check_flat_obs
 from .models import BCHead, Encoder
@@ -83,8 +84,7 @@ class BCConfig:
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError(f"steps and batch_size must be >= 1, got {self.steps}, {self.batch_size}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        check_optimiser(self)
 
 
 class BCPolicy(_RolloutPolicy, nn.Module):
