@@ -267,12 +267,9 @@ def ablation_claims(ablations: pd.DataFrame) -> list[dict]:
     full = claims.ABLATIONS["full"]
     out, diffs = [], {}
     for name, claimed in claims.ABLATIONS.items():
-        if name in ("full", "concat"):
-            continue  # the full model itself (concat is its default): the main table's row
-        d = paired_difference(avg, name, "full", key="method").iloc[0]
-        diffs[name] = d
-        if claimed is None:
-            continue  # "no EMA": the seed gives no number, only "Collapsed" (below)
+        if name in ("full", "concat") or claimed is None:
+            continue  # the full model itself (concat is its default), and "no EMA" (below)
+        d = diffs[name] = paired_difference(avg, name, "full", key="method").iloc[0]
         out.append(_claim("ablations", f"{name}: task-average success changes by "
                           f"{_points(claimed - full)} against the full model", "difference",
                           f"{_points(claimed - full)} ({_pct(claimed)})", claimed - full,
