@@ -38,14 +38,13 @@ def _check_experts(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
-    from .experiments import Runner, default_cache_dir, write_results
-    from .suites import EXPERIMENTS
+    from .experiments import Runner, compute, default_cache_dir, write_results
 
     P = get_profile(args.profile)
     runner = Runner(args.cache or default_cache_dir() / P.name, workers=args.workers)
     for name in args.experiments:
         start = time.perf_counter()
-        rows = runner.run(EXPERIMENTS[name](P))
+        rows = compute(name, runner, P)
         path = write_results(rows, args.out / P.name / f"{name}.csv")
         print(f"{name}: {len(rows)} rows -> {path} ({time.perf_counter() - start:.1f} s)")
 

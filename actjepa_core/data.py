@@ -2,8 +2,8 @@
 
 A :class:`Demonstrations` holds whole fixed-length episodes of one task as arrays, and gives
 the three views the book uses: standardisation statistics, ``(o_t, a_t, o_{t+1})``
-transitions for next-step latent prediction, and fixed-length chunks for the chunked
-formulation. Datasets are written with ``minari.create_dataset_from_buffers`` so anyone with
+transitions for next-step latent prediction, and windows of action and observation chunks
+for the chunked policies. Datasets are written with ``minari.create_dataset_from_buffers`` so anyone with
 Minari can open them, and read back with checks that name what is wrong.
 """
 
@@ -138,27 +138,39 @@ class Demonstrations:
             stats.standardize(self.obs[:, 1:].reshape(-1, O)),
         )
 
-    def chunks(self, length: int, stats: NormStats | None = None) -> tuple[np.ndarray, ...]:
-        """Every window of ``length`` steps inside an episode, stride 1.
+    def windows(self, obs_horizon: int, chunk: int, obs_chunk: int,
+                stats: NormStats | None = None) -> dict[str, np.ndarray]:
+        """One training window per step ``t`` of every episode, for the chunked policies.
 
-        Returns ``o_t`` (M, O), the action chunk ``a_t..a_{t+L-1}`` (M, L, A) and the
-        observation chunk ``o_{t+1}..o_{t+L}`` (M, L, O), with M = E * (T - L + 1):
-        the targets of ACT-JEPA's chunked formulation (action and observation chunking).
+        Keys and shapes are those of ``methods.base.BATCH_KEYS`` (M = episodes * T windows):
+        the observation history ``o_{t-To+1..t}``, the action chunk ``a_{t..t+H-1}`` and the
+        observation chunk ``o_{t+1..t+N}``. Every step starts a window, the last ones too,
+        as ACT samples its start step uniformly over the episode; what lies past the end is
+        the episode's last action or observation repeated (Diffusion Policy's sampler pads
+        this way) and is flagged in ``action_pad`` / ``future_pad`` (ACT masks its loss
+        there). Before the start, the history repeats ``o_0``. Observations are
+        standardised with ``stats`` (default: this dataset's own).
         """
-        if not 1 <= length <= self.episode_len:
-            raise ValueError(f"chunk length must be in [1, {self.episode_len}], got {length}")
+        T = self.episode_len
+        for what, n in (("observation horizon", obs_horizon), ("action chunk", chunk),
+                        ("observation chunk", obs_chunk)):
+            if not 1 <= n <= T:
+                raise ValueError(f"the {what} must be in [1, {T}] (the episode length), got {n}")
         stats = stats or self.stats
-        starts = np.arange(self.episode_len - length + 1)
-        idx = starts[:, None] + np.arange(length)[None, :]  # (S, L)
-        obs_t = self.obs[:, starts]  # (E, S, O)
-        act = self.actions[:, idx]  # (E, S, L, A)
-        nxt = self.obs[:, idx + 1]  # (E, S, L, O)
+        t = np.arange(T)[:, None]
+        hist = np.clip(t + np.arange(1 - obs_horizon, 1)[None], 0, None)  # (T, To)
+        act = t + np.arange(chunk)[None]  # (T, H), may run past T - 1
+        fut = t + 1 + np.arange(obs_chunk)[None]  # (T, N), may run past T
         O, A = self.obs.shape[-1], self.actions.shape[-1]
-        return (
-            stats.standardize(obs_t.reshape(-1, O)),
-            act.reshape(-1, length, A).copy(),
-            stats.standardize(nxt.reshape(-1, length, O)),
-        )
+        return {
+            "obs": stats.standardize(self.obs[:, hist].reshape(-1, obs_horizon, O)),
+            "actions": self.actions[:, np.minimum(act, T - 1)].reshape(-1, chunk, A).copy(),
+            "action_pad": np.broadcast_to(act > T - 1, (self.n_episodes, T, chunk))
+                            .reshape(-1, chunk).astype(np.float32),
+            "future_obs": stats.standardize(self.obs[:, np.minimum(fut, T)].reshape(-1, obs_chunk, O)),
+            "future_pad": np.broadcast_to(fut > T, (self.n_episodes, T, obs_chunk))
+                            .reshape(-1, obs_chunk).astype(np.float32),
+        }
 
 
 def collect(

@@ -35,17 +35,25 @@ from .config import JEPAConfig
 from .data import Demonstrations, demonstrations
 from .envs import get_task
 from .evaluate import evaluate_policy
+from .chunked import ChunkedPolicy
+from .methods import registry
+from .methods.base import PolicyConfig
 from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
 from .pretrain import METHODS as PRETRAIN_METHODS
 from .pretrain import load_pretrained, method_config, pretrain
+from .probes import future_probe, torch_embedder
+from .profiles import Profile, get_profile
 from .train import save_checkpoint
 
-METHODS = ("raw", *PRETRAIN_METHODS)
-"""Pretraining methods: ``raw`` = no pretraining (the policy sees the observation)."""
+METHODS = ("raw", *PRETRAIN_METHODS, *registry.METHODS)
+"""Methods of a run: ``raw`` = no pretraining (the BC head sees the observation), the
+pretraining methods of ``pretrain``, and the chunked policies of ``methods`` (trained end to
+end, then run as they are: protocol ``policy``)."""
 CACHE_VERSION = 2
 """Bump when a change of code (not of config) changes what a cached run would compute."""
-PROTOCOLS = ("bc", "nn", "mpc")
-"""Policy extraction protocols of ``policies``: BC head, latent nearest neighbour, latent MPC."""
+PROTOCOLS = ("bc", "nn", "mpc", "policy")
+"""How a run acts: a BC head on the frozen encoder, latent nearest neighbour, latent MPC
+(``policies``), or the chunked method's own policy (``chunked``)."""
 
 
 def _frozen_items(d: dict | tuple) -> tuple[tuple[str, object], ...]:
@@ -81,6 +89,8 @@ class RunSpec:
     """Overrides of BCConfig fields, as sorted (name, value) pairs."""
     mpc: tuple[tuple[str, object], ...] = ()
     """Overrides of MPCConfig fields, as sorted (name, value) pairs."""
+    policy: tuple[tuple[str, object], ...] = ()
+    """Overrides of a chunked method's config fields (``methods``), as sorted (name, value) pairs."""
     eval_episodes: int = 100
     """Held-out evaluation episodes per noise level."""
     sigmas: tuple[float, ...] = (0.0,)
@@ -97,13 +107,53 @@ class RunSpec:
         if self.protocol == "mpc" and self.method != "actjepa":
             raise ValueError(f"latent MPC needs ACT-JEPA's action-conditioned latent predictor; "
                              f"method {self.method!r} has none")
-        for name in ("jepa", "bc", "mpc"):
+        for name in ("jepa", "bc", "mpc", "policy"):
             object.__setattr__(self, name, _frozen_items(getattr(self, name)))
         object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
         if not self.label:
             object.__setattr__(self, "label", f"{self.method}+{self.protocol}")
-        if self.method != "raw":  # fail now on a bad override, not after hours of other runs
+        self._check_values()
+        # fail now on a bad override, not after hours of other runs
+        if self.is_chunked:
+            self._check_chunked()
+        elif self.method != "raw":
             self.jepa_config()
+        if self.protocol == "policy" and not self.is_chunked:
+            raise ValueError(f"protocol 'policy' runs a chunked method's own policy; {self.method!r} "
+                             f"is not one (choose one of {list(registry.METHODS)})")
+        if self.policy and not self.is_chunked:
+            raise ValueError(f"policy overrides {dict(self.policy)} are for the chunked methods "
+                             f"{list(registry.METHODS)}, not {self.method!r}")
+
+    def _check_values(self) -> None:
+        if self.n_demos < 1 or self.eval_episodes < 1:
+            raise ValueError(f"n_demos and eval_episodes must be >= 1, got {self.n_demos} and "
+                             f"{self.eval_episodes}")
+        if any(not s >= 0 for s in self.sigmas) or not self.sigmas:
+            raise ValueError(f"sigmas must be one or more noise levels >= 0, got {self.sigmas}")
+
+    def _check_chunked(self) -> None:
+        if self.protocol not in ("policy", "bc"):
+            raise ValueError(f"a chunked method runs its own policy ('policy') or a BC head on its "
+                             f"encoder ('bc'), not {self.protocol!r}")
+        if self.jepa:
+            raise ValueError(f"jepa overrides {dict(self.jepa)} are for the pretraining methods; "
+                             f"{self.method!r} takes its fields in 'policy'")
+        cfg = self.policy_config()
+        cfg.check_episode(get_task(self.task).max_episode_steps)
+        if self.protocol == "bc" and registry.build(cfg).encoder is None:
+            raise ValueError(f"{self.method!r} has no observation encoder to put a BC head on")
+
+    @property
+    def is_chunked(self) -> bool:
+        """A chunked policy method of ``methods`` (trained end to end, no pretraining)."""
+        return self.method in registry.METHODS
+
+    def policy_config(self) -> PolicyConfig:
+        """The config of this run's chunked method (seeded with the run's seed)."""
+        if not self.is_chunked:
+            raise ValueError(f"{self.method!r} is not a chunked policy method")
+        return registry.make_config(self.method, self.task, seed=self.seed, **dict(self.policy))
 
     def key(self) -> str:
         """Hash of every field but the label: the cache file name of this run's results.
@@ -117,6 +167,8 @@ class RunSpec:
         """Every field but the display label, plus the fully resolved configs: what decides
         the results. Resolving the configs means a changed default invalidates the cache."""
         out = {k: v for k, v in dataclasses.asdict(self).items() if k != "label"}
+        if not self.policy:  # absent when unused: the keys of earlier runs stay what they were
+            del out["policy"]
         out["resolved"] = {"jepa": self._pretrain_identity()["jepa"],
                            "bc": dataclasses.asdict(BCConfig(steps=self.bc_steps, seed=self.seed,
                                                              **dict(self.bc))),
@@ -127,12 +179,16 @@ class RunSpec:
     def _pretrain_identity(self) -> dict[str, object]:
         fields = ("task", "method", "seed", "n_demos", "demo_action_noise", "demo_obs_noise")
         out: dict[str, object] = {f: getattr(self, f) for f in fields}
-        out["jepa"] = self.jepa_config().to_dict() if self.method != "raw" else None
+        out["jepa"] = self.jepa_config().to_dict() if self.method not in ("raw", *registry.METHODS) else None
+        if self.is_chunked:
+            out["policy"] = self.policy_config().to_dict()
         out["cache_version"] = CACHE_VERSION
         return out
 
     def jepa_config(self) -> JEPAConfig:
         """The pretraining config of this run, as the method trains it."""
+        if self.is_chunked:
+            raise ValueError(f"{self.method!r} is a chunked policy: see policy_config()")
         spec_t = get_task(self.task)
         cfg = JEPAConfig(obs_dim=spec_t.obs_dim, action_dim=spec_t.action_dim,
                          steps=self.pretrain_steps, seed=self.seed, **dict(self.jepa))
@@ -204,7 +260,7 @@ class Runner:
         """One run's rows, from the cache if there, labelled with this spec's label."""
         path = self._path(spec)
         if path.exists():
-            rows = pd.read_csv(path)
+            rows = pd.read_csv(path, dtype={"spec_key": str})
         else:
             rows = self._compute(spec)
             _write_atomic(rows, path)
@@ -234,6 +290,12 @@ class Runner:
         if spec.method == "raw":
             return None, None
         path = self.cache_dir / "models" / f"{spec.pretrain_key()}.pt"
+        if spec.is_chunked:
+            if path.exists():
+                return registry.load_policy(path)
+            model, history = registry.train_policy(spec.policy_config(), d)
+            registry.save_policy(path, model, history)
+            return model, history
         if path.exists():
             return load_pretrained(path, spec.method)
         cfg = spec.jepa_config()
@@ -242,13 +304,43 @@ class Runner:
         save_checkpoint(path, model, model.cfg, history, cfg.steps)
         return model, history
 
+    def probe_future(self, specs: Iterable[RunSpec], held_out: int = 25) -> pd.DataFrame:
+        """World-model probes of trained chunked methods: one row per run and future step j.
+
+        Each run's model comes from the cache (trained if missing); its encoder is probed
+        with ``probes.future_probe`` up to the run's observation chunk (at least 10 steps),
+        fitted on the run's demonstrations and scored on ``held_out`` later episodes of the
+        same collection, which no model has seen.
+        """
+        frames = []
+        for spec in tqdm(list(specs), desc="probes", unit="run", disable=not self.progress):
+            d = self.training_demos(spec)
+            model, _ = self._pretrained(spec, d)
+            if getattr(model, "encoder", None) is None:
+                raise ValueError(f"{spec.method!r} has no observation encoder to probe")
+            test = demonstrations(spec.task, spec.n_demos + held_out, seed=0,
+                                  action_noise=spec.demo_action_noise, progress=False)
+            test = Demonstrations(spec.task, *(getattr(test, f)[spec.n_demos:] for f in
+                                               ("obs", "actions", "rewards", "success", "seeds")))
+            horizon = max(10, getattr(model.cfg, "obs_chunk", 1))
+            rows = future_probe(torch_embedder(model.encoder), d, test, horizon)
+            rows.insert(0, "task", spec.task)
+            rows.insert(1, "method", spec.label)
+            rows.insert(2, "seed", spec.seed)
+            rows["spec_key"] = spec.key()
+            rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
+            frames.append(rows)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
     def _compute(self, spec: RunSpec) -> pd.DataFrame:
         d = self.training_demos(spec)
         model, history = self._pretrained(spec, d)
         encoder = model.encoder if model is not None else None
         layout = get_task(spec.task).layout
         o, a, _ = d.transitions()
-        if spec.protocol == "bc":
+        if spec.protocol == "policy":
+            policy = ChunkedPolicy(model, d.stats, seed=spec.seed)
+        elif spec.protocol == "bc":
             cfg = BCConfig(steps=spec.bc_steps, seed=spec.seed, **dict(spec.bc))
             policy, _ = train_bc(encoder, o, a, d.stats, layout, cfg)
         elif spec.protocol == "nn":
@@ -265,7 +357,8 @@ class Runner:
         rows.insert(1, "pretraining", spec.method)
         rows["n_demos"] = spec.n_demos
         # the collapse monitor's last reading of the frozen encoder, for the ablation chapter
-        last = history.dropna(subset=["online_erank"]).iloc[-1] if history is not None else None
+        has_monitor = history is not None and "online_erank" in history
+        last = history.dropna(subset=["online_erank"]).iloc[-1] if has_monitor else None
         rows["encoder_std"] = last["online_std"] if last is not None else float("nan")
         rows["encoder_erank"] = last["online_erank"] if last is not None else float("nan")
         rows["spec_key"] = spec.key()
@@ -328,15 +421,25 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
     reproduce``) are read as they are: the book renders them instead of recomputing. Without
     them the experiment runs here, through the cache, and the file is not written.
     """
-    from .profiles import get_profile
     from .suites import EXPERIMENTS
 
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
     path = results_root() / profile / f"{name}.csv"
     if path.exists():
-        specs = pd.read_csv(specs_path(path))[["spec_key", "spec"]]
-        return pd.read_csv(path).merge(specs, on="spec_key", how="left")
-    P = get_profile(profile)
+        specs = pd.read_csv(specs_path(path), dtype={"spec_key": str})[["spec_key", "spec"]]
+        return pd.read_csv(path, dtype={"spec_key": str}).merge(specs, on="spec_key", how="left")
     runner = Runner(default_cache_dir() / profile, progress=progress, workers=workers)
-    return runner.run(EXPERIMENTS[name](P))
+    return compute(name, runner, get_profile(profile))
+
+
+def compute(name: str, runner: Runner, P: Profile) -> pd.DataFrame:
+    """The rows of experiment ``name`` under profile ``P``, through ``runner``'s cache:
+    evaluation episodes, or probe scores for the experiments of ``suites.PROBE_EXPERIMENTS``."""
+    from .suites import EXPERIMENTS, PROBE_EXPERIMENTS
+
+    specs = EXPERIMENTS[name](P)
+    if name in PROBE_EXPERIMENTS:
+        runner.run(specs)  # trains (in parallel with workers > 1) what the probes read
+        return runner.probe_future(specs)
+    return runner.run(specs)

@@ -34,7 +34,7 @@ from .models import BCHead, Encoder
 from .train import lr_schedule, resolve_device, torch_settings
 
 
-class _RolloutPolicy:
+class RolloutPolicy:
     """Standardise raw numpy observations, run a torch function, return numpy actions."""
 
     def __init__(self, stats: NormStats, device: torch.device) -> None:
@@ -87,13 +87,13 @@ class BCConfig:
         check_optimiser(self)
 
 
-class BCPolicy(_RolloutPolicy, nn.Module):
+class BCPolicy(RolloutPolicy, nn.Module):
     """``a = head([f(o) ; goal?])`` with ``f`` frozen unless the config fine-tunes it."""
 
     def __init__(self, encoder: Encoder | None, head: BCHead, stats: NormStats,
                  goal: slice | None, device: torch.device) -> None:
         nn.Module.__init__(self)
-        _RolloutPolicy.__init__(self, stats, device)
+        RolloutPolicy.__init__(self, stats, device)
         self.encoder, self.head, self.goal = encoder, head, goal
 
     def features(self, z: torch.Tensor) -> torch.Tensor:
@@ -157,7 +157,7 @@ def train_bc(encoder: Encoder | None, obs: np.ndarray, actions: np.ndarray, stat
 
 
 # ------------------------------------------------------------------------- 2. nearest neighbour
-class LatentNN(_RolloutPolicy):
+class LatentNN(RolloutPolicy):
     """The action of the demonstration state whose representation is nearest (l2).
 
     Non-parametric: nothing is trained. ``encoder=None`` searches the standardised
@@ -225,7 +225,7 @@ def goal_observation(obs: np.ndarray, layout: ObsLayout) -> np.ndarray:
     return g
 
 
-class LatentMPC(_RolloutPolicy):
+class LatentMPC(RolloutPolicy):
     """Receding-horizon CEM: pick the action sequence whose latent rollout ends nearest the
     goal representation, execute its first action, replan at the next step."""
 

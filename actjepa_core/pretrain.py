@@ -52,8 +52,8 @@ from torch import nn
 from .config import JEPAConfig
 from .models import ActionConditionedAE, Autoencoder, ContrastiveModel
 from .monitor import check_collapse
-from .train import (fit, load_checkpoint, make_optimizer, monitor_batch, resolve_device,
-                    torch_settings, train_jepa, transition_tensors)
+from .train import (fit, load_checkpoint, make_optimizer, monitor_batch, read_payload,
+                    resolve_device, torch_settings, train_jepa, transition_tensors)
 
 METHODS = ("actjepa", "passive", "autoencoder", "contrastive", "recon")
 """Pretraining methods ``pretrain`` knows."""
@@ -184,7 +184,7 @@ def load_pretrained(path: str | os.PathLike, method: str) -> tuple[nn.Module, pd
     if method not in _BASELINES:
         ckpt = load_checkpoint(path)
         return ckpt.model.eval(), ckpt.history
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    payload = read_payload(path)
     cfg = JEPAConfig.from_dict(payload["cfg"])
     model = build_pretrain_model(method, cfg)
     model.load_state_dict(payload["model"])

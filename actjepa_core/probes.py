@@ -86,3 +86,33 @@ def torch_embedder(encoder: torch.nn.Module | None) -> Callable[[np.ndarray], np
             p = next(encoder.parameters())
             return encoder(torch.as_tensor(z, dtype=torch.float32, device=p.device)).cpu().numpy()
     return embed
+
+
+def future_probe(embed: Callable[[np.ndarray], np.ndarray], train: Demonstrations,
+                 test: Demonstrations, horizon: int) -> pd.DataFrame:
+    """How much of the future a representation of the present holds, ``j = 1 .. horizon``.
+
+    For each j, a ridge probe from ``embed(o_t)`` to the change of the sensor part
+    ``o_{t+j} - o_t`` (standardised; the goal never changes), fitted on ``train`` and scored
+    (R^2) on the unseen episodes of ``test``. The change rather than ``o_{t+j}`` itself, so
+    that a representation that only copies ``o_t`` gets no credit for the future: this is
+    our reading of the paper's "world model understanding" (how it measures it is not public
+    in the text we could read; see chapter 12).
+    """
+    if not 1 <= horizon <= train.episode_len:
+        raise ValueError(f"horizon must be in [1, {train.episode_len}], got {horizon}")
+    sensor = get_task(train.task).layout.sensor_mask
+    stats = train.stats
+
+    def pairs(d: Demonstrations, j: int) -> tuple[np.ndarray, np.ndarray]:
+        o = stats.standardize(d.obs)  # (E, T+1, O)
+        now, later = o[:, : d.episode_len + 1 - j], o[:, j:]
+        x = np.asarray(embed(now.reshape(-1, o.shape[-1])), dtype=np.float64)
+        return x, (later - now)[..., sensor].reshape(-1, int(sensor.sum())).astype(np.float64)
+
+    rows = []
+    for j in range(1, horizon + 1):
+        x_tr, y_tr = pairs(train, j)
+        x_te, y_te = pairs(test, j)
+        rows.append({"j": j, "r2": ridge_r2(x_tr, y_tr, x_te, y_te)})
+    return pd.DataFrame(rows)

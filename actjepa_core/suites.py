@@ -101,10 +101,89 @@ def data_efficiency_specs(P: Profile) -> list[RunSpec]:
             for task in TASKS for m in DATA_METHODS for n in P.demo_counts for s in _seeds(P)]
 
 
+# ------------------------------------------------------------- the paper's formulation (11-12)
+PAPER_METHODS: dict[str, str] = {
+    "raw": BASELINES["raw"],
+    "act": "ACT",
+    "diffusion_policy": "Diffusion Policy",
+    "actjepa_paper": "ACT-JEPA (paper)",
+}
+"""The chunked comparison's methods -> row label; raw BC is the main table's own row."""
+
+PAPER_DATA_METHODS = ("act", "actjepa_paper")
+"""The methods of the chunked data-efficiency curve."""
+
+PAPER_ABLATIONS: dict[str, dict] = {
+    "ACT-JEPA (paper)": {},
+    "lambda = 0": {"policy": {"jepa_weight": 0.0}},
+    "no EMA target": {"policy": {"ema": False}},
+    "obs chunk n = 1": {"policy": {"obs_chunk": 1}},
+    "obs chunk n = 5": {"policy": {"obs_chunk": 5}},
+    "frozen encoder + BC": {"protocol": "bc"},
+    "ACT": {"method": "act"},
+    "ACT frozen encoder + BC": {"method": "act", "protocol": "bc"},
+}
+"""Rows that test the paper's argument, as overrides of ACT-JEPA (paper). ``lambda = 0`` must
+match ACT exactly; the frozen-encoder rows apply chapters 5-9's protocol to these encoders."""
+
+
+def _chunked(task: str, method: str, s: int, P: Profile, n_demos: int, sigmas: tuple,
+             label: str, protocol: str | None = None, policy: dict | None = None) -> RunSpec:
+    """One run of the chunked comparison: the same demonstrations, held-out episodes and
+    optimiser budget (``P.policy_steps``) for every chunked method; raw BC is the main
+    table's run, unchanged, so both tables share it."""
+    if method == "raw":
+        return RunSpec(task, method="raw", seed=s, n_demos=n_demos, sigmas=sigmas, label=label,
+                       **_common(P))
+    return RunSpec(task, method=method, protocol=protocol or "policy", seed=s, n_demos=n_demos,
+                   sigmas=sigmas, label=label, policy={"steps": P.policy_steps, **(policy or {})},
+                   **_common(P))
+
+
+def paper_main_specs(P: Profile) -> list[RunSpec]:
+    """Raw BC, ACT, Diffusion Policy and ACT-JEPA (paper) x 3 tasks x seeds, at every test noise."""
+    return [_chunked(task, m, s, P, P.n_demos, NOISE_SIGMAS, label)
+            for task in TASKS for m, label in PAPER_METHODS.items() for s in _seeds(P)]
+
+
+def paper_data_efficiency_specs(P: Profile) -> list[RunSpec]:
+    """ACT and ACT-JEPA (paper) at each demonstration count of the profile."""
+    return [_chunked(task, m, s, P, n, _sigmas(n, P), PAPER_METHODS[m])
+            for task in TASKS for m in PAPER_DATA_METHODS for n in P.demo_counts
+            for s in _seeds(P)]
+
+
+def paper_ablation_specs(P: Profile) -> list[RunSpec]:
+    """Every row of ``PAPER_ABLATIONS`` on the three tasks, evaluated clean (the rows that are
+    main-table runs are evaluated like them, so the two share one computation)."""
+    specs = []
+    for label, over in PAPER_ABLATIONS.items():
+        method, protocol = over.get("method", "actjepa_paper"), over.get("protocol", "policy")
+        main_run = protocol == "policy" and not over.get("policy")
+        specs += [_chunked(task, method, s, P, P.n_demos, NOISE_SIGMAS if main_run else (0.0,),
+                           label, protocol, over.get("policy"))
+                  for task in TASKS for s in _seeds(P)]
+    return specs
+
+
+def paper_world_model_specs(P: Profile) -> list[RunSpec]:
+    """The trained ACT and ACT-JEPA (paper) of the main comparison, whose encoders are probed
+    for the future (``experiments.Runner.probe_future``)."""
+    return [_chunked(task, m, s, P, P.n_demos, NOISE_SIGMAS, PAPER_METHODS[m])
+            for task in TASKS for m in PAPER_DATA_METHODS for s in _seeds(P)]
+
+
 EXPERIMENTS = {
     "main": main_specs,
     "noisy_demos": noisy_demo_specs,
     "ablations": ablation_specs,
     "data_efficiency": data_efficiency_specs,
+    "paper_main": paper_main_specs,
+    "paper_data_efficiency": paper_data_efficiency_specs,
+    "paper_ablations": paper_ablation_specs,
+    "paper_world_model": paper_world_model_specs,
 }
 """Experiment name -> spec builder; each is one CSV under ``results/``."""
+
+PROBE_EXPERIMENTS = ("paper_world_model",)
+"""Experiments whose rows are probe scores of trained models, not evaluation episodes."""

@@ -196,27 +196,13 @@ def _history_dict(history: pd.DataFrame | dict | None) -> dict[str, list]:
     return {k: list(v) for k, v in history.items()}
 
 
-def save_checkpoint(path: str | os.PathLike, model: ACTJEPA, cfg: JEPAConfig,
-                    history: pd.DataFrame | dict | None, step: int,
-                    optimizer: torch.optim.Optimizer | None = None,
-                    scheduler: Any = None, generator: torch.Generator | None = None) -> Path:
-    """Write a checkpoint atomically: a temporary file in the same folder, then ``os.replace``.
-
-    An interrupted write never leaves a half checkpoint under ``path``. With the optimiser,
-    scheduler and sampler generator included, ``train_jepa`` resumes the exact run.
-    """
+def write_payload(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
+    """Write a checkpoint dict atomically (a temporary file in the same folder, then
+    ``os.replace``), stamped with ``CHECKPOINT_VERSION``: every model of the package is saved
+    through here, so an interrupted write never leaves half a checkpoint under ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "version": CHECKPOINT_VERSION,
-        "cfg": cfg.to_dict(),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "history": _history_dict(history),
-        "step": int(step),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "generator": generator.get_state() if generator is not None else None,
-    }
+    payload = {**payload, "version": CHECKPOINT_VERSION}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -231,16 +217,48 @@ def save_checkpoint(path: str | os.PathLike, model: ACTJEPA, cfg: JEPAConfig,
     return path
 
 
+def read_payload(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint dict written by ``write_payload``: a file that is not one, or of
+    another version, is an error naming the file (every loader of the package reads here)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated, not a torch file, unreadable
+        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(payload, dict) or payload.get("version") != CHECKPOINT_VERSION:
+        version = payload.get("version") if isinstance(payload, dict) else None
+        raise ValueError(f"{path}: checkpoint version {version} is not {CHECKPOINT_VERSION}; "
+                         f"delete it and train again")
+    return payload
+
+
+def save_checkpoint(path: str | os.PathLike, model: ACTJEPA, cfg: JEPAConfig,
+                    history: pd.DataFrame | dict | None, step: int,
+                    optimizer: torch.optim.Optimizer | None = None,
+                    scheduler: Any = None, generator: torch.Generator | None = None) -> Path:
+    """Write a checkpoint atomically: a temporary file in the same folder, then ``os.replace``.
+
+    An interrupted write never leaves a half checkpoint under ``path``. With the optimiser,
+    scheduler and sampler generator included, ``train_jepa`` resumes the exact run.
+    """
+    payload = {
+        "cfg": cfg.to_dict(),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "history": _history_dict(history),
+        "step": int(step),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "generator": generator.get_state() if generator is not None else None,
+    }
+    return write_payload(path, payload)
+
+
 def load_checkpoint(path: str | os.PathLike, encoder: Encoder | None = None) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint``; the model comes back on the CPU.
 
     Pass ``encoder`` (an untrained instance of the same architecture) if the model was built
     with a custom encoder instead of the default MLP.
     """
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: checkpoint version {payload.get('version')} is not "
-                         f"{CHECKPOINT_VERSION}")
+    payload = read_payload(path)
     cfg = JEPAConfig.from_dict(payload["cfg"])
     model = build_model(cfg, encoder)  # init is overwritten; fork_rng spares the global RNG
     model.load_state_dict(payload["model"])
@@ -274,8 +292,27 @@ def monitor_batch(data_o: torch.Tensor, seed: int, monitor_obs: Any = None) -> t
     return data_o[idx]
 
 
-def fit(model: nn.Module, cfg: JEPAConfig, data: torch.Tensor,
-        batch_loss: Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]],
+Batch = torch.Tensor | dict[str, torch.Tensor]
+"""What ``fit`` draws rows from: one tensor, or a dict of tensors with the same first axis."""
+
+
+def _rows(data: Batch) -> int:
+    if isinstance(data, dict):
+        sizes = {k: v.shape[0] for k, v in data.items()}
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"the tensors of a training set must have the same rows, got {sizes}")
+        return next(iter(sizes.values()))
+    return data.shape[0]
+
+
+def _take(data: Batch, idx: torch.Tensor) -> Batch:
+    if isinstance(data, dict):
+        return {k: v.index_select(0, idx) for k, v in data.items()}
+    return data.index_select(0, idx)
+
+
+def fit(model: nn.Module, cfg: Any, data: Batch,
+        batch_loss: Callable[[Batch], tuple[torch.Tensor, dict[str, torch.Tensor]]],
         opt: torch.optim.Optimizer, sched: Any, gen: torch.Generator, *,
         monitor: Callable[[nn.Module], dict[str, float]], history: dict[str, list] | None = None,
         start: int = 0, stop: int | None = None,
@@ -283,8 +320,10 @@ def fit(model: nn.Module, cfg: JEPAConfig, data: torch.Tensor,
         checkpoint: Callable[[int, dict[str, list]], None] | None = None,
         checkpoint_every: int = 0, progress: bool = False, desc: str = "train"
         ) -> dict[str, list]:
-    """The shared training loop of every pretraining method (see the module docstring).
+    """The one training loop: every pretraining method and every chunked policy.
 
+    ``cfg`` is any config with ``steps``, ``batch_size`` and ``monitor_every`` (``JEPAConfig``,
+    a ``methods`` config). ``data`` is one tensor or a dict of tensors (a batch of windows).
     Runs the steps ``start .. stop - 1`` of a ``cfg.steps`` schedule. Each step draws
     ``cfg.batch_size`` rows of ``data`` with ``gen`` (uniform, with replacement), calls
     ``batch_loss(rows) -> (loss, logs)``, and takes one optimiser and scheduler step; then
@@ -298,8 +337,8 @@ def fit(model: nn.Module, cfg: JEPAConfig, data: torch.Tensor,
     The model is left in eval mode; the (column -> list) history is returned.
     """
     stop = cfg.steps if stop is None else stop
-    device = data.device
-    n = data.shape[0]
+    n = _rows(data)
+    device = next(iter(data.values())).device if isinstance(data, dict) else data.device
     bs = cfg.batch_size
     history = history if history is not None else {"step": [], "loss": [], "lr": []}
     for k in ("step", "loss", "lr"):
@@ -342,7 +381,7 @@ def fit(model: nn.Module, cfg: JEPAConfig, data: torch.Tensor,
         bar = tqdm(total=stop, initial=start, desc=desc, unit="step", leave=False)
     for step in range(start, stop):
         idx = torch.randint(n, (bs,), generator=gen, device=device)
-        loss, logs = batch_loss(data.index_select(0, idx))
+        loss, logs = batch_loss(_take(data, idx))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         pending["lr"].append(opt.param_groups[0]["lr"])

@@ -43,18 +43,26 @@ def test_transitions_are_consecutive_standardised_steps(reach_demos):
     np.testing.assert_allclose(raw, reach_demos.obs[0, :T], atol=1e-5)
 
 
-def test_chunks_line_up_with_episodes(reach_demos):
-    L = 5
-    o, act, nxt = reach_demos.chunks(L)
-    per_ep = reach_demos.episode_len - L + 1
-    assert o.shape[0] == reach_demos.n_episodes * per_ep
-    # the second window of episode 1 starts at t=1
-    k = per_ep + 1
-    np.testing.assert_array_equal(act[k], reach_demos.actions[1, 1 : 1 + L])
-    np.testing.assert_allclose(reach_demos.stats.unstandardize(nxt[k]), reach_demos.obs[1, 2 : 2 + L],
-                               atol=1e-5)
-    with pytest.raises(ValueError, match="chunk length"):
-        reach_demos.chunks(reach_demos.episode_len + 1)
+def test_windows_line_up_with_episodes(reach_demos):
+    T = reach_demos.episode_len
+    w = reach_demos.windows(obs_horizon=2, chunk=5, obs_chunk=3)
+    assert w["obs"].shape == (reach_demos.n_episodes * T, 2, 13)
+    assert w["actions"].shape == (reach_demos.n_episodes * T, 5, 4)
+    unstd = reach_demos.stats.unstandardize
+    k = T + 1  # episode 1, t = 1
+    np.testing.assert_array_equal(w["actions"][k], reach_demos.actions[1, 1:6])
+    np.testing.assert_allclose(unstd(w["future_obs"][k]), reach_demos.obs[1, 2:5], atol=1e-5)
+    np.testing.assert_allclose(unstd(w["obs"][k]), reach_demos.obs[1, 0:2], atol=1e-5)
+    first = T  # episode 1, t = 0: the history repeats o_0
+    np.testing.assert_allclose(unstd(w["obs"][first]), reach_demos.obs[1, [0, 0]], atol=1e-5)
+    last = 2 * T - 1  # episode 1, t = T - 1: the chunk runs past the end
+    np.testing.assert_array_equal(w["action_pad"][last], [0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(w["actions"][last], np.repeat(reach_demos.actions[1, -1:], 5, 0))
+    np.testing.assert_array_equal(w["future_pad"][last], [0, 1, 1])  # o_T exists, then padding
+    np.testing.assert_allclose(unstd(w["future_obs"][last]), reach_demos.obs[1, [T, T, T]], atol=1e-5)
+    assert w["action_pad"][k].sum() == 0 and w["future_pad"][k].sum() == 0
+    with pytest.raises(ValueError, match="action chunk"):
+        reach_demos.windows(1, T + 1, 1)
 
 
 def test_minari_round_trip_is_exact(reach_demos, tmp_path):
