@@ -365,19 +365,16 @@ def _low_data_claim(adv: pd.DataFrame, seed_adv: dict[int, float]) -> dict:
                   b.difference, b.ci_low, b.ci_high, ours, verdict)
 
 
-def untestable_claims() -> list[dict]:
-    """Claims no experiment in this book can test yet."""
-    return [_claim("paper", "ACT-JEPA performs on par with ACT and Diffusion Policy", "statement",
-                   "on par", None,
-                   ours="not testable: the paper's formulation (action and observation chunks "
-                        "predicted jointly) and those baselines are not implemented here")]
-
-
 def audit(main: pd.DataFrame, ablations: pd.DataFrame, data_efficiency: pd.DataFrame,
-          seed: int = 0) -> pd.DataFrame:
-    """Every claim, in the order of the seed's results section: one row each."""
+          seed: int = 0, paper_main: pd.DataFrame | None = None,
+          world_model: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every claim, in the order of the seed's results section, then the paper's own claims
+    (``audit_paper``; "not testable yet" without ``paper_main`` / ``world_model``): one row each."""
+    from .audit_paper import paper_claims  # it builds on this module's rules
+
     rows = [*main_claims(main), *noise_claims(main, seed=seed), *ablation_claims(ablations),
-            *data_efficiency_claims(data_efficiency), *untestable_claims()]
+            *data_efficiency_claims(data_efficiency),
+            *paper_claims(paper_main, world_model, seed=seed)]
     return pd.DataFrame(rows)
 
 

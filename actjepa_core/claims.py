@@ -97,3 +97,21 @@ HYPERPARAMETERS = (  # (component, hyperparameter, the seed's value, the seed's 
 """The seed's hyperparameter table (``001_*.txt`` section 5) with the source it gives each
 row: "Paper" (reported) or "Inferred" (from the experiment's scale or the JEPA family). The
 task-dependent input dim and the GPU/framework rows are left out: they are not choices."""
+
+
+PAPER: dict[str, tuple[str, str, float | None]] = {
+    "on_par_act": ("ACT-JEPA (the paper's model) performs on par with ACT", "equivalence", None),
+    "on_par_dp": ("ACT-JEPA (the paper's model) performs on par with Diffusion Policy",
+                  "equivalence", None),
+    "outperforms": ("ACT-JEPA outperforms the strongest baseline in all environments",
+                    "direction", None),
+    "up_to_success": ("ACT-JEPA achieves up to 10% higher task success", "difference", 0.10),
+    "up_to_world_model": ("ACT-JEPA achieves up to 40% improvement in world model understanding",
+                          "difference", 0.40),
+}
+"""The paper's claims (arXiv 2501.14622): key -> (claim, kind of rule, claimed number).
+
+"On par" is the summary of ``000_*.txt`` and of the paper's first abstract; the other three
+are the later abstract's (quoted by the issue and by public listings of the paper). The
+paper's tables are on Meta-World, Push-T and ManiSkill, not on Fetch: these are claims about
+the method, tested here on other tasks, and the audit says so."""
