@@ -136,7 +136,8 @@ def _chunked(task: str, method: str, s: int, P: Profile, n_demos: int, sigmas: t
         return RunSpec(task, method="raw", seed=s, n_demos=n_demos, sigmas=sigmas, label=label,
                        **_common(P))
     return RunSpec(task, method=method, protocol=protocol or "policy", seed=s, n_demos=n_demos,
-                   sigmas=sigmas, label=label, policy={"steps": P.policy_steps, **(policy or {})},
+                   sigmas=sigmas, label=label,
+                   policy={"steps": P.policy_steps, "batch_size": P.policy_batch, **(policy or {})},
                    **_common(P))
 
 

@@ -124,7 +124,8 @@ def save_policy(path: str | os.PathLike, model: nn.Module, history: pd.DataFrame
     """Save a trained method (its name, config, weights and history), atomically."""
     return write_payload(path, {
         "method": model.cfg.name, "cfg": model.cfg.to_dict(),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model": {k: v.detach().cpu() if torch.is_tensor(v) else v  # extra state: EMA step...
+                  for k, v in model.state_dict().items()},
         "history": {c: history[c].tolist() for c in history.columns} if history is not None else {},
     })
 
