@@ -61,8 +61,10 @@ class PolicyConfig:
     """Optimiser steps (the same budget for every method of a comparison)."""
     batch_size: int = 256
     """Windows per optimiser step, drawn uniformly with replacement."""
-    lr: float = 1e-4
-    """Peak learning rate of AdamW (one value for every method, see the chapter)."""
+    lr: float = 1e-3
+    """Peak learning rate of AdamW, one value for every method (ours: ACT's paper uses 1e-5 at
+    batch 8 and Diffusion Policy's 1e-4 at batch 256, for far larger models; in a pilot, ACT
+    on Push reached 4% success after 2000 steps at 1e-4 and 76% at 1e-3)."""
     weight_decay: float = 1e-4
     """AdamW decoupled weight decay."""
     warmup: float = 0.05

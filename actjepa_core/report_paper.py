@@ -1,0 +1,154 @@
+"""What chapters 11 and 12 show of the paper's ACT-JEPA, as tested functions.
+
+Every table and every sentence whose wording depends on a result comes from here, so a
+notebook cell is a call, a table or a figure, and the rule behind each sentence is tested.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
+from .data import Demonstrations
+from .methods import registry
+from .methods.base import PolicyConfig
+from .stats import t975
+
+ORDER = ("raw BC (no pretraining)", "ACT", "Diffusion Policy", "ACT-JEPA (paper)")
+"""Row order of the chunked comparison's tables (the labels of ``suites.PAPER_METHODS``)."""
+
+
+# ------------------------------------------------------------------------------- chapter 11
+def loss_terms(history: pd.DataFrame) -> pd.DataFrame:
+    """The logged loss terms of a training history, long: ``step, term, value``."""
+    terms = [c for c in ("l1", "kl", "latent") if c in history.columns]
+    if not terms:
+        raise ValueError(f"the history has none of the loss terms l1, kl, latent: {list(history)}")
+    return history.melt(id_vars="step", value_vars=terms, var_name="term").dropna()
+
+
+def future_errors(model: nn.Module, demos: Demonstrations) -> pd.DataFrame:
+    """How well the predictor foresees each future latent, ``j = 1 .. n``.
+
+    For every window of ``demos`` (standardised with the model's own statistics is the
+    caller's job: pass the training demonstrations), the squared error of the predicted
+    latent of ``o_{t+j}`` (``predict_future``, z = 0 as at test time) against the target
+    encoder's latent, beside the error of the *no-change* guess (the target latent of
+    ``o_t`` itself). A ratio below 1 means the predictor knows more about the future than
+    "it stays as it is". Padded steps past the episode's end are left out.
+    """
+    cfg = model.cfg
+    w = demos.windows(cfg.obs_horizon, cfg.chunk, cfg.obs_chunk)
+    device = next(model.parameters()).device
+    obs = torch.as_tensor(w["obs"], device=device)
+    future = torch.as_tensor(w["future_obs"], device=device)
+    keep = torch.as_tensor(w["future_pad"], device=device) == 0
+    model.eval()
+    with torch.no_grad():
+        pred = model.predict_future(obs)
+        target = model.target_latents(future)
+        now = model.target_latents(obs[:, -1:])
+    rows = []
+    for j in range(cfg.obs_chunk):
+        k = keep[:, j]
+        err = (pred[k, j] - target[k, j]).pow(2).sum(-1).mean().item()
+        copy = (now[k, 0] - target[k, j]).pow(2).sum(-1).mean().item()
+        rows.append({"j": j + 1, "predictor": err, "no change": copy,
+                     "ratio": err / copy if copy > 0 else math.nan})
+    return pd.DataFrame(rows)
+
+
+def future_sentence(errors: pd.DataFrame) -> str:
+    """One sentence on where the predictor beats the no-change guess."""
+    better = errors[errors.ratio < 1].j.tolist()
+    first, last = errors.iloc[0], errors.iloc[-1]
+    head = (f"At j = 1 the predictor's error is {first.ratio:.2f} times the no-change guess's, "
+            f"at j = {int(last.j)} {last.ratio:.2f} times")
+    if len(better) == len(errors):
+        return head + ": it foresees the latent future better than \"nothing moves\" at every step."
+    if not better:
+        return head + ": it never beats \"nothing moves\"; the latent loss is not yet a forecast."
+    return head + f"; it beats \"nothing moves\" at j = {', '.join(map(str, better))} only."
+
+
+def lambda_zero_gap(demos: Demonstrations, steps: int, batch_size: int) -> float:
+    """Largest absolute difference between the action chunks of ACT and of ACT-JEPA with
+    lambda = 0, trained with the same seed, steps and batches (0.0 means bit-identical)."""
+    cfgs = [registry.make_config(name, demos.task, steps=steps, batch_size=batch_size,
+                                 device="cpu", **extra)
+            for name, extra in (("act", {}), ("actjepa_paper", {"jepa_weight": 0.0}))]
+    models = [registry.train_policy(cfg, demos)[0] for cfg in cfgs]
+    obs = torch.as_tensor(demos.windows(1, 1, 1)["obs"][:256])
+    with torch.no_grad():
+        chunks = [m.predict_chunk(obs) for m in models]
+    return float((chunks[0] - chunks[1]).abs().max())
+
+
+def config_table(cfg: PolicyConfig) -> pd.DataFrame:
+    """A method's config as a two-column table (field, value), for the chapter."""
+    return pd.DataFrame({"value": [str(v) for v in cfg.to_dict().values()]},
+                        index=pd.Index(list(cfg.to_dict()), name="field"))
+
+
+# ------------------------------------------------------------------------------- chapter 12
+def success_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean clean success with its 95% CI per task (and the task average) and method."""
+    return summarize_with_average(rows[rows.sigma == 0], by=("task", "method", "pretraining"))
+
+
+def success_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Methods x tasks, each cell "mean% [low, high]"."""
+    cells = summary.assign(cell=[fmt_ci(m, lo, hi) for m, lo, hi in
+                                 zip(summary.success, summary.ci_low, summary.ci_high)])
+    order = [m for m in ORDER if m in set(summary.method)]
+    tasks = [t for t in ("reach", "push", "pick_place", "average") if t in set(summary.task)]
+    return cells.pivot(index="method", columns="task", values="cell").reindex(index=order,
+                                                                              columns=tasks)
+
+
+def leader_sentence(summary: pd.DataFrame) -> str:
+    """Which method has the highest mean success on each task, and on average."""
+    parts = []
+    for task, g in summary.groupby("task", sort=False):
+        best = g.loc[g.success.idxmax()]
+        parts.append(f"{task}: {best.method} ({100 * best.success:.1f}%)")
+    return "Highest mean clean success per task — " + "; ".join(parts) + "."
+
+
+def lead_table(rows: pd.DataFrame, treatment: str = "actjepa_paper",
+               controls: tuple[str, ...] = ("act", "diffusion_policy", "raw")) -> pd.DataFrame:
+    """Paired differences (points, 95% CI over seeds) of ``treatment`` minus each control,
+    per task and on average, on the clean episodes."""
+    clean = summarize_input(rows)
+    out = []
+    for control in controls:
+        if control not in set(clean.pretraining):
+            continue
+        d = paired_difference(clean, treatment, control)
+        out.append(d.assign(control=control))
+    table = pd.concat(out, ignore_index=True)
+    table["cell"] = [f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+                     for d, lo, hi in zip(table.difference, table.ci_low, table.ci_high)]
+    return table.pivot(index="control", columns="task", values="cell")
+
+
+def summarize_input(rows: pd.DataFrame) -> pd.DataFrame:
+    """Clean rows plus the task-average copy (``analysis.with_task_average``)."""
+    return with_task_average(rows[rows.sigma == 0])
+
+
+def probe_summary(world_model: pd.DataFrame) -> pd.DataFrame:
+    """Mean probe R^2 per task, method and j with a Student-t 95% interval over seeds
+    (columns ``success, ci_low, ci_high`` so the book's curve figures draw it)."""
+    out = []
+    for (task, method, j), g in world_model.groupby(["task", "method", "j"], sort=False):
+        r2 = g.r2.to_numpy(float)
+        half = t975(len(r2) - 1) * r2.std(ddof=1) / math.sqrt(len(r2)) if len(r2) > 1 else np.nan
+        out.append({"task": task, "method": method, "j": j, "success": r2.mean(),
+                    "ci_low": r2.mean() - half, "ci_high": r2.mean() + half, "seeds": len(r2)})
+    return pd.DataFrame(out)
