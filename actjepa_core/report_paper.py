@@ -105,10 +105,33 @@ def success_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Methods x tasks, each cell "mean% [low, high]"."""
     cells = summary.assign(cell=[fmt_ci(m, lo, hi) for m, lo, hi in
                                  zip(summary.success, summary.ci_low, summary.ci_high)])
-    order = [m for m in ORDER if m in set(summary.method)]
+    order = present(summary)
     tasks = [t for t in ("reach", "push", "pick_place", "average") if t in set(summary.task)]
     return cells.pivot(index="method", columns="task", values="cell").reindex(index=order,
                                                                               columns=tasks)
+
+
+def present(summary: pd.DataFrame) -> list[str]:
+    """The method labels of ``summary``: those of ``ORDER`` first, in its order, then any other
+    (an ablation's rows) in order of appearance."""
+    labels = list(dict.fromkeys(summary.method))
+    return [m for m in ORDER if m in labels] + [m for m in labels if m not in ORDER]
+
+
+def protocol_sentence(rows: pd.DataFrame, P) -> str:
+    """What the comparison's rows hold: seeds, episodes, noise levels, how many episodes."""
+    sigmas = ", ".join(f"{s:g}" for s in sorted(rows.sigma.unique()))
+    per_seed = rows[rows.sigma == 0].groupby(["task", "method", "seed"]).size()
+    return (f"Profile **{P.name}**: {rows.method.nunique()} methods x {rows.task.nunique()} "
+            f"tasks, {rows.seed.nunique()} training seeds each, {int(per_seed.min())} held-out "
+            f"episodes per seed at each noise level σ in {{{sigmas}}}; {len(rows):,} episodes "
+            f"in all.")
+
+
+def claims_table(claims: list[dict]) -> pd.DataFrame:
+    """The audit rows of the paper's claims as the chapter shows them."""
+    table = pd.DataFrame(claims)[["claim", "kind", "seed", "ours", "verdict"]]
+    return table.rename(columns={"seed": "the paper says", "ours": "ours (95% CI)"}).set_index("claim")
 
 
 def leader_sentence(summary: pd.DataFrame) -> str:
@@ -134,7 +157,13 @@ def lead_table(rows: pd.DataFrame, treatment: str = "actjepa_paper",
     table = pd.concat(out, ignore_index=True)
     table["cell"] = [f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
                      for d, lo, hi in zip(table.difference, table.ci_low, table.ci_high)]
-    return table.pivot(index="control", columns="task", values="cell")
+    names = {"act": "ACT", "diffusion_policy": "Diffusion Policy", "raw": "raw BC"}
+    tasks = [t for t in ("reach", "push", "pick_place", "average") if t in set(table.task)]
+    return (table.assign(control=table.control.map(names))
+            .pivot(index="control", columns="task", values="cell")
+            .reindex(index=[names[c] for c in controls if names[c] in set(table.control.map(names))],
+                     columns=tasks)
+            .rename_axis(index="ACT-JEPA (paper) minus"))
 
 
 def summarize_input(rows: pd.DataFrame) -> pd.DataFrame:
@@ -152,3 +181,22 @@ def probe_summary(world_model: pd.DataFrame) -> pd.DataFrame:
         out.append({"task": task, "method": method, "j": j, "success": r2.mean(),
                     "ci_low": r2.mean() - half, "ci_high": r2.mean() + half, "seeds": len(r2)})
     return pd.DataFrame(out)
+
+
+def results_if_run(name: str, profile: str) -> pd.DataFrame | None:
+    """The rows of experiment ``name``: committed results when there are some; computed here
+    for the smoke and quick profiles; None for a full-profile experiment not yet committed
+    (recomputing hours of runs is something a reader asks for with ``reproduce``, not
+    something a chapter starts on its own)."""
+    from .experiments import experiment_results, results_root
+
+    if profile == "full" and not (results_root() / profile / f"{name}.csv").exists():
+        return None
+    return experiment_results(name, profile)
+
+
+def not_run_note(name: str) -> str:
+    """What a chapter says where an experiment has no committed full-profile results."""
+    return (f"*The `{name}` experiment has no committed full-profile results yet. Run it with "
+            f"`python -m actjepa_core reproduce --profile full --experiments {name}`; this "
+            f"section then shows it.*")

@@ -65,3 +65,10 @@ def test_world_model_gain_and_verdict():
     row = paper_claims(None, wm)[-1]
     assert row["verdict"] == "partly"  # +19%: its CI excludes zero but not +40%
     assert row["ci_low"] > 0 and row["ci_high"] < 0.40
+
+
+def test_world_model_claim_is_undefined_when_act_explains_nothing():
+    parts = [pd.DataFrame({"task": t, "method": m, "seed": s, "j": np.arange(1, 4), "r2": -0.5})
+             for t in TASKS for s in range(3) for m in ("ACT", "ACT-JEPA (paper)")]
+    row = paper_claims(None, pd.concat(parts, ignore_index=True))[-1]
+    assert row["verdict"] == "not testable yet" and "undefined" in row["ours"]
