@@ -118,13 +118,18 @@ PAPER_ABLATIONS: dict[str, dict] = {
     "no EMA target": {"policy": {"ema": False}},
     "obs chunk n = 1": {"policy": {"obs_chunk": 1}},
     "obs chunk n = 5": {"policy": {"obs_chunk": 5}},
-    "frozen encoder + BC": {"protocol": "bc"},
-    "ACT": {"method": "act"},
-    "ACT frozen encoder + BC": {"method": "act", "protocol": "bc"},
 }
-"""Rows that test the paper's argument, as overrides of ACT-JEPA (paper); the frozen-encoder
-rows apply chapters 5-9's protocol to these encoders. lambda = 0 is not a row: it is ACT bit
-for bit (tested, and shown in chapter 11), so it would repeat ACT's numbers."""
+"""Rows that test the paper's argument, as overrides of ACT-JEPA (paper). lambda = 0 is not a
+row: it is ACT bit for bit (tested, and shown in chapter 11), so it would repeat ACT's numbers."""
+
+PAPER_FROZEN: dict[str, dict] = {
+    "ACT-JEPA (paper)": {},
+    "ACT-JEPA (paper) encoder, frozen + BC": {"protocol": "bc"},
+    "ACT": {"method": "act"},
+    "ACT encoder, frozen + BC": {"method": "act", "protocol": "bc"},
+}
+"""The frozen-encoder protocol of chapters 5-9 applied to the encoders trained end to end,
+beside the end-to-end policies they come from."""
 
 
 def _chunked(task: str, method: str, s: int, P: Profile, n_demos: int, sigmas: tuple,
@@ -154,17 +159,27 @@ def paper_data_efficiency_specs(P: Profile) -> list[RunSpec]:
             for s in _seeds(P)]
 
 
-def paper_ablation_specs(P: Profile) -> list[RunSpec]:
-    """Every row of ``PAPER_ABLATIONS`` on the three tasks, evaluated clean (the rows that are
-    main-table runs are evaluated like them, so the two share one computation)."""
+def _override_rows(rows: dict[str, dict], P: Profile) -> list[RunSpec]:
+    """Each row of ``rows`` (overrides of ACT-JEPA (paper)) on the three tasks, evaluated clean;
+    a row that is a main-comparison run is evaluated like it, so the two share one computation."""
     specs = []
-    for label, over in PAPER_ABLATIONS.items():
+    for label, over in rows.items():
         method, protocol = over.get("method", "actjepa_paper"), over.get("protocol", "policy")
         main_run = protocol == "policy" and not over.get("policy")
         specs += [_chunked(task, method, s, P, P.n_demos, NOISE_SIGMAS if main_run else (0.0,),
                            label, protocol, over.get("policy"))
                   for task in TASKS for s in _seeds(P)]
     return specs
+
+
+def paper_ablation_specs(P: Profile) -> list[RunSpec]:
+    """Every row of ``PAPER_ABLATIONS`` on the three tasks."""
+    return _override_rows(PAPER_ABLATIONS, P)
+
+
+def paper_frozen_specs(P: Profile) -> list[RunSpec]:
+    """Every row of ``PAPER_FROZEN`` on the three tasks."""
+    return _override_rows(PAPER_FROZEN, P)
 
 
 def paper_world_model_specs(P: Profile) -> list[RunSpec]:
@@ -182,6 +197,7 @@ EXPERIMENTS = {
     "paper_main": paper_main_specs,
     "paper_data_efficiency": paper_data_efficiency_specs,
     "paper_ablations": paper_ablation_specs,
+    "paper_frozen_encoder": paper_frozen_specs,
     "paper_world_model": paper_world_model_specs,
 }
 """Experiment name -> spec builder; each is one CSV under ``results/``."""

@@ -1,0 +1,76 @@
+"""What chapters 11-12 print: tables, sentences and the rule for full-profile results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actjepa_core import report_paper
+
+TASKS = ("reach", "push", "pick_place")
+LABELS = {"raw": "raw BC (no pretraining)", "act": "ACT", "diffusion_policy": "Diffusion Policy",
+          "actjepa_paper": "ACT-JEPA (paper)"}
+
+
+def rows(rates: dict[str, float], seeds: int = 3, n_eps: int = 50) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.concat([pd.DataFrame({"task": t, "method": LABELS[m], "pretraining": m, "seed": s,
+                                    "sigma": sigma, "episode": np.arange(n_eps),
+                                    "success": (rng.random(n_eps) < p).astype(float)})
+                      for m, p in rates.items() for t in TASKS for s in range(seeds)
+                      for sigma in (0.0, 0.1)], ignore_index=True)
+
+
+def test_success_table_orders_methods_and_tasks():
+    r = rows({"actjepa_paper": 0.5, "raw": 0.9, "act": 0.2})
+    table = report_paper.success_table(report_paper.success_summary(r))
+    assert list(table.index) == ["raw BC (no pretraining)", "ACT", "ACT-JEPA (paper)"]
+    assert list(table.columns) == ["reach", "push", "pick_place", "average"]
+    assert all("%" in c and "[" in c for c in table.to_numpy().ravel())
+
+
+def test_present_keeps_the_order_then_the_rest():
+    s = pd.DataFrame({"method": ["no EMA target", "ACT-JEPA (paper)", "ACT"]})
+    assert report_paper.present(s) == ["ACT", "ACT-JEPA (paper)", "no EMA target"]
+
+
+def test_leader_sentence_names_the_best_per_task():
+    r = rows({"actjepa_paper": 0.1, "act": 0.95})
+    text = report_paper.leader_sentence(report_paper.success_summary(r))
+    assert text.count("ACT (") == 4 and "ACT-JEPA (paper) (" not in text
+
+
+def test_lead_table_is_treatment_minus_control():
+    r = rows({"actjepa_paper": 1.0, "act": 0.0, "diffusion_policy": 1.0}, n_eps=20)
+    lead = report_paper.lead_table(r)
+    assert lead.loc["ACT", "average"].startswith("+100.0")
+    assert lead.loc["Diffusion Policy", "reach"].startswith("+0.0")
+
+
+def test_future_sentence_follows_the_ratios():
+    errors = pd.DataFrame({"j": [1, 2, 3], "ratio": [0.5, 0.9, 1.2]})
+    assert "j = 1, 2 only" in report_paper.future_sentence(errors)
+    assert "every step" in report_paper.future_sentence(errors.assign(ratio=0.3))
+    assert "never beats" in report_paper.future_sentence(errors.assign(ratio=2.0))
+
+
+def test_loss_terms_long_and_refuses_a_history_without_terms():
+    hist = pd.DataFrame({"step": [1, 2], "loss": [3.0, 2.0], "l1": [1.0, 0.5], "kl": [0.1, 0.1]})
+    terms = report_paper.loss_terms(hist)
+    assert set(terms.term) == {"l1", "kl"} and len(terms) == 4
+    with pytest.raises(ValueError, match="none of the loss terms"):
+        report_paper.loss_terms(hist[["step", "loss"]])
+
+
+def test_probe_summary_interval_over_seeds():
+    wm = pd.DataFrame({"task": "push", "method": "ACT", "seed": [0, 1, 2], "j": 1,
+                       "r2": [0.4, 0.5, 0.6]})
+    s = report_paper.probe_summary(wm).iloc[0]
+    assert s.success == pytest.approx(0.5) and s.ci_low < 0.5 < s.ci_high and s.seeds == 3
+
+
+def test_full_profile_without_results_is_none_not_a_recomputation(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
+    assert report_paper.results_if_run("paper_main", "full") is None
+    assert "reproduce --profile full --experiments paper_main" in report_paper.not_run_note("paper_main")
