@@ -104,3 +104,44 @@ def test_results_files_round_trip_with_their_specs(runner, tmp_path, monkeypatch
     monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path / "results"))
     back = experiment_results("data_efficiency", "smoke")
     assert back["spec"].equals(rows["spec"]) and back["success"].equals(rows["success"])
+
+
+def test_chunked_specs_fail_clearly_on_bad_input():
+    with pytest.raises(ValueError, match="action chunk .60 steps. is longer than an episode"):
+        RunSpec("reach", method="act", protocol="policy", policy={"chunk": 60})
+    with pytest.raises(ValueError, match="has no config field"):
+        RunSpec("reach", method="act", protocol="policy", policy={"obs_chunk": 5})
+    with pytest.raises(ValueError, match="not a chunked method|is not one"):
+        RunSpec("reach", method="actjepa", protocol="policy")
+    with pytest.raises(ValueError, match="are for the chunked methods"):
+        RunSpec("reach", method="raw", policy={"steps": 10})
+    with pytest.raises(ValueError, match="no observation encoder"):
+        RunSpec("reach", method="diffusion_policy", protocol="bc")
+    with pytest.raises(ValueError, match="not 'nn'"):
+        RunSpec("reach", method="act", protocol="nn")
+    with pytest.raises(ValueError, match="sigmas must be"):
+        RunSpec("reach", method="raw", sigmas=(-1.0,))
+    with pytest.raises(ValueError, match="n_demos and eval_episodes must be >= 1"):
+        RunSpec("reach", method="raw", eval_episodes=0)
+
+
+def test_chunked_spec_keys_cover_the_policy_config_and_leave_old_keys_alone():
+    a = RunSpec("reach", method="act", protocol="policy", policy={"steps": 10})
+    b = RunSpec("reach", method="act", protocol="policy", policy={"steps": 11})
+    assert a.key() != b.key() and a.pretrain_key() != b.pretrain_key()
+    bc = RunSpec("reach", method="act", protocol="bc", policy={"steps": 10})
+    assert bc.pretrain_key() == a.pretrain_key() != bc.key()  # one trained model, two runs
+    assert "policy" not in RunSpec("reach", method="raw").identity()  # earlier keys unchanged
+
+
+def test_chunked_run_trains_once_and_is_read_back(runner):
+    tiny = dict(n_demos=3, eval_episodes=2, sigmas=(0.0, 0.1))
+    spec = RunSpec("reach", method="actjepa_paper", protocol="policy",
+                   policy={"steps": 4, "batch_size": 8}, **tiny)
+    bc = RunSpec("reach", method="actjepa_paper", protocol="bc", bc_steps=4,
+                 policy={"steps": 4, "batch_size": 8}, **tiny)
+    first = runner.run([spec, bc])
+    assert len(first) == 2 * 2 * 2 and set(first.protocol) == {"policy", "bc"}
+    assert len(list((runner.cache_dir / "models").glob("*.pt"))) == 1  # shared by both runs
+    again = Runner(runner.cache_dir, progress=False).run([spec, bc])
+    pd.testing.assert_frame_equal(first, again)
