@@ -3,7 +3,6 @@ FiLM conditioning, the EMA, reproducible sampling and config validation."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import pytest
