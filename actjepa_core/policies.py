@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from .config import check_optimiser
 from .data import NormStats
 from .envs import ObsLayout, check_flat_obs
 from .models import BCHead, Encoder
-from .train import lr_schedule, resolve_device, torch_settings
+from .train import fit, make_optimizer, resolve_device, torch_settings
 
 
 class RolloutPolicy:
@@ -133,27 +133,24 @@ def train_bc(encoder: Encoder | None, obs: np.ndarray, actions: np.ndarray, stat
         head = BCHead(in_dim, actions.shape[1], cfg.hidden).to(device)
         policy = BCPolicy(enc, head, stats, layout["goal"] if cfg.goal_input else None, device)
         params = list(head.parameters()) + (list(enc.parameters()) if enc is not None and cfg.finetune else [])
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
-        sched = lr_schedule(opt, cfg.steps, cfg.warmup)
+        opt, sched = make_optimizer(params, cfg, cfg.steps)
         X = torch.as_tensor(obs, dtype=torch.float32, device=device)
         Y = torch.as_tensor(actions, dtype=torch.float32, device=device)
-        gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
-        losses = torch.empty(cfg.steps)
-        frozen_feats = None
+        gen = torch.Generator(device=device).manual_seed(cfg.seed)
         if enc is not None and not cfg.finetune:
             with torch.no_grad():  # the frozen encoder's features never change: compute once
-                frozen_feats = policy.features(X)
-        for step in tqdm(range(cfg.steps), desc="BC head", disable=not progress, leave=False):
-            idx = torch.randint(len(X), (cfg.batch_size,), generator=gen).to(device)
-            feats = frozen_feats[idx] if frozen_feats is not None else policy.features(X[idx])
-            loss = ((head(feats) - Y[idx]) ** 2).sum(1).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses[step] = loss.detach()
-    policy.eval()
-    return policy, losses.numpy()
+                X = policy.features(X)
+            features = nn.Identity()
+        else:
+            features = policy.features
+
+        def batch_loss(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+            return ((head(features(batch["x"])) - batch["y"]) ** 2).sum(1).mean(), {}
+
+        loop = SimpleNamespace(steps=cfg.steps, batch_size=cfg.batch_size, monitor_every=0)
+        history = fit(policy, loop, {"x": X, "y": Y}, batch_loss, opt, sched, gen,
+                      monitor=lambda m: {}, progress=progress, desc="BC head")
+    return policy, np.asarray(history["loss"], dtype=np.float32)
 
 
 # ------------------------------------------------------------------------- 2. nearest neighbour
