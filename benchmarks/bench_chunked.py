@@ -60,7 +60,8 @@ def chunked_workload(profile: str) -> dict[str, int]:
     sharing counted: one training per distinct model, one evaluation per distinct run)."""
     P = get_profile(profile)
     specs: dict[str, RunSpec] = {}
-    for name in ("paper_main", "paper_data_efficiency", "paper_ablations", "paper_world_model"):
+    for name in ("paper_main", "paper_data_efficiency", "paper_ablations", "paper_frozen_encoder",
+                 "paper_world_model"):
         specs.update({s.key(): s for s in EXPERIMENTS[name](P)})
     chunked = [s for s in specs.values() if s.is_chunked]
     out: dict[str, int] = {}

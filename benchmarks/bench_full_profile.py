@@ -39,12 +39,16 @@ from actjepa_core.seeds import episode_seeds
 from actjepa_core.suites import EXPERIMENTS
 
 
+ARTICLE_EXPERIMENTS = ("main", "noisy_demos", "ablations", "data_efficiency")
+
+
 def workload(profile: str) -> tuple[Counter, int, int]:
-    """Pretrainings per method, BC heads, and evaluation episodes in the profile's four experiments."""
+    """Pretrainings per method, BC heads, and evaluation episodes in the profile's four
+    experiments of the article's reading (the chunked ones: ``bench_chunked.py``)."""
     P = get_profile(profile)
     specs: dict[str, RunSpec] = {}
-    for build in EXPERIMENTS.values():
-        specs.update({s.key(): s for s in build(P)})
+    for name in ARTICLE_EXPERIMENTS:
+        specs.update({s.key(): s for s in EXPERIMENTS[name](P)})
     pretrains = Counter({s.pretrain_key(): s.method for s in specs.values()
                          if s.method != "raw"}.values())
     bc = sum(s.protocol == "bc" for s in specs.values())
