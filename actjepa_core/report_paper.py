@@ -123,9 +123,11 @@ def protocol_sentence(rows: pd.DataFrame, P) -> str:
     sigmas = ", ".join(f"{s:g}" for s in sorted(rows.sigma.unique()))
     per_seed = rows[rows.sigma == 0].groupby(["task", "method", "seed"]).size()
     return (f"Profile **{P.name}**: {rows.method.nunique()} methods x {rows.task.nunique()} "
-            f"tasks, {rows.seed.nunique()} training seeds each, {int(per_seed.min())} held-out "
-            f"episodes per seed at each noise level σ in {{{sigmas}}}; {len(rows):,} episodes "
-            f"in all.")
+            f"tasks, {P.n_demos} demonstrations per task, {rows.seed.nunique()} training seeds "
+            f"each, {int(per_seed.min())} held-out episodes per seed at each noise level σ in "
+            f"{{{sigmas}}}; {len(rows):,} episodes in all. Each chunked method trains for "
+            f"{P.policy_steps} steps of {P.policy_batch} windows; raw BC for {P.bc_steps} steps "
+            f"of 256 transitions.")
 
 
 def claims_table(claims: list[dict]) -> pd.DataFrame:

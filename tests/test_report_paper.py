@@ -74,3 +74,12 @@ def test_full_profile_without_results_is_none_not_a_recomputation(tmp_path, monk
     monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
     assert report_paper.results_if_run("paper_main", "full") is None
     assert "reproduce --profile full --experiments paper_main" in report_paper.not_run_note("paper_main")
+
+
+def test_protocol_sentence_reads_counts_from_rows_and_budget_from_the_profile():
+    from actjepa_core.profiles import get_profile
+
+    text = report_paper.protocol_sentence(rows({"act": 0.5, "raw": 0.5}, seeds=2, n_eps=7),
+                                          get_profile("full"))
+    assert "2 methods x 3 tasks" in text and "2 training seeds" in text and "7 held-out" in text
+    assert "2000 steps of 64 windows" in text
