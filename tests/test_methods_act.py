@@ -166,15 +166,19 @@ def test_masked_mean_and_latent_loss_convention():
     pad = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
     assert masked_mean(values, pad).item() == pytest.approx(15.0 / 5)
     assert masked_mean(values, torch.ones_like(pad)).item() == 0.0  # all padded: 0, no NaN
-    # the latent term is the book's latent_loss over the valid future steps
-    model = build(ACTJEPAPaperPolicy, jepa_cfg())
+    # "l2_sum": the book's latent_loss over the valid future steps; "l1": V-JEPA's mean |.|
     batch = make_batch()
     memory = torch.randn(B, 2, 16)
-    got = model.latent_term(memory, batch["future_obs"], batch["future_pad"])
-    pred = model.predict_latents(memory)
-    target = model.target_latents(batch["future_obs"])
     valid = batch["future_pad"] == 0
-    torch.testing.assert_close(got, latent_loss(pred[valid], target[valid]))
+    for kind in ("l2_sum", "l1"):
+        model = build(ACTJEPAPaperPolicy, jepa_cfg(latent_loss=kind))
+        got = model.latent_term(memory, batch["future_obs"], batch["future_pad"])
+        pred = model.predict_latents(memory)[valid]
+        target = model.target_latents(batch["future_obs"])[valid]
+        want = latent_loss(pred, target) if kind == "l2_sum" else (pred - target).abs().mean()
+        torch.testing.assert_close(got, want)
+    with pytest.raises(ValueError, match="latent_loss must be one of"):
+        jepa_cfg(latent_loss="cosine")
 
 
 def test_kl_term():

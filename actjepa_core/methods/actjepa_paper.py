@@ -25,8 +25,9 @@ Everything below that those sources do not fix is our choice and marked "ours":
   queries, one shared learned mask token plus a learned positional embedding per future
   step, self-attend to each other and cross-attend to the context memory; a LayerNorm and
   a linear head map them to the latent width D (ours).
-- Latent loss: the squared l2 distance summed over D (the book's ``latent_loss``
-  convention), averaged over the non-padded future steps, against ``sg(target)`` (ours).
+- Latent loss: the mean absolute error over D (V-JEPA's L1, per element like ACT's L1),
+  averaged over the non-padded future steps, against ``sg(target)`` (ours; the squared l2
+  summed over D, our first choice, stays available as ``latent_loss="l2_sum"``).
 - Total loss: ACT's ``l1 + kl_weight * kl`` plus ``jepa_weight * latent`` (lambda = 1, ours).
 - EMA momentum: I-JEPA's cosine schedule 0.996 -> 1.0 over the training steps (ours).
 
@@ -55,6 +56,10 @@ from .act import ACTConfig, ACTPolicy, decoder_stack, masked_mean, xavier_
 from .base import _positive_int
 
 
+LATENT_LOSSES = ("l1", "l2_sum")
+"""Distances the latent loss can use (``ACTJEPAPaperConfig.latent_loss``)."""
+
+
 @dataclass(kw_only=True)
 class ACTJEPAPaperConfig(ACTConfig):
     """ACT's fields plus the JEPA branch's: weight, observation chunk, predictor, EMA."""
@@ -64,6 +69,12 @@ class ACTJEPAPaperConfig(ACTConfig):
     jepa_weight: float = 1.0
     """lambda, weight of the latent loss added to ACT's loss (the paper's value was not
     available to us; ours: 1.0). 0 gives exactly ACT."""
+    latent_loss: str = "l1"
+    """Distance between predicted and target latents, per element: "l1", the mean absolute
+    error over D (V-JEPA's loss, on the same per-element scale as ACT's L1, so that lambda
+    weighs like against like; ours), or "l2_sum", the squared l2 summed over D (the article
+    model's ``latent_loss``; our first choice, which made the latent term about 64 times
+    ACT's L1 and the policy fail on Reach and Push: see chapter 12)."""
     obs_chunk: int = 10
     """n, future observations whose latents are predicted, o_{t+1..t+n} (ours: 10 = k, the
     action chunk, as the paper extends chunking from actions to observations)."""
@@ -92,6 +103,8 @@ class ACTJEPAPaperConfig(ACTConfig):
                 and self.jepa_weight >= 0):
             raise ValueError(f"jepa_weight must be a finite number >= 0 (0 = plain ACT), "
                              f"got {self.jepa_weight}")
+        if self.latent_loss not in LATENT_LOSSES:
+            raise ValueError(f"latent_loss must be one of {LATENT_LOSSES}, got {self.latent_loss!r}")
         if not 0.0 <= self.predictor_dropout < 1.0:
             raise ValueError(f"predictor_dropout must lie in [0, 1), got {self.predictor_dropout}")
         if not 0.0 <= self.tau_start < 1.0:
@@ -163,7 +176,8 @@ class ACTJEPAPaperPolicy(ACTPolicy):
         return self.predict_latents(self.context(o_t, z))
 
     def latent_term(self, memory: Tensor, future_obs: Tensor, future_pad: Tensor) -> Tensor:
-        """Mean over non-padded future steps of ||P(memory)_j - sg(target(o_{t+j}))||^2."""
+        """Mean over non-padded future steps of the distance (``cfg.latent_loss``) between
+        P(memory)_j and sg(target(o_{t+j}))."""
         n = self.cfg.obs_chunk
         if future_obs.shape[1] != n or future_pad.shape != future_obs.shape[:2]:
             raise ValueError(f"future_obs must be (B, {n}, O) and future_pad (B, {n}), got "
@@ -171,7 +185,11 @@ class ACTJEPAPaperPolicy(ACTPolicy):
                              f"check obs_chunk")
         pred = self.predict_latents(memory)
         target = self.target_latents(future_obs)
-        return masked_mean((pred - target).pow(2).sum(-1), future_pad)
+        if self.cfg.latent_loss == "l1":
+            per_step = (pred - target).abs().mean(-1)
+        else:
+            per_step = (pred - target).pow(2).sum(-1)
+        return masked_mean(per_step, future_pad)
 
     # -- the interface of methods.base ---------------------------------------------------
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
