@@ -174,6 +174,8 @@ class RunSpec:
                                                              **dict(self.bc))),
                            "mpc": dataclasses.asdict(MPCConfig(seed=self.seed, **dict(self.mpc))),
                            "cache_version": CACHE_VERSION}
+        if self.is_chunked:  # the resolved config: a changed default is a new run
+            out["resolved"]["policy"] = self.policy_config().to_dict()
         return out
 
     def _pretrain_identity(self) -> dict[str, object]:

@@ -132,6 +132,8 @@ def test_chunked_spec_keys_cover_the_policy_config_and_leave_old_keys_alone():
     bc = RunSpec("reach", method="act", protocol="bc", policy={"steps": 10})
     assert bc.pretrain_key() == a.pretrain_key() != bc.key()  # one trained model, two runs
     assert "policy" not in RunSpec("reach", method="raw").identity()  # earlier keys unchanged
+    # the run's key covers the method's resolved config, defaults included
+    assert a.identity()["resolved"]["policy"]["kl_weight"] == 10.0
 
 
 def test_chunked_run_trains_once_and_is_read_back(runner):
