@@ -141,7 +141,7 @@ class RunSpec:
                              f"{self.method!r} takes its fields in 'policy'")
         cfg = self.policy_config()
         cfg.check_episode(get_task(self.task).max_episode_steps)
-        if self.protocol == "bc" and registry.build(cfg).encoder is None:
+        if self.protocol == "bc" and not registry.get_method(self.method).has_encoder:
             raise ValueError(f"{self.method!r} has no observation encoder to put a BC head on")
 
     @property
@@ -181,7 +181,7 @@ class RunSpec:
     def _pretrain_identity(self) -> dict[str, object]:
         fields = ("task", "method", "seed", "n_demos", "demo_action_noise", "demo_obs_noise")
         out: dict[str, object] = {f: getattr(self, f) for f in fields}
-        out["jepa"] = self.jepa_config().to_dict() if self.method not in ("raw", *registry.METHODS) else None
+        out["jepa"] = None if self.method == "raw" or self.is_chunked else self.jepa_config().to_dict()
         if self.is_chunked:
             out["policy"] = self.policy_config().to_dict()
         out["cache_version"] = CACHE_VERSION

@@ -101,3 +101,9 @@ def test_checkpoint_payload_checks_version_and_names_the_file(tmp_path):
     torch.save({"version": 99}, path)
     with pytest.raises(ValueError, match="version 99"):
         read_payload(path)
+
+
+def test_registry_says_which_methods_have_an_encoder():
+    for name, method in registry.METHODS.items():
+        cfg = registry.make_config(name, "reach", steps=1)
+        assert (registry.build(cfg).encoder is not None) == method.has_encoder

@@ -39,6 +39,9 @@ class Method:
     """How tables and figures name it."""
     paper: str
     """Where it comes from."""
+    has_encoder: bool = True
+    """Whether the model has an observation encoder (``model.encoder``) to probe or to put a
+    frozen BC head on; Diffusion Policy's low-dim variant has none."""
 
     def config_class(self) -> type[PolicyConfig]:
         return getattr(importlib.import_module(f"{__package__}.{self.module}"), self.config)
@@ -51,7 +54,8 @@ METHODS: dict[str, Method] = {
     "act": Method("act", "ACTConfig", "ACTPolicy", "ACT",
                   "Zhao et al. 2023, arXiv 2304.13705"),
     "diffusion_policy": Method("diffusion_policy", "DiffusionConfig", "DiffusionPolicy",
-                               "Diffusion Policy", "Chi et al. 2023, arXiv 2303.04137"),
+                               "Diffusion Policy", "Chi et al. 2023, arXiv 2303.04137",
+                               has_encoder=False),
     "actjepa_paper": Method("actjepa_paper", "ACTJEPAPaperConfig", "ACTJEPAPaperPolicy",
                             "ACT-JEPA (paper)", "Vujinovic & Kovacevic 2025, arXiv 2501.14622"),
 }
