@@ -315,15 +315,20 @@ class Runner:
         same collection, which no model has seen.
         """
         frames = []
+        unseen: dict[tuple, Demonstrations] = {}  # the probes' test episodes, read once per task
         for spec in tqdm(list(specs), desc="probes", unit="run", disable=not self.progress):
             d = self.training_demos(spec)
             model, _ = self._pretrained(spec, d)
             if getattr(model, "encoder", None) is None:
                 raise ValueError(f"{spec.method!r} has no observation encoder to probe")
-            test = demonstrations(spec.task, spec.n_demos + held_out, seed=0,
-                                  action_noise=spec.demo_action_noise, progress=False)
-            test = Demonstrations(spec.task, *(getattr(test, f)[spec.n_demos:] for f in
-                                               ("obs", "actions", "rewards", "success", "seeds")))
+            key = (spec.task, spec.n_demos, spec.demo_action_noise)
+            if key not in unseen:
+                more = demonstrations(spec.task, spec.n_demos + held_out, seed=0,
+                                      action_noise=spec.demo_action_noise, progress=False)
+                unseen[key] = Demonstrations(spec.task, *(
+                    getattr(more, f)[spec.n_demos:]
+                    for f in ("obs", "actions", "rewards", "success", "seeds")))
+            test = unseen[key]
             horizon = max(10, getattr(model.cfg, "obs_chunk", 1))
             rows = future_probe(torch_embedder(model.encoder), d, test, horizon)
             rows.insert(0, "task", spec.task)

@@ -202,3 +202,12 @@ def not_run_note(name: str) -> str:
     return (f"*The `{name}` experiment has no committed full-profile results yet. Run it with "
             f"`python -m actjepa_core reproduce --profile full --experiments {name}`; this "
             f"section then shows it.*")
+
+
+def table_or_note(name: str, profile: str) -> object:
+    """The success table of experiment ``name``, or (as IPython Markdown, imported here: the
+    package runs without the notebook stack) the note that it is not committed yet."""
+    from IPython.display import Markdown
+
+    rows = results_if_run(name, profile)
+    return Markdown(not_run_note(name)) if rows is None else success_table(success_summary(rows))
