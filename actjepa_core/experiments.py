@@ -41,7 +41,7 @@ from .methods.base import PolicyConfig
 from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
 from .pretrain import METHODS as PRETRAIN_METHODS
 from .pretrain import load_pretrained, method_config, pretrain
-from .probes import future_probe, torch_embedder
+from .probes import action_fit, future_probe, torch_embedder
 from .profiles import Profile, get_profile
 from .train import save_checkpoint
 
@@ -312,7 +312,9 @@ class Runner:
         Each run's model comes from the cache (trained if missing); its encoder is probed
         with ``probes.future_probe`` up to the run's observation chunk (at least 10 steps),
         fitted on the run's demonstrations and scored on ``held_out`` later episodes of the
-        same collection, which no model has seen.
+        same collection, which no model has seen. ``action_r2`` (``probes.action_fit``, the
+        same on each row of a run) says how well the policy's own first action fits the
+        demonstrated one on those episodes.
         """
         frames = []
         unseen: dict[tuple, Demonstrations] = {}  # the probes' test episodes, read once per task
@@ -331,6 +333,7 @@ class Runner:
             test = unseen[key]
             horizon = max(10, getattr(model.cfg, "obs_chunk", 1))
             rows = future_probe(torch_embedder(model.encoder), d, test, horizon)
+            rows["action_r2"] = action_fit(model, d, test)  # one value per run, on every row
             rows.insert(0, "task", spec.task)
             rows.insert(1, "method", spec.label)
             rows.insert(2, "seed", spec.seed)

@@ -47,9 +47,14 @@ def ridge_r2(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     X, Y = x_train - mu_x, y_train - mu_y
     lam = RIDGE * max(float(X.var(0).mean()), 1e-12) * len(X)
     W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y)
-    pred = (x_test - mu_x) @ W + mu_y
-    ss_res = ((y_test - pred) ** 2).sum(0)
-    ss_tot = ((y_test - mu_y) ** 2).sum(0)
+    return r2_score(y_test, (x_test - mu_x) @ W + mu_y, mu_y)
+
+
+def r2_score(y: np.ndarray, pred: np.ndarray, baseline: np.ndarray) -> float:
+    """R^2 of ``pred`` for ``y`` (N, k), averaged over the k dims, against a constant
+    ``baseline`` (k,) prediction (the training mean: see ``ridge_r2``)."""
+    ss_res = ((y - pred) ** 2).sum(0)
+    ss_tot = ((y - baseline) ** 2).sum(0)
     return float(np.mean(1 - ss_res / np.maximum(ss_tot, 1e-12)))
 
 
@@ -86,6 +91,29 @@ def torch_embedder(encoder: torch.nn.Module | None) -> Callable[[np.ndarray], np
             p = next(encoder.parameters())
             return encoder(torch.as_tensor(z, dtype=torch.float32, device=p.device)).cpu().numpy()
     return embed
+
+
+def action_fit(model: torch.nn.Module, train: Demonstrations, test: Demonstrations) -> float:
+    """R^2 of a chunked policy's first action for the demonstrated ``a_t`` on ``test``.
+
+    The policy as it acts (eval mode, ``predict_chunk`` on ``train``'s standardisation),
+    scored on unseen episodes against the training episodes' mean action. It tells a
+    policy that reads its observation (near 1) from one whose action decoder ignores it
+    (near 0, whatever its encoder holds): the diagnosis of chapter 12.
+    """
+    cfg = model.cfg
+    w = test.windows(cfg.obs_horizon, cfg.chunk, cfg.obs_chunk, stats=train.stats)
+    p = next(model.parameters())
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            pred = model.predict_chunk(torch.as_tensor(w["obs"], device=p.device))[:, 0]
+    finally:
+        model.train(was_training)
+    baseline = train.actions.reshape(-1, train.actions.shape[-1]).mean(0)
+    return r2_score(w["actions"][:, 0].astype(np.float64), pred.cpu().numpy().astype(np.float64),
+                    baseline)
 
 
 def future_probe(embed: Callable[[np.ndarray], np.ndarray], train: Demonstrations,

@@ -70,6 +70,30 @@ def test_probe_summary_interval_over_seeds():
     assert s.success == pytest.approx(0.5) and s.ci_low < 0.5 < s.ci_high and s.seeds == 3
 
 
+def world(fit_reach: float) -> pd.DataFrame:
+    """Two seeds x two methods x two tasks x j = 1, 2 of probe rows; ACT-JEPA's action fit
+    on reach is ``fit_reach``, every other run's 0.5."""
+    rows = [{"task": t, "method": m, "seed": s, "j": j, "r2": 0.3 + 0.1 * j,
+             "action_r2": fit_reach if (t, m) == ("reach", "ACT-JEPA (paper)") else 0.5}
+            for t in ("reach", "push") for m in ("ACT-JEPA (paper)", "ACT") for s in (0, 1)
+            for j in (1, 2)]
+    return pd.DataFrame(rows)
+
+
+def test_action_fit_table_one_cell_per_run_not_per_probe_row():
+    table = report_paper.action_fit_table(world(0.1))
+    assert list(table.index) == ["ACT", "ACT-JEPA (paper)"]
+    assert list(table.columns) == ["reach", "push"]
+    assert table.loc["ACT-JEPA (paper)", "reach"].startswith("0.10 [")
+
+
+def test_blind_decoder_sentence_names_only_the_tasks_below_half():
+    text = report_paper.blind_decoder_sentence(world(0.1))
+    assert "on reach" in text and "0.10" in text and "0.50 for ACT" in text
+    assert "push" not in text
+    assert "reads the observation" in report_paper.blind_decoder_sentence(world(0.3))
+
+
 def test_full_profile_without_results_is_none_not_a_recomputation(tmp_path, monkeypatch):
     monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
     assert report_paper.results_if_run("paper_main", "full") is None
