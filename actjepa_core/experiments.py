@@ -420,16 +420,29 @@ def default_cache_dir() -> Path:
 
 
 def results_root() -> Path:
-    """``$ACTJEPA_RESULTS`` or the repository's ``results/`` folder (next to the package)."""
+    """``$ACTJEPA_RESULTS``, else the ``results/`` folder of the repository holding the package.
+
+    Every chapter's setup cell sets ``$ACTJEPA_RESULTS`` to the repository it found or cloned,
+    so a package installed elsewhere (``pip install git+...``) still reads committed results.
+    """
     return Path(os.environ.get("ACTJEPA_RESULTS", Path(__file__).resolve().parent.parent / "results"))
 
 
-def experiment_results(name: str, profile: str, workers: int = 2, progress: bool = True) -> pd.DataFrame:
+RECOMPUTED_PROFILES = ("smoke", "quick")
+"""Profiles whose missing results a chapter computes on its own (minutes); the full profile's
+take hours, so a chapter reads them and never starts them unasked."""
+
+
+def experiment_results(name: str, profile: str, workers: int = 2, progress: bool = True,
+                       recompute: bool | None = None) -> pd.DataFrame:
     """The tidy rows of experiment ``name`` for ``profile``.
 
     Committed results (``results/<profile>/<name>.csv``, written by ``python -m actjepa_core
     reproduce``) are read as they are: the book renders them instead of recomputing. Without
-    them the experiment runs here, through the cache, and the file is not written.
+    them the experiment runs here, through the cache, without writing the file: by default
+    only for the profiles of ``RECOMPUTED_PROFILES``; ``recompute=True`` asks for it under
+    any profile, ``False`` forbids it. A refused recomputation is a ``FileNotFoundError``
+    naming the folder searched and the command that computes the results.
     """
     from .suites import EXPERIMENTS
 
@@ -439,6 +452,13 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
     if path.exists():
         specs = pd.read_csv(specs_path(path), dtype={"spec_key": str})[["spec_key", "spec"]]
         return pd.read_csv(path, dtype={"spec_key": str}).merge(specs, on="spec_key", how="left")
+    if not (profile in RECOMPUTED_PROFILES if recompute is None else recompute):
+        raise FileNotFoundError(
+            f"no committed results {path} (results root {results_root()}, from "
+            f"{'$ACTJEPA_RESULTS' if 'ACTJEPA_RESULTS' in os.environ else 'the package folder'})."
+            f" Run a chapter from a clone of the book (its setup cell finds it), set "
+            f"ACTJEPA_RESULTS to a results folder, or compute them: python -m actjepa_core "
+            f"reproduce --profile {profile} --experiments {name}")
     runner = Runner(default_cache_dir() / profile, progress=progress, workers=workers)
     return compute(name, runner, get_profile(profile))
 

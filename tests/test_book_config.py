@@ -1,8 +1,7 @@
 """The book's configuration holds together: one repository URL, Colab buttons, citations.
 
-``_config.yml``'s ``repository.url`` is the one place that names the repository; every
-notebook's install cell must install from exactly that URL (``scripts/sync_repo_url.py`` writes
-it). Every citation of the markdown pages and of the notebooks' markdown cells must name an
+``_config.yml``'s ``repository`` is the one place that names the repository; every
+notebook's setup cell must be the one ``scripts/sync_setup_cell.py`` writes from it. Every citation of the markdown pages and of the notebooks' markdown cells must name an
 entry of the bibliography, and the table of profiles on the "Run it yourself" page must say
 what ``actjepa_core/profiles.py`` does.
 """
@@ -24,7 +23,7 @@ from helpers import toc_files
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import sync_repo_url  # noqa: E402
+import sync_setup_cell  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 IDS = [nb.stem for nb in NOTEBOOKS]
@@ -51,65 +50,52 @@ def _cited(text: str) -> list[str]:
     return [k.strip() for group in CITE.findall(text) for k in group.split(",") if k.strip()]
 
 
-# ---- one repository URL -------------------------------------------------------------------
+# ---- one repository URL, one setup cell ----------------------------------------------------
 
 def test_config_names_the_repository() -> None:
-    url = sync_repo_url.config_url()
-    assert url == CONFIG["repository"]["url"].rstrip("/")
+    url, branch = sync_setup_cell.config_repository()
+    assert url == CONFIG["repository"]["url"].rstrip("/") and branch == CONFIG["repository"]["branch"]
     assert url.startswith("https://github.com/")
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
-def test_install_cell_installs_from_the_configured_repository(notebook: Path) -> None:
-    install = [src for src in _cells(notebook, "code") if sync_repo_url.REPO_LINE.search(src)]
-    assert install, f"{notebook.name} has no install cell (a code cell with REPO = \"...\")"
-    assert len(install) == 1, f"{notebook.name} has {len(install)} install cells"
-    cell = install[0]
-    assert sync_repo_url.notebook_urls(notebook) == [sync_repo_url.config_url()], (
-        f"{notebook.name}: REPO differs from _config.yml's repository.url; "
-        "run scripts/sync_repo_url.py"
-    )
-    # What makes the notebook run on a fresh runtime: install only when missing, from REPO,
-    # and pick the headless renderer before MuJoCo is imported.
-    assert 'find_spec("actjepa_core") is None' in cell
-    assert 'f"git+{REPO}"' in cell and '"pip", "install"' in cell
-    assert 'os.environ.setdefault("MUJOCO_GL", "egl")' in cell
-    first_code = _cells(notebook, "code")
-    assert first_code.index(cell) <= 1, "the install cell must come right after the parameters"
+def test_setup_cell_is_the_one_written_from_the_config(notebook: Path) -> None:
+    nb = json.loads(notebook.read_text())
+    cells = sync_setup_cell.setup_cells(nb)
+    assert len(cells) == 1, f"{notebook.name} has {len(cells)} setup cells"
+    expected = sync_setup_cell.setup_source(*sync_setup_cell.config_repository())
+    assert "".join(cells[0]["source"]) == expected, (
+        f"{notebook.name}: setup cell differs from _config.yml's; run scripts/sync_setup_cell.py")
+    assert cells[0]["metadata"].get("tags") == ["remove-cell"], "hidden on the site"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code.index(cells[0]) == 1, "the setup cell must come right after the parameters"
 
 
-def test_sync_rewrites_only_the_install_line(tmp_path: Path) -> None:
+def test_sync_rewrites_only_the_setup_cell(tmp_path: Path) -> None:
     nb_dir = tmp_path / "notebooks"
     nb_dir.mkdir()
     for nb in NOTEBOOKS:
         shutil.copy2(nb, nb_dir / nb.name)
     config = tmp_path / "_config.yml"
-    config.write_text(
-        (ROOT / "_config.yml").read_text().replace(
-            CONFIG["repository"]["url"], "https://github.com/someone/fork")
-    )
+    config.write_text((ROOT / "_config.yml").read_text().replace(
+        CONFIG["repository"]["url"], "https://github.com/someone/fork"))
     args = ["--config", str(config), "--notebooks", str(nb_dir)]
-    assert sync_repo_url.main([*args, "--check"]) == (1 if NOTEBOOKS else 0)
-    assert sync_repo_url.main(args) == 0
-    assert sync_repo_url.main([*args, "--check"]) == 0
+    assert sync_setup_cell.main([*args, "--check"]) == (1 if NOTEBOOKS else 0)
+    assert sync_setup_cell.main(args) == 0
+    assert sync_setup_cell.main([*args, "--check"]) == 0
     for nb in NOTEBOOKS:
         old, new = nb.read_text().splitlines(), (nb_dir / nb.name).read_text().splitlines()
         changed = [(a, b) for a, b in zip(old, new) if a != b]
         assert len(old) == len(new) and len(changed) == 1, changed
         assert "https://github.com/someone/fork" in changed[0][1]
-        assert json.loads((nb_dir / nb.name).read_text())["cells"][0]  # still a notebook
 
 
-def test_sync_fails_on_a_notebook_without_install_cell(tmp_path: Path) -> None:
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "a", "metadata": {},
-                     "outputs": [], "source": ["print(1)\n"]}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    (tmp_path / "x.ipynb").write_text(json.dumps(nb))
-    assert sync_repo_url.main(["--check", "--notebooks", str(tmp_path)]) == 1
-    assert sync_repo_url.main(["--notebooks", str(tmp_path)]) == 1
+def test_sync_fails_on_a_notebook_without_setup_cell(tmp_path: Path) -> None:
+    (tmp_path / "bare.ipynb").write_text(json.dumps({"cells": [], "metadata": {},
+                                                     "nbformat": 4, "nbformat_minor": 5}))
+    assert sync_setup_cell.main(["--check", "--notebooks", str(tmp_path)]) == 1
+    assert sync_setup_cell.main(["--notebooks", str(tmp_path)]) == 1
 
-
-# ---- _config.yml ----------------------------------------------------------------------------
 
 def test_execution_is_off() -> None:
     assert CONFIG["execute"]["execute_notebooks"] == "off"

@@ -106,6 +106,18 @@ def test_results_files_round_trip_with_their_specs(runner, tmp_path, monkeypatch
     assert back["spec"].equals(rows["spec"]) and back["success"].equals(rows["success"])
 
 
+def test_missing_full_results_are_an_error_not_hours_of_recomputation(tmp_path, monkeypatch):
+    from actjepa_core.experiments import experiment_results
+
+    monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
+    monkeypatch.setenv("ACTJEPA_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match="reproduce --profile full --experiments main"):
+        experiment_results("main", "full")
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        experiment_results("main", "smoke", recompute=False)
+    assert not (tmp_path / "cache").exists(), "nothing was computed"
+
+
 def test_chunked_specs_fail_clearly_on_bad_input():
     with pytest.raises(ValueError, match="action chunk .60 steps. is longer than an episode"):
         RunSpec("reach", method="act", protocol="policy", policy={"chunk": 60})
