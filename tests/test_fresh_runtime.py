@@ -52,7 +52,8 @@ def fresh_venv(tmp: Path) -> Path:
 
 def test_a_notebook_alone_on_a_fresh_runtime_reads_the_committed_results(tmp_path: Path) -> None:
     served, python = served_repository(tmp_path), fresh_venv(tmp_path)
-    probe = subprocess.run([str(python), "-c", "import actjepa_core"], capture_output=True)
+    probe = subprocess.run([str(python), "-c", "import actjepa_core"], capture_output=True,
+                           cwd=tmp_path)
     assert probe.returncode != 0, "the simulated runtime must not have the package"
     work = tmp_path / "colab"
     work.mkdir()
