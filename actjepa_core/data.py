@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
-import warnings
 import shutil
+import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .cache import file_lock
 from .envs import add_sensor_noise, get_task
 from .rollout import run_episodes
 from .seeds import BLOCK, episode_seeds
@@ -217,9 +220,17 @@ def data_root() -> Path:
 
 
 def dataset_id(task: str, seed: int = 0, action_noise: float = 0.0) -> str:
-    """Minari id ``actjepa/<task>/expert-s<seed>-noise<milli>-v0`` of a collection."""
+    """Minari id ``actjepa/<task>/expert-s<seed>-noise<n>-v0`` of a collection.
+
+    ``<n>`` is the noise in thousandths when that is exact (0.1 -> ``100``), else the exact
+    value itself (0.1004 -> ``0.1004``): two noise levels never share a dataset.
+    """
     get_task(task)
-    return f"actjepa/{task}/expert-s{seed}-noise{round(action_noise * 1000)}-v0"
+    if not (math.isfinite(action_noise) and action_noise >= 0):
+        raise ValueError(f"action_noise must be a finite number >= 0, got {action_noise}")
+    milli = round(action_noise * 1000)
+    noise = str(milli) if milli / 1000 == action_noise else repr(float(action_noise))
+    return f"actjepa/{task}/expert-s{seed}-noise{noise}-v0"
 
 
 @contextlib.contextmanager
@@ -259,7 +270,8 @@ def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> 
         )
         for i in range(demos.n_episodes)
     ]
-    tmp_id = ds_id.rsplit("-v", 1)[0] + "-tmp-v0"
+    # a temporary id of this writer's own: two processes writing at once never share one
+    tmp_id = f"{ds_id.rsplit('-v', 1)[0]}-tmp{os.getpid()}x{uuid.uuid4().hex[:8]}-v0"
     with _minari_root(root), warnings.catch_warnings():
         # Minari asks for an e-mail and a permalink; a locally made dataset has neither.
         warnings.filterwarnings("ignore", category=UserWarning, module="minari")
@@ -282,7 +294,10 @@ def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> 
 def _fix_dataset_id(folder: Path, old: str, new: str) -> None:
     """Minari stores the id in the dataset's metadata.json; rename it after the move."""
     meta_path = folder / "data" / "metadata.json"
-    meta = json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{meta_path}: unreadable dataset metadata ({e})") from e
     if meta.get("dataset_id") == old:
         meta["dataset_id"] = new
         meta_path.write_text(json.dumps(meta))
@@ -311,9 +326,9 @@ def load_minari(ds_id: str, task: str, n_episodes: int | None = None,
             raise ValueError(f"asked for {n} episodes but dataset {ds_id!r} holds only {total}")
         episodes = list(ds.iterate_episodes(range(n)))
         meta = list(ds.storage.get_episode_metadata(range(n)))
-    except ValueError:
-        raise
-    except Exception as e:  # h5py/minari raise many types on a damaged file
+    except Exception as e:  # h5py/minari/json raise many types on a damaged dataset
+        if isinstance(e, ValueError) and "holds only" in str(e):
+            raise
         raise ValueError(f"dataset {ds_id!r} at {folder} is corrupt or unreadable: {e}") from e
     return Demonstrations(
         task=task,
@@ -330,16 +345,33 @@ def demonstrations(task: str, n_episodes: int, seed: int = 0, action_noise: floa
     """The first ``n_episodes`` of the stored collection, collecting (and storing) if needed.
 
     Because collections are nested, a stored collection of at least ``n_episodes`` answers
-    any smaller request; a larger request collects afresh and replaces the stored one.
+    any smaller request; a larger request collects afresh and replaces the stored one. Under
+    the dataset's lock: a second process asking at the same time waits, then reads it.
     """
     ds_id = dataset_id(task, seed, action_noise)
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be at least 1, got {n_episodes}")
+    stored = _load_if_enough(ds_id, task, n_episodes, root)
+    if stored is not None:
+        return stored
+    with file_lock(Path(root or data_root()) / ds_id):
+        stored = _load_if_enough(ds_id, task, n_episodes, root)
+        if stored is not None:
+            return stored
+        demos = collect(task, n_episodes, seed, action_noise, progress=progress)
+        save_minari(demos, ds_id, root)
+        return demos
+
+
+def _load_if_enough(ds_id: str, task: str, n_episodes: int, root: Path | None
+                    ) -> Demonstrations | None:
+    """The stored collection's first ``n_episodes``; None when absent or too small (a
+    damaged one is an error naming its folder)."""
     try:
         return load_minari(ds_id, task, n_episodes, root)
     except FileNotFoundError:
-        pass
+        return None
     except ValueError as e:
         if "holds only" not in str(e):
             raise
-    demos = collect(task, n_episodes, seed, action_noise, progress=progress)
-    save_minari(demos, ds_id, root)
-    return demos
+        return None

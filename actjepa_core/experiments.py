@@ -41,6 +41,7 @@ from .methods.base import PolicyConfig
 from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
 from .pretrain import METHODS as PRETRAIN_METHODS
 from .pretrain import load_pretrained, method_config, pretrain
+from .cache import file_lock, quarantine
 from .probes import action_fit, future_probe, torch_embedder
 from .profiles import Profile, get_profile
 from .train import save_checkpoint
@@ -231,7 +232,7 @@ class Runner:
         (seeded, one torch thread), so the results are the same as a sequential run's.
         """
         specs = list(specs)
-        todo = [s for s in specs if not self._path(s).exists()]
+        todo = [s for s in specs if self._cached_rows(s) is None]
         if self.workers > 1 and len(todo) > 1:
             self._run_parallel(todo)
         frames = []
@@ -259,15 +260,38 @@ class Runner:
                 future.result()
 
     def run_one(self, spec: RunSpec) -> pd.DataFrame:
-        """One run's rows, from the cache if there, labelled with this spec's label."""
-        path = self._path(spec)
-        if path.exists():
-            rows = pd.read_csv(path, dtype={"spec_key": str})
-        else:
-            rows = self._compute(spec)
-            _write_atomic(rows, path)
+        """One run's rows, from the cache if there, labelled with this spec's label.
+
+        Under the entry's lock: a second process asking for the same run waits, then reads
+        what the first wrote, instead of computing it too.
+        """
+        rows = self._cached_rows(spec)
+        if rows is None:
+            path = self._path(spec)
+            with file_lock(path):
+                rows = self._cached_rows(spec)
+                if rows is None:
+                    rows = self._compute(spec)
+                    _write_atomic(rows, path)
         rows.insert(1, "method", spec.label)
         return rows
+
+    def _cached_rows(self, spec: RunSpec) -> pd.DataFrame | None:
+        """The cached rows of ``spec``, None when absent; an entry failing ``run_problem`` is
+        moved aside (``cache.quarantine``) and counts as absent."""
+        path = self._path(spec)
+        if not path.exists():
+            return None
+        try:
+            rows = pd.read_csv(path, dtype={"spec_key": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            problem = f"unreadable ({type(e).__name__})"
+        else:
+            problem = run_problem(rows, spec)
+        if problem is None:
+            return rows
+        quarantine(path, problem)
+        return None
 
     # -- the pipeline of one run ------------------------------------------------------
     def demos(self, spec: RunSpec) -> Demonstrations:
@@ -288,23 +312,45 @@ class Runner:
         return self._pretrained(spec, d)[0]
 
     def _pretrained(self, spec: RunSpec, d: Demonstrations) -> tuple[object, pd.DataFrame | None]:
-        """The pretrained model and its training history (None, None for ``raw``)."""
+        """The pretrained model and its training history (None, None for ``raw``).
+
+        Read from the cache, else trained and saved under the checkpoint's lock (a second
+        process waits and reads it); a checkpoint that does not load (cut short, another
+        version, other shapes) is moved aside and trained again.
+        """
         if spec.method == "raw":
             return None, None
         path = self.cache_dir / "models" / f"{spec.pretrain_key()}.pt"
-        if spec.is_chunked:
-            if path.exists():
-                return registry.load_policy(path)
-            model, history = registry.train_policy(spec.policy_config(), d)
-            registry.save_policy(path, model, history)
+        loaded = self._load_model(spec, path)
+        if loaded is not None:
+            return loaded
+        with file_lock(path):
+            loaded = self._load_model(spec, path)
+            if loaded is not None:
+                return loaded
+            if spec.is_chunked:
+                model, history = registry.train_policy(spec.policy_config(), d)
+                registry.save_policy(path, model, history)
+                return model, history
+            cfg = spec.jepa_config()
+            o, a, o_next = d.transitions()
+            model, history = pretrain(spec.method, cfg, o, a, o_next)
+            save_checkpoint(path, model, model.cfg, history, cfg.steps)
             return model, history
-        if path.exists():
+
+    @staticmethod
+    def _load_model(spec: RunSpec, path: Path) -> tuple[object, pd.DataFrame] | None:
+        """The cached model of ``spec`` and its history; None when absent or unloadable
+        (then moved aside by ``cache.quarantine``)."""
+        if not path.exists():
+            return None
+        try:
+            if spec.is_chunked:
+                return registry.load_policy(path)
             return load_pretrained(path, spec.method)
-        cfg = spec.jepa_config()
-        o, a, o_next = d.transitions()
-        model, history = pretrain(spec.method, cfg, o, a, o_next)
-        save_checkpoint(path, model, model.cfg, history, cfg.steps)
-        return model, history
+        except (ValueError, RuntimeError, KeyError) as e:  # unreadable, version, shapes
+            quarantine(path, f"checkpoint does not load ({e})")
+            return None
 
     def probe_future(self, specs: Iterable[RunSpec], held_out: int = 25) -> pd.DataFrame:
         """World-model probes of trained chunked methods: one row per run and future step j.
@@ -374,6 +420,33 @@ class Runner:
         rows["spec_key"] = spec.key()
         rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
         return rows
+
+
+RUN_COLUMNS = ("task", "pretraining", "protocol", "seed", "sigma", "episode", "env_seed",
+               "success", "n_demos", "spec_key", "spec")
+"""Columns every cached run has (``Runner._compute``)."""
+
+
+def run_problem(rows: pd.DataFrame, spec: RunSpec) -> str | None:
+    """What is wrong with ``rows`` as the cached result of ``spec`` (None: nothing).
+
+    One row per evaluation episode and noise level, every row keyed by the spec, success a
+    finite 0 or 1: a file cut at a line boundary still parses, and is caught here.
+    """
+    missing = [c for c in RUN_COLUMNS if c not in rows.columns]
+    if missing:
+        return f"missing columns {missing}"
+    expected = spec.eval_episodes * len(spec.sigmas)
+    if len(rows) != expected:
+        return f"{len(rows)} rows, expected {expected} ({spec.eval_episodes} episodes x {len(spec.sigmas)} noise levels)"
+    if not (rows.spec_key == spec.key()).all():
+        return f"rows of another run (spec_key is not {spec.key()})"
+    success = pd.to_numeric(rows.success, errors="coerce")
+    if not success.isin([0.0, 1.0]).all():
+        return "success holds a value that is not 0 or 1"
+    if sorted(set(rows.sigma)) != sorted(set(spec.sigmas)):
+        return f"noise levels {sorted(set(rows.sigma))}, expected {sorted(spec.sigmas)}"
+    return None
 
 
 def _run_group(cache_dir: Path, specs: list[RunSpec]) -> None:

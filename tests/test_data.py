@@ -97,6 +97,39 @@ def test_missing_and_corrupt_datasets_fail_clearly(reach_demos, tmp_path):
         load_minari(ds, "reach", root=tmp_path)
 
 
+def test_a_corrupt_metadata_file_is_an_error_naming_it(reach_demos, tmp_path):
+    ds = dataset_id("reach", 0, 0.1)
+    folder = save_minari(reach_demos, ds, root=tmp_path)
+    (folder / "data" / "metadata.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"corrupt or unreadable"):
+        load_minari(ds, "reach", root=tmp_path)
+
+
+def test_dataset_ids_come_from_exact_values():
+    assert dataset_id("reach", 0, 0.1).endswith("-noise100-v0")  # the ids already on disk
+    assert dataset_id("reach", 0, 0.1004) != dataset_id("reach", 0, 0.1)
+    assert dataset_id("reach", 0, 0.1000000001) != dataset_id("reach", 0, 0.1)
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="action_noise"):
+            dataset_id("reach", 0, bad)
+
+
+def test_two_processes_collecting_one_dataset_both_get_it(tmp_path):
+    """The temporary id was fixed: two writers at once crashed each other (4 of 6 trials)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from pathlib import Path; from actjepa_core.data import demonstrations;"
+              f"d = demonstrations('reach', 4, root=Path({str(tmp_path)!r}), progress=False);"
+              "print(float(d.obs.sum()))")
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-1500:] for _, err in outs]
+    assert len({out for out, _ in outs}) == 1
+    assert not list(tmp_path.rglob("*-tmp*")), "no temporary dataset left behind"
+
+
 def test_bad_arrays_are_refused(reach_demos):
     d = reach_demos
     obs = d.obs.copy()
