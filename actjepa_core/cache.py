@@ -18,6 +18,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def default_cache_dir() -> Path:
+    """``$ACTJEPA_CACHE`` or ``~/.cache/actjepa/cache``: where computed runs are kept (one
+    folder per profile below it) and MuJoCo's log goes."""
+    return Path(os.environ.get("ACTJEPA_CACHE", Path.home() / ".cache" / "actjepa" / "cache"))
+
+
+def mujoco_log_path() -> Path:
+    """Where MuJoCo's warnings are logged (``envs.route_mujoco_warnings``): the cache folder,
+    never the working folder (MuJoCo's own default, ``./MUJOCO_LOG.TXT``)."""
+    return default_cache_dir() / "MUJOCO_LOG.TXT"
+
+
 class CacheWarning(UserWarning):
     """A cache entry failed its check and was moved aside to be recomputed."""
 

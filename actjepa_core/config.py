@@ -21,10 +21,10 @@ INJECTIONS = ("concat", "add", "film", "none")
 def check_optimiser(cfg: Any) -> None:
     """Validate the optimiser fields every training config has (``lr``, ``weight_decay``,
     ``warmup``, ``threads``, ``device``): pretraining and the BC head share them and one loop."""
-    if cfg.lr <= 0:
-        raise ValueError(f"lr must be positive, got {cfg.lr}")
-    if cfg.weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {cfg.weight_decay}")
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise ValueError(f"lr must be a finite positive number, got {cfg.lr}")
+    if not (math.isfinite(cfg.weight_decay) and cfg.weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {cfg.weight_decay}")
     if not 0.0 <= cfg.warmup < 1.0:
         raise ValueError(f"warmup is a fraction of the steps in [0, 1), got {cfg.warmup}")
     if cfg.threads < 0:

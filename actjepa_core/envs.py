@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from .cache import mujoco_log_path
 
 with contextlib.redirect_stderr(io.StringIO()):
     # gymnasium-robotics 1.4.2 prints a notice about the Adroit tasks' rewards at import;
@@ -141,9 +145,29 @@ def check_flat_obs(obs: np.ndarray, dim: int, dtype: type = np.float32) -> np.nd
     return obs
 
 
+def route_mujoco_warnings() -> None:
+    """Send MuJoCo's warnings to ``cache.mujoco_log_path()`` and to Python's ``warnings``.
+
+    Without a handler MuJoCo appends them to ``MUJOCO_LOG.TXT`` in the working folder (the
+    repository, when a notebook runs there) and prints them. Installed whenever an env is
+    made; idempotent.
+    """
+    import mujoco
+
+    def handler(message: str) -> None:
+        path = mujoco_log_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+        warnings.warn(f"MuJoCo: {message} (logged to {path})", RuntimeWarning, stacklevel=2)
+
+    mujoco.set_mju_user_warning(handler)
+
+
 def make_env(task: str, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
     """A single Fetch env of the named task; ``kwargs`` go to ``gym.make`` (e.g. width)."""
     spec = get_task(task)
+    route_mujoco_warnings()
     env = gym.make(spec.env_id, render_mode=render_mode, **kwargs)
     got = flatten_obs(env.observation_space.sample()).shape[-1]
     if got != spec.obs_dim:
@@ -166,6 +190,7 @@ def make_vector_env(task: str, num_envs: int) -> gym.vector.VectorEnv:
     if num_envs < 1:
         raise ValueError(f"num_envs must be at least 1, got {num_envs}")
     spec = get_task(task)
+    route_mujoco_warnings()
     return gym.vector.SyncVectorEnv(
         [lambda: gym.make(spec.env_id) for _ in range(num_envs)],
         autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP,

@@ -16,17 +16,22 @@ written atomically (temporary file, then ``os.replace``).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
@@ -41,7 +46,7 @@ from .methods.base import PolicyConfig
 from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
 from .pretrain import METHODS as PRETRAIN_METHODS
 from .pretrain import load_pretrained, method_config, pretrain
-from .cache import file_lock, quarantine
+from .cache import default_cache_dir, file_lock, quarantine
 from .probes import action_fit, future_probe, torch_embedder
 from .profiles import Profile, get_profile
 from .train import save_checkpoint
@@ -130,8 +135,12 @@ class RunSpec:
         if self.n_demos < 1 or self.eval_episodes < 1:
             raise ValueError(f"n_demos and eval_episodes must be >= 1, got {self.n_demos} and "
                              f"{self.eval_episodes}")
-        if any(not s >= 0 for s in self.sigmas) or not self.sigmas:
-            raise ValueError(f"sigmas must be one or more noise levels >= 0, got {self.sigmas}")
+        if not self.sigmas or any(not (math.isfinite(s) and s >= 0) for s in self.sigmas):
+            raise ValueError(f"sigmas must be one or more finite noise levels >= 0, got "
+                             f"{self.sigmas}")
+        for name in ("demo_action_noise", "demo_obs_noise"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
 
     def _check_chunked(self) -> None:
         if self.protocol not in ("policy", "bc"):
@@ -251,8 +260,7 @@ class Runner:
         groups: dict[str, list[RunSpec]] = {}
         for spec in todo:
             groups.setdefault(spec.pretrain_key(), []).append(spec)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+        with worker_pool(self.workers) as pool:
             futures = [pool.submit(_run_group, self.cache_dir, g) for g in groups.values()]
             done = tqdm(as_completed(futures), total=len(futures), desc=f"runs ({self.workers} workers)",
                         unit="model", disable=not self.progress)
@@ -449,6 +457,36 @@ def run_problem(rows: pd.DataFrame, spec: RunSpec) -> str | None:
     return None
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes that die with this one (``die_with_parent``):
+    a killed ``reproduce`` leaves no worker (about 500 MB each) running."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when ``parent`` dies, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL at the parent's death (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere, and as a fallback, a daemon thread checks every second whether the worker
+    was handed to another parent.
+    """
+    import signal
+    import threading
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
+
+
 def _run_group(cache_dir: Path, specs: list[RunSpec]) -> None:
     """Worker entry point: compute and cache a group of runs."""
     Runner(cache_dir, progress=False).run(specs)
@@ -482,14 +520,32 @@ def write_results(rows: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def read_results(path: Path) -> pd.DataFrame:
+    """An experiment's committed rows joined with their specs, checked once, here, so the
+    analysis and the audit never see a bad cell: a missing column, a run without its spec,
+    or a success (or probe score) that is not finite is a ValueError naming the file."""
+    path = Path(path)
+    rows = pd.read_csv(path, dtype={"spec_key": str})
+    specs = pd.read_csv(specs_path(path), dtype={"spec_key": str})[["spec_key", "spec"]]
+    score = "success" if "success" in rows.columns else "r2"
+    missing = [c for c in ("task", "method", "seed", score, "spec_key") if c not in rows.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    values = pd.to_numeric(rows[score], errors="coerce")
+    bad = ~values.isin([0.0, 1.0]) if score == "success" else ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(f"{path}: {int(bad.sum())} row(s) with {score} not "
+                         f"{'0 or 1' if score == 'success' else 'finite'} (first at line "
+                         f"{int(np.flatnonzero(bad.to_numpy())[0]) + 2})")
+    orphans = set(rows.spec_key) - set(specs.spec_key)
+    if orphans:
+        raise ValueError(f"{path}: {len(orphans)} run(s) missing from {specs_path(path).name}")
+    return rows.merge(specs, on="spec_key", how="left")
+
+
 def specs_path(results_path: Path) -> Path:
     """``results/<profile>/<name>.specs.csv`` beside ``<name>.csv``."""
     return results_path.with_name(results_path.stem + ".specs.csv")
-
-
-def default_cache_dir() -> Path:
-    """``$ACTJEPA_CACHE`` or ``~/.cache/actjepa/cache``: where computed runs are kept (one folder per profile below it)."""
-    return Path(os.environ.get("ACTJEPA_CACHE", Path.home() / ".cache" / "actjepa" / "cache"))
 
 
 def results_root() -> Path:
@@ -523,8 +579,7 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
         raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
     path = results_root() / profile / f"{name}.csv"
     if path.exists():
-        specs = pd.read_csv(specs_path(path), dtype={"spec_key": str})[["spec_key", "spec"]]
-        return pd.read_csv(path, dtype={"spec_key": str}).merge(specs, on="spec_key", how="left")
+        return read_results(path)
     if not (profile in RECOMPUTED_PROFILES if recompute is None else recompute):
         raise FileNotFoundError(
             f"no committed results {path} (results root {results_root()}, from "

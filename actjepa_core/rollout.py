@@ -123,6 +123,12 @@ def _run_batch(env, obs_dim: int, action_dim: int, T: int, seeds: np.ndarray, po
         act = np.asarray(policy(seen), dtype=np.float32)
         if act.shape != (n, action_dim):
             raise ValueError(f"policy returned actions of shape {act.shape}, expected {(n, action_dim)}")
+        if not np.isfinite(act).all():
+            raise FloatingPointError(
+                f"{getattr(policy, 'name', type(policy).__name__)} returned a non-finite action at "
+                f"step {t} of the episode(s) of seed "
+                f"{sorted({int(s) for s in padded[~np.isfinite(act).all(1)]})}; MuJoCo would "
+                f"warn and the episode count as a failure")
         if action_noise > 0:
             eps = np.stack([r.standard_normal(action_dim) for r in act_rngs]).astype(np.float32)
             act = act + action_noise * eps

@@ -311,6 +311,17 @@ def _take(data: Batch, idx: torch.Tensor) -> Batch:
     return data.index_select(0, idx)
 
 
+def check_finite(data: Batch) -> None:
+    """Refuse training data holding NaN or inf (one bad observation turns a whole model into
+    NaN, and its rollouts into a silent 0% success), naming the entry and the count."""
+    for name, t in (data.items() if isinstance(data, dict) else [("data", data)]):
+        if t.is_floating_point():
+            bad = int((~torch.isfinite(t)).sum())
+            if bad:
+                raise ValueError(f"training data {name!r} holds {bad} non-finite value(s) "
+                                 f"(NaN or inf) among {t.numel()}: clean the demonstrations")
+
+
 def fit(model: nn.Module, cfg: Any, data: Batch,
         batch_loss: Callable[[Batch], tuple[torch.Tensor, dict[str, torch.Tensor]]],
         opt: torch.optim.Optimizer, sched: Any, gen: torch.Generator, *,
@@ -337,6 +348,7 @@ def fit(model: nn.Module, cfg: Any, data: Batch,
     The model is left in eval mode; the (column -> list) history is returned.
     """
     stop = cfg.steps if stop is None else stop
+    check_finite(data)
     n = _rows(data)
     device = next(iter(data.values())).device if isinstance(data, dict) else data.device
     bs = cfg.batch_size
@@ -354,7 +366,13 @@ def fit(model: nn.Module, cfg: Any, data: Batch,
         if step_done == read_from:
             return
         history["step"] += list(range(read_from + 1, step_done + 1))
-        history["loss"] += losses[read_from:step_done].tolist()
+        values = losses[read_from:step_done].tolist()
+        history["loss"] += values
+        bad = next((read_from + 1 + i for i, v in enumerate(values) if not math.isfinite(v)), None)
+        if bad is not None:
+            raise FloatingPointError(f"{desc}: the loss is {values[bad - read_from - 1]} at step "
+                                     f"{bad} of {cfg.steps}: training diverged; lower lr "
+                                     f"(now {getattr(cfg, 'lr', '?')}) or check the data")
         for k, vals in pending.items():
             history.setdefault(k, [math.nan] * (len(history["step"]) - len(vals))).extend(vals)
             pending[k] = []

@@ -120,3 +120,34 @@ def test_two_processes_reproducing_one_run_both_finish_with_identical_rows(tmp_p
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(list((tmp_path / "cache" / "runs").glob("*.csv"))) == 1
+
+
+def test_pool_workers_die_with_a_killed_parent(tmp_path):
+    """The parent starts a pool worker, reports its pid and is SIGKILLed; the worker must go."""
+    import os
+    import signal
+    import time
+
+    parent = textwrap.dedent("""
+        import os, sys, time
+        from actjepa_core.experiments import worker_pool
+        pool = worker_pool(1)
+        print(pool.submit(os.getpid).result(), flush=True)
+        time.sleep(600)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    worker = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{worker}/stat") as f:  # a zombie awaiting its reaper is gone too
+            if f.read().split(") ")[1].startswith("Z"):
+                return
+        time.sleep(0.2)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail(f"pool worker {worker} outlived its killed parent")
