@@ -154,3 +154,57 @@ def test_vc_weight_in_training_and_validation():
     assert set(logs) == {"loss", "latent", "vc"}
     assert float(logs["vc"]) == pytest.approx(float(vc))
     assert float(loss) == pytest.approx(float(logs["latent"]) + 0.5 * float(vc))
+
+
+# -------------------------------------------------- tests that catch bugs once missed
+def test_train_jepa_moves_the_target_toward_the_online_encoder():
+    """Swapping ``ema_update``'s arguments in ``train_jepa`` (the online encoder pulled to the
+    target) passed every test before this one.
+
+    One step from the same start with tau = 1/2 and tau = 1/4: the online step is the same
+    (the target enters only the loss, identical at step 1), and the EMA gives
+    t = tau * o0 + (1 - tau) * o1 with o0 the shared initial weights, so o0 recovered from
+    either run must agree, and the target must differ from the online encoder.
+    """
+    from actjepa_core.train import train_jepa
+
+    runs = {tau: train_jepa(cfg(steps=5, tau_fixed=tau), *DATA, progress=False, until=1)[0]
+            for tau in (0.5, 0.25)}
+    for (t_a, o_a, t_b, o_b) in zip(runs[0.5].target_encoder.parameters(),
+                                    runs[0.5].encoder.parameters(),
+                                    runs[0.25].target_encoder.parameters(),
+                                    runs[0.25].encoder.parameters()):
+        assert torch.equal(o_a, o_b), "the online step does not depend on tau"
+        torch.testing.assert_close((t_a - 0.5 * o_a) / 0.5, (t_b - 0.75 * o_b) / 0.25)
+    assert any(not torch.equal(t, o) for t, o in zip(runs[0.5].target_encoder.parameters(),
+                                                    runs[0.5].encoder.parameters()))
+
+
+def test_collapse_rule_is_a_tenth_of_the_healthy_std():
+    """Lowering ``STD_COLLAPSE_FRACTION`` from 0.1 to 0.01 passed every test before this one."""
+    from actjepa_core.monitor import is_collapsed
+
+    D = 64
+    healthy = 1 / math.sqrt(D)
+    for fraction, flagged in ((0.05, True), (0.099, True), (0.101, False), (0.5, False)):
+        reasons = is_collapsed({"std": fraction * healthy, "erank": 10.0}, D)
+        assert bool(reasons) is flagged, (fraction, reasons)
+    assert is_collapsed({"std": healthy, "erank": 1.9}, D), "rank below 2 is collapse"
+    assert not is_collapsed({"std": healthy, "erank": 2.1}, D)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_reloaded_model_computes_what_the_saved_one_did(method, tmp_path):
+    """``load_pretrained`` skipping ``load_state_dict`` passed every test before this one
+    (the reload test compared shapes only)."""
+    from actjepa_core.pretrain import load_pretrained
+    from actjepa_core.train import save_checkpoint
+
+    model, hist = pretrain(method, cfg(steps=5), *DATA)
+    path = save_checkpoint(tmp_path / f"{method}.pt", model, model.cfg, hist, 5)
+    back, back_hist = load_pretrained(path, method)
+    x = torch.as_tensor(DATA[0][:16])
+    with torch.no_grad():
+        assert torch.equal(model.encoder(x), back.encoder(x))
+    pd_equal = back_hist["loss"].to_numpy()
+    np.testing.assert_array_equal(pd_equal, hist["loss"].to_numpy())
