@@ -82,3 +82,25 @@ def test_mean_ci_and_t975_refuse_bad_input():
     with pytest.raises(ValueError):
         t975(0)
     assert t975(1) == 12.706 and t975(100) == 1.96
+
+
+def _t_cdf_above_zero(x: float, dof: int, steps: int = 4000) -> float:
+    """P(0 < T < x) for Student's t, by Simpson's rule on its density."""
+    c = math.gamma((dof + 1) / 2) / (math.sqrt(dof * math.pi) * math.gamma(dof / 2))
+    pdf = lambda t: c * (1 + t * t / dof) ** (-(dof + 1) / 2)  # noqa: E731
+    h = x / steps
+    odd = sum(pdf((2 * i - 1) * h) for i in range(1, steps // 2 + 1))
+    even = sum(pdf(2 * i * h) for i in range(1, steps // 2))
+    return h / 3 * (pdf(0) + 4 * odd + 2 * even + pdf(x))
+
+
+@pytest.mark.parametrize("dof", range(1, 21))
+def test_t_table_holds_the_975_quantiles(dof) -> None:
+    # 2.5% in each tail: half the mass minus 2.5% lies between 0 and the quantile
+    assert _t_cdf_above_zero(t975(dof), dof) == pytest.approx(0.475, abs=2e-4)
+
+
+def test_any_positive_z_is_accepted() -> None:
+    assert wilson_interval(5, 10, z=0.5)[0] > wilson_interval(5, 10)[0]
+    with pytest.raises(ValueError, match="z must be positive"):
+        wilson_interval(5, 10, z=0.0)
