@@ -3,13 +3,17 @@
 * ``collect``: collect (or load) and store the demonstrations of a task as a Minari dataset.
 * ``check-experts``: the scripted experts' success rate on held-out seeds.
 * ``reproduce``: run the book's experiments for a profile and write ``results/<name>.csv``;
-  finished runs come from the cache, so a second call only reads.
+  finished runs come from the cache, so a second call only reads. ``reproduce --verify N``
+  instead recomputes N sampled committed runs per experiment in a scratch cache and reports
+  the episodes that differ and whether each run lies inside its committed cell's interval.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,9 +41,43 @@ def _check_experts(args: argparse.Namespace) -> None:
               f"(95% CI [{r['ci_low']:.1%}, {r['ci_high']:.1%}]), {r['eps_per_s']:.1f} episodes/s")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def noise_level(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _verify(args: argparse.Namespace) -> None:
+    from .verify import sample_specs, verify
+
+    P = get_profile(args.profile)
+    with tempfile.TemporaryDirectory(prefix="actjepa-verify-") as tmp:
+        for name in args.experiments:
+            specs = sample_specs(name, P, args.verify, args.seed, args.keys)
+            start = time.perf_counter()
+            report = verify(name, P, specs, args.cache or Path(tmp) / name, args.workers)
+            print(f"{name}: {len(report)} run(s) recomputed ({time.perf_counter() - start:.0f} s)")
+            print(report.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+            print(f"{name}: {int(report.inside.sum())} of {len(report)} inside their committed "
+                  f"cell's 95% interval; {int(report['differ'].sum())} of "
+                  f"{int(report.episodes.sum())} episodes differ")
+
+
 def _reproduce(args: argparse.Namespace) -> None:
     from .experiments import Runner, compute, default_cache_dir, write_results
 
+    if args.verify or args.keys:
+        return _verify(args)
     P = get_profile(args.profile)
     runner = Runner(args.cache or default_cache_dir() / P.name, workers=args.workers)
     for name in args.experiments:
@@ -56,20 +94,26 @@ def main(argv: list[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="command", required=True)
     c = sub.add_parser("collect", help="collect and store demonstrations")
     c.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    c.add_argument("--episodes", type=int, default=100)
+    c.add_argument("--episodes", type=positive_int, default=100)
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--action-noise", type=float, default=0.1)
+    c.add_argument("--action-noise", type=noise_level, default=0.1)
     c.set_defaults(func=_collect)
     e = sub.add_parser("check-experts", help="success rate of the scripted experts")
     e.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    e.add_argument("--episodes", type=int, default=200)
+    e.add_argument("--episodes", type=positive_int, default=200)
     e.set_defaults(func=_check_experts)
     r = sub.add_parser("reproduce", help="run the experiments and write results/<profile>/*.csv")
     r.add_argument("--profile", default="full", choices=list(PROFILES))
     r.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS), choices=list(EXPERIMENTS))
-    r.add_argument("--workers", type=int, default=2, help="processes side by side")
+    r.add_argument("--workers", type=positive_int, default=2, help="processes side by side")
     r.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     r.add_argument("--cache", type=Path, default=None, help="run cache (default: ~/.cache/actjepa/cache/<profile>, or $ACTJEPA_CACHE/<profile>)")
+    r.add_argument("--verify", type=positive_int, default=0, metavar="N",
+                   help="recompute N sampled committed runs per experiment in a scratch cache "
+                        "(or --cache) and compare them with the committed rows")
+    r.add_argument("--keys", nargs="+", default=None, metavar="KEY",
+                   help="with --verify: recompute these runs (spec_key) instead of a sample")
+    r.add_argument("--seed", type=int, default=0, help="with --verify: the sample's seed")
     r.set_defaults(func=_reproduce)
     args = ap.parse_args(argv)
     args.func(args)
