@@ -74,7 +74,9 @@ def _verify(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> None:
-    from .experiments import Runner, compute, default_cache_dir, write_results
+    from .cache import default_cache_dir
+    from .experiments import Runner
+    from .results import compute, write_results
 
     if args.verify or args.keys:
         return _verify(args)

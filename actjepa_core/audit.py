@@ -2,10 +2,10 @@
 
 Each claim becomes one row of a tidy table (``audit``) built from the experiments' episode
 rows, so the book's audit chapter and the numbers in its prose come from ``results/`` alone.
-The verdict rules are fixed here, in code, one per kind of claim (a single number, a
-difference, a direction, an equivalence, a ranking, collapse), the same for every claim of
-that kind; ``RULES`` states each in words and the chapter prints them. A single number holds
-or not; the other kinds can also hold *partly* (the right direction but not the size, first
+The verdict rules are fixed in code, one per kind of claim (a single number, a difference,
+a direction, an equivalence, a ranking, collapse), the same for every claim of that kind;
+they live in ``verdicts``, shared with ``audit_paper``, whose ``RULES`` states each in words
+for the chapter. A single number holds or not; the other kinds can also hold *partly* (the right direction but not the size, first
 by the means but not separated, a shrunken but not collapsed representation).
 """
 
@@ -18,90 +18,15 @@ import numpy as np
 import pandas as pd
 
 from . import claims, monitor
-from .analysis import fmt_ci, inside, paired_difference, with_task_average
+from .audit_paper import paper_claims
+from .analysis import fmt_ci, paired_difference, with_task_average
 from .config import JEPAConfig
 from .evaluate import summarize
 from .models import mlp
 from .suites import BASELINES, NOISE_METHODS
-
-VERDICTS = ("holds", "partly", "does not hold", "not testable yet")
-"""The verdicts, in the order the chapter counts them."""
-
-EQUIVALENCE = 0.05
-"""Margin (success-rate units) within which two variants count as "about equal"."""
-
-BOOTSTRAP = 4000
-"""Resamples of the hierarchical bootstrap behind the retention intervals."""
-
-RULES = {
-    "success rate": "holds if the seed's number lies inside our 95% CI; otherwise does not hold",
-    "retention": "holds if the seed's retention lies inside our 95% bootstrap CI; otherwise does not hold",
-    "difference": "holds if the seed's difference lies inside our 95% CI; partly if it lies "
-                  "outside but our CI excludes zero on the seed's side; otherwise does not hold",
-    "direction": "holds if our 95% CI lies wholly on the claimed side of zero; partly if only "
-                 "our mean does; otherwise does not hold",
-    "equivalence": f"holds if our 95% CI lies within ±{100 * EQUIVALENCE:g} points; partly if it "
-                   f"contains zero but reaches beyond; otherwise does not hold",
-    "collapse": "holds if most runs end collapsed by the monitor's thresholds; partly if none "
-                "or few do but the effective rank ends below half the full model's; otherwise "
-                "does not hold",
-    "ranking": "holds if what the seed puts first is first by our means and the interval behind "
-               "it excludes zero (a paired lead over the runner-up, a bootstrap lead in retention, "
-               "or a positive advantage); partly if it is first by our means only; otherwise "
-               "does not hold",
-    "statement": "no experiment here can test it",
-}
-"""Each kind of claim and how its verdict is decided."""
-
-
-def _claim(section: str, claim: str, kind: str, seed: str, seed_value: float | None,
-           value: float | None = None, lo: float | None = None, hi: float | None = None,
-           ours: str | None = None, verdict: str = "not testable yet") -> dict:
-    return {"section": section, "claim": claim, "kind": kind, "seed": seed, "ours": ours or "—",
-            "verdict": verdict, "seed_value": seed_value, "value": value, "ci_low": lo, "ci_high": hi}
-
-
-def number_verdict(seed: float, lo: float, hi: float) -> str:
-    """Verdict on a single claimed number: inside our CI or not."""
-    return "holds" if inside(seed, lo, hi) else "does not hold"
-
-
-def difference_verdict(seed: float, lo: float, hi: float) -> str:
-    """Verdict on a claimed difference: its size, or failing that its direction."""
-    if inside(seed, lo, hi):
-        return "holds"
-    same_side = (lo > 0 and seed > 0) or (hi < 0 and seed < 0)
-    return "partly" if same_side else "does not hold"
-
-
-def direction_verdict(sign: int, mean: float, lo: float, hi: float) -> str:
-    """Verdict on "the difference is positive" (``sign`` = 1) or negative (``sign`` = -1)."""
-    if (lo > 0 if sign > 0 else hi < 0):
-        return "holds"
-    return "partly" if mean * sign > 0 else "does not hold"
-
-
-def equivalence_verdict(lo: float, hi: float, margin: float = EQUIVALENCE) -> str:
-    """Verdict on "about equal": our CI inside the margin, or at least containing zero."""
-    if -margin <= lo and hi <= margin:
-        return "holds"
-    return "partly" if lo <= 0 <= hi else "does not hold"
-
-
-def _pct(v: float) -> str:
-    return "—" if pd.isna(v) else f"{100 * v:.1f}%"
-
-
-def _interval(samples: np.ndarray) -> tuple[float, float]:
-    """The central 95% of the finite bootstrap samples (NaN, NaN when there are none)."""
-    finite = samples[np.isfinite(samples)]
-    return tuple(np.percentile(finite, [2.5, 97.5])) if finite.size else (float("nan"),) * 2
-
-
-def _points(d: float, lo: float | None = None, hi: float | None = None) -> str:
-    text = f"{100 * d:+.1f} points"
-    return text if lo is None else f"{text} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
-
+from .verdicts import (BOOTSTRAP, VERDICTS, claim_row, difference_verdict, direction_verdict,
+                       equivalence_verdict, fmt_pct, fmt_points, number_verdict,
+                       percentile_interval)
 
 def _success_claims(summary: pd.DataFrame, seed: pd.DataFrame, on: list[str], section: str,
                     name) -> list[dict]:
@@ -111,10 +36,10 @@ def _success_claims(summary: pd.DataFrame, seed: pd.DataFrame, on: list[str], se
     for r in merged.itertuples(index=False):
         row = r._asdict()
         if pd.isna(row["success"]):
-            out.append(_claim(section, name(row), "success rate", _pct(r.seed_success),
+            out.append(claim_row(section, name(row), "success rate", fmt_pct(r.seed_success),
                               r.seed_success, ours="not run"))
             continue
-        out.append(_claim(section, name(row), "success rate", _pct(r.seed_success), r.seed_success,
+        out.append(claim_row(section, name(row), "success rate", fmt_pct(r.seed_success), r.seed_success,
                           r.success, r.ci_low, r.ci_high, fmt_ci(r.success, r.ci_low, r.ci_high),
                           number_verdict(r.seed_success, r.ci_low, r.ci_high)))
     return out
@@ -136,10 +61,10 @@ def main_claims(main: pd.DataFrame) -> list[dict]:
     seed_lead = {t: claims.MAIN["actjepa"][i] - claims.MAIN["passive"][i]
                  for i, t in enumerate((*claims.TASKS, "average"))}
     a = lead.loc["average"]
-    out.append(_claim("main table", "ACT-JEPA + BC beats passive latent prediction + BC (the "
+    out.append(claim_row("main table", "ACT-JEPA + BC beats passive latent prediction + BC (the "
                       "seed's V-JEPA row) by about 8 points on average", "difference",
-                      _points(seed_lead["average"]), seed_lead["average"], a.difference,
-                      a.ci_low, a.ci_high, _points(a.difference, a.ci_low, a.ci_high),
+                      fmt_points(seed_lead["average"]), seed_lead["average"], a.difference,
+                      a.ci_low, a.ci_high, fmt_points(a.difference, a.ci_low, a.ci_high),
                       difference_verdict(seed_lead["average"], a.ci_low, a.ci_high)))
     out.append(_largest_gain_claim(lead, seed_lead))
     return out
@@ -148,16 +73,16 @@ def main_claims(main: pd.DataFrame) -> list[dict]:
 def _ranking_claim(clean: pd.DataFrame, summary: pd.DataFrame) -> dict:
     avg = summary[summary.task == "average"].set_index("pretraining").success.sort_values(ascending=False)
     rank = list(avg.index).index("actjepa") + 1
-    ours = f"ACT-JEPA + BC ranks {rank} of {len(avg)}; highest: {BASELINES[avg.index[0]]} {_pct(avg.iloc[0])}"
+    ours = f"ACT-JEPA + BC ranks {rank} of {len(avg)}; highest: {BASELINES[avg.index[0]]} {fmt_pct(avg.iloc[0])}"
     if rank == 1:
         runner_up = avg.index[1]
         d = paired_difference(clean[clean.task == "average"], "actjepa", runner_up, by=("task",)).iloc[0]
         verdict = "holds" if d.ci_low > 0 else "partly"
-        ours += f"; lead over {BASELINES[runner_up]} {_points(d.difference, d.ci_low, d.ci_high)}"
+        ours += f"; lead over {BASELINES[runner_up]} {fmt_points(d.difference, d.ci_low, d.ci_high)}"
     else:
         verdict = "does not hold"
-    return _claim("main table", "ACT-JEPA + BC has the highest task-average success of the five",
-                  "ranking", f"highest ({_pct(claims.MAIN['actjepa'][3])})", claims.MAIN["actjepa"][3],
+    return claim_row("main table", "ACT-JEPA + BC has the highest task-average success of the five",
+                  "ranking", f"highest ({fmt_pct(claims.MAIN['actjepa'][3])})", claims.MAIN["actjepa"][3],
                   avg["actjepa"],
                   ours=ours, verdict=verdict)
 
@@ -172,9 +97,9 @@ def _largest_gain_claim(lead: pd.DataFrame, seed_lead: dict[str, float]) -> dict
         verdict = "partly"
     else:
         verdict = "does not hold"
-    ours = "; ".join(f"{t} {_points(r.difference, r.ci_low, r.ci_high)}" for t, r in per_task.iterrows())
-    seed = "; ".join(f"{t} {_points(seed_lead[t])}" for t in claims.TASKS)
-    return _claim("main table", "ACT-JEPA + BC's lead over passive latent prediction + BC (the "
+    ours = "; ".join(f"{t} {fmt_points(r.difference, r.ci_low, r.ci_high)}" for t, r in per_task.iterrows())
+    seed = "; ".join(f"{t} {fmt_points(seed_lead[t])}" for t in claims.TASKS)
+    return claim_row("main table", "ACT-JEPA + BC's lead over passive latent prediction + BC (the "
                   "seed's next best) is largest on Pick-and-Place", "ranking", seed, seed_lead["pick_place"], p.difference,
                   p.ci_low, p.ci_high, ours, verdict)
 
@@ -189,15 +114,15 @@ def noise_claims(main: pd.DataFrame, seed: int = 0) -> list[dict]:
     s_max = max(claims.NOISE_SIGMAS)
     boot = retention_bootstrap(main, s_max, seed=seed)
     for m in NOISE_METHODS:
-        value, (lo, hi) = boot["point"][m], _interval(boot["samples"][m])
+        value, (lo, hi) = boot["point"][m], percentile_interval(boot["samples"][m])
         claimed = claims.RETENTION_AT_030[m]
         if np.isnan(value):
-            out.append(_claim("noise", f"{BASELINES[m]} keeps {_pct(claimed)} of its clean success "
-                              f"at σ = {s_max:g}", "retention", _pct(claimed), claimed,
+            out.append(claim_row("noise", f"{BASELINES[m]} keeps {fmt_pct(claimed)} of its clean success "
+                              f"at σ = {s_max:g}", "retention", fmt_pct(claimed), claimed,
                               ours="undefined: no clean success"))
             continue
-        out.append(_claim("noise", f"{BASELINES[m]} keeps {_pct(claimed)} of its clean success "
-                          f"at σ = {s_max:g}", "retention", _pct(claimed), claimed, value, lo, hi,
+        out.append(claim_row("noise", f"{BASELINES[m]} keeps {fmt_pct(claimed)} of its clean success "
+                          f"at σ = {s_max:g}", "retention", fmt_pct(claimed), claimed, value, lo, hi,
                           fmt_ci(value, lo, hi), number_verdict(claimed, lo, hi)))
     out.append(_graceful_claim(boot, s_max))
     return out
@@ -208,16 +133,16 @@ def _graceful_claim(boot: dict, s_max: float) -> dict:
     others = np.stack([boot["samples"][m] for m in NOISE_METHODS if m != "actjepa"])
     # A resample where another method has no clean success gives it no retention: skip it.
     lead = boot["samples"]["actjepa"] - others.max(axis=0)
-    lo, _ = _interval(lead)
+    lo, _ = percentile_interval(lead)
     if point.dropna().index[:1].tolist() != ["actjepa"]:
         verdict = "does not hold"
     else:
         verdict = "holds" if lo > 0 else "partly"
     ours = ("retention at σ = {:g}: ".format(s_max)
-            + ", ".join(f"{BASELINES[m]} {_pct(v)}" for m, v in point.items()))
-    return _claim("noise", "ACT-JEPA + BC degrades the most gracefully of the four (highest "
+            + ", ".join(f"{BASELINES[m]} {fmt_pct(v)}" for m, v in point.items()))
+    return claim_row("noise", "ACT-JEPA + BC degrades the most gracefully of the four (highest "
                   "retention)", "ranking", "highest: " + ", ".join(
-                      f"{BASELINES[m]} {_pct(v)}" for m, v in
+                      f"{BASELINES[m]} {fmt_pct(v)}" for m, v in
                       sorted(claims.RETENTION_AT_030.items(), key=lambda kv: -kv[1])),
                   claims.RETENTION_AT_030["actjepa"], boot["point"]["actjepa"], ours=ours,
                   verdict=verdict)
@@ -270,24 +195,24 @@ def ablation_claims(ablations: pd.DataFrame) -> list[dict]:
         if name in ("full", "concat") or claimed is None:
             continue  # the full model itself (concat is its default), and "no EMA" (below)
         d = diffs[name] = paired_difference(avg, name, "full", key="method").iloc[0]
-        out.append(_claim("ablations", f"{name}: task-average success changes by "
-                          f"{_points(claimed - full)} against the full model", "difference",
-                          f"{_points(claimed - full)} ({_pct(claimed)})", claimed - full,
+        out.append(claim_row("ablations", f"{name}: task-average success changes by "
+                          f"{fmt_points(claimed - full)} against the full model", "difference",
+                          f"{fmt_points(claimed - full)} ({fmt_pct(claimed)})", claimed - full,
                           d.difference, d.ci_low, d.ci_high,
-                          _points(d.difference, d.ci_low, d.ci_high),
+                          fmt_points(d.difference, d.ci_low, d.ci_high),
                           difference_verdict(claimed - full, d.ci_low, d.ci_high)))
     out.append(collapse_claim(ablations))
     nb, nb_seed = diffs["no_bottleneck"], claims.ABLATIONS["no_bottleneck"] - full
-    out.append(_claim("ablations", "the predictor bottleneck matters: removing it lowers success",
-                      "direction", f"lower, {_points(nb_seed)}", nb_seed, nb.difference, nb.ci_low,
-                      nb.ci_high, _points(nb.difference, nb.ci_low, nb.ci_high),
+    out.append(claim_row("ablations", "the predictor bottleneck matters: removing it lowers success",
+                      "direction", f"lower, {fmt_points(nb_seed)}", nb_seed, nb.difference, nb.ci_low,
+                      nb.ci_high, fmt_points(nb.difference, nb.ci_low, nb.ci_high),
                       direction_verdict(-1, nb.difference, nb.ci_low, nb.ci_high)))
     add = diffs["add"]
-    out.append(_claim("ablations", "concatenating the action embedding is about the same as adding it",
-                      "equivalence", f"{_pct(claims.ABLATIONS['concat'])} vs {_pct(claims.ABLATIONS['add'])}",
+    out.append(claim_row("ablations", "concatenating the action embedding is about the same as adding it",
+                      "equivalence", f"{fmt_pct(claims.ABLATIONS['concat'])} vs {fmt_pct(claims.ABLATIONS['add'])}",
                       claims.ABLATIONS["add"] - claims.ABLATIONS["concat"],
                       add.difference, add.ci_low, add.ci_high,
-                      "add − concat: " + _points(add.difference, add.ci_low, add.ci_high),
+                      "add − concat: " + fmt_points(add.difference, add.ci_low, add.ci_high),
                       equivalence_verdict(add.ci_low, add.ci_high)))
     return out
 
@@ -316,7 +241,7 @@ def collapse_claim(ablations: pd.DataFrame) -> dict:
         verdict = "does not hold"
     ours = (f"{int(ne.collapsed)} of {int(ne.runs)} runs end collapsed; effective rank "
             f"{ne.erank:.1f} against {full.erank:.1f} with EMA")
-    return _claim("ablations", "without the EMA target the representation collapses", "collapse",
+    return claim_row("ablations", "without the EMA target the representation collapses", "collapse",
                   "Collapsed", None, float(ne.collapsed / ne.runs), ours=ours, verdict=verdict)
 
 
@@ -333,13 +258,13 @@ def data_efficiency_claims(rows: pd.DataFrame) -> list[dict]:
                                            claims.DATA_EFFICIENCY["raw"])}
     for n, claimed in seed_adv.items():
         if n not in adv.index:
-            out.append(_claim("data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
-                              "demonstrations", "difference", _points(claimed), claimed, ours="not run"))
+            out.append(claim_row("data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
+                              "demonstrations", "difference", fmt_points(claimed), claimed, ours="not run"))
             continue
         d = adv.loc[n]
-        out.append(_claim("data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
-                          "demonstrations", "difference", _points(claimed), claimed, d.difference,
-                          d.ci_low, d.ci_high, _points(d.difference, d.ci_low, d.ci_high),
+        out.append(claim_row("data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
+                          "demonstrations", "difference", fmt_points(claimed), claimed, d.difference,
+                          d.ci_low, d.ci_high, fmt_points(d.difference, d.ci_low, d.ci_high),
                           difference_verdict(claimed, d.ci_low, d.ci_high)))
     out.append(_low_data_claim(adv, seed_adv))
     return out
@@ -357,10 +282,10 @@ def _low_data_claim(adv: pd.DataFrame, seed_adv: dict[int, float]) -> dict:
         verdict = "does not hold"
     ours = (f"largest mean advantage at {best} demonstrations: " if b.difference > 0 else
             f"no advantage at any count; the smallest deficit is at {best} demonstrations: ")
-    ours += _points(b.difference, b.ci_low, b.ci_high)
-    return _claim("data efficiency", "ACT-JEPA + BC's advantage is most pronounced with 10–25 "
+    ours += fmt_points(b.difference, b.ci_low, b.ci_high)
+    return claim_row("data efficiency", "ACT-JEPA + BC's advantage is most pronounced with 10–25 "
                   "demonstrations", "ranking",
-                  f"largest at {max(seed_adv, key=seed_adv.get)} ({_points(max(seed_adv.values()))})",
+                  f"largest at {max(seed_adv, key=seed_adv.get)} ({fmt_points(max(seed_adv.values()))})",
                   max(seed_adv.values()),
                   b.difference, b.ci_low, b.ci_high, ours, verdict)
 
@@ -370,7 +295,6 @@ def audit(main: pd.DataFrame, ablations: pd.DataFrame, data_efficiency: pd.DataF
           world_model: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every claim, in the order of the seed's results section, then the paper's own claims
     (``audit_paper``; "not testable yet" without ``paper_main`` / ``world_model``): one row each."""
-    from .audit_paper import paper_claims  # it builds on this module's rules
 
     rows = [*main_claims(main), *noise_claims(main, seed=seed), *ablation_claims(ablations),
             *data_efficiency_claims(data_efficiency),

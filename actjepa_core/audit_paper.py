@@ -2,7 +2,7 @@
 
 These rules were written and committed before any full-profile result of the chunked
 comparison was read. Each claim is one row of the same shape as ``audit``'s, with the same
-verdict words (``audit.VERDICTS``) and the same kinds of rule (``audit.RULES``):
+verdict words (``verdicts.VERDICTS``) and the same kinds of rule (``verdicts.RULES``):
 
 - "on par with ACT" / "on par with Diffusion Policy": *equivalence* of the task-average
   success, paired by training seed (ACT-JEPA (paper) minus the baseline);
@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .analysis import paired_difference, with_task_average
-from .audit import _claim, _interval, _points, difference_verdict, equivalence_verdict
+from .verdicts import (claim_row, difference_verdict, equivalence_verdict, fmt_points,
+                       percentile_interval)
 from .claims import PAPER, TASKS
 
 JEPA, ACT, DP = "actjepa_paper", "act", "diffusion_policy"
@@ -52,7 +53,7 @@ def paper_claims(paper_main: pd.DataFrame | None, world_model: pd.DataFrame | No
 
 def _untested(key: str) -> dict:
     text, kind, value = PAPER[key]
-    return _claim("paper", text, kind, _claimed(key), value, ours="not run yet")
+    return claim_row("paper", text, kind, _claimed(key), value, ours="not run yet")
 
 
 def _claimed(key: str) -> str:
@@ -66,8 +67,8 @@ def _on_par(clean: pd.DataFrame) -> list[dict]:
     out = []
     for key, base in (("on_par_act", ACT), ("on_par_dp", DP)):
         d = paired_difference(avg[avg.task == "average"], JEPA, base).iloc[0]
-        out.append(_claim("paper", PAPER[key][0], "equivalence", "on par", None, d.difference,
-                          d.ci_low, d.ci_high, _points(d.difference, d.ci_low, d.ci_high),
+        out.append(claim_row("paper", PAPER[key][0], "equivalence", "on par", None, d.difference,
+                          d.ci_low, d.ci_high, fmt_points(d.difference, d.ci_low, d.ci_high),
                           equivalence_verdict(d.ci_low, d.ci_high)))
     return out
 
@@ -90,7 +91,7 @@ def lead_over_strongest(clean: pd.DataFrame) -> pd.DataFrame:
 
 def _strongest_claims(clean: pd.DataFrame) -> list[dict]:
     lead = lead_over_strongest(clean)
-    ours = "; ".join(f"{t} vs {NAMES[r.baseline]} {_points(r.difference, r.ci_low, r.ci_high)}"
+    ours = "; ".join(f"{t} vs {NAMES[r.baseline]} {fmt_points(r.difference, r.ci_low, r.ci_high)}"
                      for t, r in lead.iterrows())
     if (lead.ci_low > 0).all():
         verdict = "holds"
@@ -99,14 +100,14 @@ def _strongest_claims(clean: pd.DataFrame) -> list[dict]:
     else:
         verdict = "does not hold"
     worst = lead.loc[lead.difference.idxmin()]
-    out = [_claim("paper", PAPER["outperforms"][0], "direction", "in every task", None,
+    out = [claim_row("paper", PAPER["outperforms"][0], "direction", "in every task", None,
                   worst.difference, worst.ci_low, worst.ci_high, ours, verdict)]
     top = lead.loc[lead.difference.idxmax()]
     claimed = PAPER["up_to_success"][2]
-    out.append(_claim("paper", PAPER["up_to_success"][0], "difference", _claimed("up_to_success"),
+    out.append(claim_row("paper", PAPER["up_to_success"][0], "difference", _claimed("up_to_success"),
                       claimed, top.difference, top.ci_low, top.ci_high,
                       f"largest on {lead.difference.idxmax()}: "
-                      f"{_points(top.difference, top.ci_low, top.ci_high)}",
+                      f"{fmt_points(top.difference, top.ci_low, top.ci_high)}",
                       difference_verdict(claimed, top.ci_low, top.ci_high)))
     return out
 
@@ -124,7 +125,7 @@ def world_model_gain(world_model: pd.DataFrame, seed: int = 0,
         pick = rng.integers(len(jepa), size=(resamples, len(jepa)))
         num, den = jepa[pick].mean(1), act[pick].mean(1)
         samples = np.where(den > 0, num / np.where(den > 0, den, 1) - 1, np.nan)
-        lo, hi = _interval(samples)
+        lo, hi = percentile_interval(samples)
         out.append({"task": task, "act_r2": act.mean(), "jepa_r2": jepa.mean(),
                     "gain": jepa.mean() / act.mean() - 1 if act.mean() > 0 else np.nan,
                     "ci_low": lo, "ci_high": hi})
@@ -135,12 +136,12 @@ def _world_model_claim(world_model: pd.DataFrame, seed: int) -> dict:
     gain = world_model_gain(world_model, seed)
     claimed = PAPER["up_to_world_model"][2]
     if gain.gain.isna().all():  # a relative gain needs ACT's probe to explain something
-        return _claim("paper", PAPER["up_to_world_model"][0], "difference",
+        return claim_row("paper", PAPER["up_to_world_model"][0], "difference",
                       _claimed("up_to_world_model"), claimed,
                       ours="undefined: ACT's mean probe R² is not positive on any task")
     top = gain.loc[gain.gain.idxmax()]
     ours = "; ".join(f"{t} {100 * r.gain:+.0f}% [{100 * r.ci_low:+.0f}, {100 * r.ci_high:+.0f}]"
                      for t, r in gain.iterrows())
-    return _claim("paper", PAPER["up_to_world_model"][0], "difference",
+    return claim_row("paper", PAPER["up_to_world_model"][0], "difference",
                   _claimed("up_to_world_model"), claimed, top.gain, top.ci_low, top.ci_high,
                   ours, difference_verdict(claimed, top.ci_low, top.ci_high))

@@ -12,10 +12,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+
+import pandas as pd
 
 
 def default_cache_dir() -> Path:
@@ -57,3 +60,16 @@ def quarantine(path: Path, reason: str) -> Path:
     warnings.warn(f"{path}: {reason}; moved aside to {bad.name}, computing it again",
                   CacheWarning, stacklevel=2)
     return bad
+
+
+def write_csv_atomic(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` as CSV so that ``path`` is either absent or complete, never partial."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            df.to_csv(f, index=False)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

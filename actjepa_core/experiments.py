@@ -24,14 +24,12 @@ import json
 import math
 import multiprocessing
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
@@ -46,9 +44,8 @@ from .methods.base import PolicyConfig
 from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
 from .pretrain import METHODS as PRETRAIN_METHODS
 from .pretrain import load_pretrained, method_config, pretrain
-from .cache import default_cache_dir, file_lock, quarantine
+from .cache import file_lock, quarantine, write_csv_atomic
 from .probes import action_fit, future_probe, torch_embedder
-from .profiles import Profile, get_profile
 from .train import save_checkpoint
 
 METHODS = ("raw", *PRETRAIN_METHODS, *registry.METHODS)
@@ -280,7 +277,7 @@ class Runner:
                 rows = self._cached_rows(spec)
                 if rows is None:
                     rows = self._compute(spec)
-                    _write_atomic(rows, path)
+                    write_csv_atomic(rows, path)
         rows.insert(1, "method", spec.label)
         return rows
 
@@ -490,114 +487,3 @@ def die_with_parent(parent: int) -> None:
 def _run_group(cache_dir: Path, specs: list[RunSpec]) -> None:
     """Worker entry point: compute and cache a group of runs."""
     Runner(cache_dir, progress=False).run(specs)
-
-
-def _write_atomic(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` as CSV so that ``path`` is either absent or complete, never partial."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            df.to_csv(f, index=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_results(rows: pd.DataFrame, path: Path) -> Path:
-    """Write an experiment's tidy rows to ``path`` and the specs behind them beside it.
-
-    The rows (one per evaluation episode) carry ``spec_key``; ``<name>.specs.csv`` holds one
-    line per run with its key and full spec (JSON), so the spec of every row is one join
-    away without repeating a long string on every episode. Both writes are atomic.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    specs = rows[["spec_key", "method", "spec"]].drop_duplicates("spec_key")
-    _write_atomic(specs, specs_path(path))
-    _write_atomic(rows.drop(columns="spec"), path)
-    return path
-
-
-def read_results(path: Path) -> pd.DataFrame:
-    """An experiment's committed rows joined with their specs, checked once, here, so the
-    analysis and the audit never see a bad cell: a missing column, a run without its spec,
-    or a success (or probe score) that is not finite is a ValueError naming the file."""
-    path = Path(path)
-    rows = pd.read_csv(path, dtype={"spec_key": str})
-    specs = pd.read_csv(specs_path(path), dtype={"spec_key": str})[["spec_key", "spec"]]
-    score = "success" if "success" in rows.columns else "r2"
-    missing = [c for c in ("task", "method", "seed", score, "spec_key") if c not in rows.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
-    values = pd.to_numeric(rows[score], errors="coerce")
-    bad = ~values.isin([0.0, 1.0]) if score == "success" else ~np.isfinite(values)
-    if bad.any():
-        raise ValueError(f"{path}: {int(bad.sum())} row(s) with {score} not "
-                         f"{'0 or 1' if score == 'success' else 'finite'} (first at line "
-                         f"{int(np.flatnonzero(bad.to_numpy())[0]) + 2})")
-    orphans = set(rows.spec_key) - set(specs.spec_key)
-    if orphans:
-        raise ValueError(f"{path}: {len(orphans)} run(s) missing from {specs_path(path).name}")
-    return rows.merge(specs, on="spec_key", how="left")
-
-
-def specs_path(results_path: Path) -> Path:
-    """``results/<profile>/<name>.specs.csv`` beside ``<name>.csv``."""
-    return results_path.with_name(results_path.stem + ".specs.csv")
-
-
-def results_root() -> Path:
-    """``$ACTJEPA_RESULTS``, else the ``results/`` folder of the repository holding the package.
-
-    Every chapter's setup cell sets ``$ACTJEPA_RESULTS`` to the repository it found or cloned,
-    so a package installed elsewhere (``pip install git+...``) still reads committed results.
-    """
-    return Path(os.environ.get("ACTJEPA_RESULTS", Path(__file__).resolve().parent.parent / "results"))
-
-
-RECOMPUTED_PROFILES = ("smoke", "quick")
-"""Profiles whose missing results a chapter computes on its own (minutes); the full profile's
-take hours, so a chapter reads them and never starts them unasked."""
-
-
-def experiment_results(name: str, profile: str, workers: int = 2, progress: bool = True,
-                       recompute: bool | None = None) -> pd.DataFrame:
-    """The tidy rows of experiment ``name`` for ``profile``.
-
-    Committed results (``results/<profile>/<name>.csv``, written by ``python -m actjepa_core
-    reproduce``) are read as they are: the book renders them instead of recomputing. Without
-    them the experiment runs here, through the cache, without writing the file: by default
-    only for the profiles of ``RECOMPUTED_PROFILES``; ``recompute=True`` asks for it under
-    any profile, ``False`` forbids it. A refused recomputation is a ``FileNotFoundError``
-    naming the folder searched and the command that computes the results.
-    """
-    from .suites import EXPERIMENTS
-
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
-    path = results_root() / profile / f"{name}.csv"
-    if path.exists():
-        return read_results(path)
-    if not (profile in RECOMPUTED_PROFILES if recompute is None else recompute):
-        raise FileNotFoundError(
-            f"no committed results {path} (results root {results_root()}, from "
-            f"{'$ACTJEPA_RESULTS' if 'ACTJEPA_RESULTS' in os.environ else 'the package folder'})."
-            f" Run a chapter from a clone of the book (its setup cell finds it), set "
-            f"ACTJEPA_RESULTS to a results folder, or compute them: python -m actjepa_core "
-            f"reproduce --profile {profile} --experiments {name}")
-    runner = Runner(default_cache_dir() / profile, progress=progress, workers=workers)
-    return compute(name, runner, get_profile(profile))
-
-
-def compute(name: str, runner: Runner, P: Profile) -> pd.DataFrame:
-    """The rows of experiment ``name`` under profile ``P``, through ``runner``'s cache:
-    evaluation episodes, or probe scores for the experiments of ``suites.PROBE_EXPERIMENTS``."""
-    from .suites import EXPERIMENTS, PROBE_EXPERIMENTS
-
-    specs = EXPERIMENTS[name](P)
-    if name in PROBE_EXPERIMENTS:
-        runner.run(specs)  # trains (in parallel with workers > 1) what the probes read
-        return runner.probe_future(specs)
-    return runner.run(specs)

@@ -232,7 +232,7 @@ def results_if_run(name: str, profile: str) -> pd.DataFrame | None:
     for the smoke and quick profiles; None for a full-profile experiment not yet committed
     (recomputing hours of runs is something a reader asks for with ``reproduce``, not
     something a chapter starts on its own)."""
-    from .experiments import experiment_results, results_root
+    from .results import experiment_results, results_root
 
     if profile == "full" and not (results_root() / profile / f"{name}.csv").exists():
         return None

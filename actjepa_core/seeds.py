@@ -27,16 +27,3 @@ def episode_seeds(use: str, n: int, offset: int = 0) -> np.ndarray:
         raise ValueError(f"seeds [{offset}, {offset + n}) do not fit in a block of {BLOCK}")
     start = USES[use] * BLOCK + offset
     return np.arange(start, start + n, dtype=np.int64)
-
-
-def seed_everything(seed: int, deterministic: bool = True) -> None:
-    """Seed torch's global generators and, if asked, make its CPU kernels deterministic.
-
-    numpy randomness in the package always goes through explicit ``Generator`` objects,
-    so only torch keeps global state worth seeding here.
-    """
-    import torch
-
-    torch.manual_seed(seed)
-    if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)

@@ -18,15 +18,15 @@ import pandas as pd
 
 from .analysis import inside
 from .evaluate import summarize
-from .experiments import Runner, RunSpec, experiment_results
+from .experiments import Runner, RunSpec
 from .profiles import Profile
+from .suites import EXPERIMENTS, PROBE_EXPERIMENTS
+from .results import experiment_results
 
 
 def sample_specs(name: str, P: Profile, n: int, seed: int = 0,
                  keys: list[str] | None = None) -> list[RunSpec]:
     """``n`` distinct runs of experiment ``name`` drawn with ``seed``, or those of ``keys``."""
-    from .suites import EXPERIMENTS, PROBE_EXPERIMENTS
-
     if name in PROBE_EXPERIMENTS:
         raise ValueError(f"{name!r} holds probe scores, not runs; verify another experiment")
     if n < 1 and not keys:

@@ -6,33 +6,33 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import audit, claims
+from actjepa_core import audit, claims, verdicts
 from actjepa_core.suites import BASELINES
 
 
 def test_number_verdict_is_inside_or_not() -> None:
-    assert audit.number_verdict(0.5, 0.4, 0.6) == "holds"
-    assert audit.number_verdict(0.7, 0.4, 0.6) == "does not hold"
-    assert audit.number_verdict(0.3, 0.4, 0.6) == "does not hold"
+    assert verdicts.number_verdict(0.5, 0.4, 0.6) == "holds"
+    assert verdicts.number_verdict(0.7, 0.4, 0.6) == "does not hold"
+    assert verdicts.number_verdict(0.3, 0.4, 0.6) == "does not hold"
     # The seed rounds to 0.1 point: 40.0% against a bound of 40.04% still counts as inside.
-    assert audit.number_verdict(0.400, 0.4004, 0.6) == "holds"
+    assert verdicts.number_verdict(0.400, 0.4004, 0.6) == "holds"
 
 
 def test_difference_verdict_separates_size_from_direction() -> None:
-    assert audit.difference_verdict(-0.10, -0.15, -0.05) == "holds"
-    assert audit.difference_verdict(-0.03, -0.20, -0.13) == "partly"  # same sign, other size
-    assert audit.difference_verdict(-0.10, 0.05, 0.20) == "does not hold"  # opposite sign
-    assert audit.difference_verdict(-0.20, -0.10, 0.05) == "does not hold"  # ours contains zero
+    assert verdicts.difference_verdict(-0.10, -0.15, -0.05) == "holds"
+    assert verdicts.difference_verdict(-0.03, -0.20, -0.13) == "partly"  # same sign, other size
+    assert verdicts.difference_verdict(-0.10, 0.05, 0.20) == "does not hold"  # opposite sign
+    assert verdicts.difference_verdict(-0.20, -0.10, 0.05) == "does not hold"  # ours contains zero
 
 
 def test_direction_and_equivalence_verdicts() -> None:
-    assert audit.direction_verdict(-1, -0.1, -0.2, -0.01) == "holds"
-    assert audit.direction_verdict(-1, -0.1, -0.2, 0.05) == "partly"
-    assert audit.direction_verdict(-1, 0.1, 0.05, 0.2) == "does not hold"
-    assert audit.direction_verdict(1, 0.1, 0.05, 0.2) == "holds"
-    assert audit.equivalence_verdict(-0.03, 0.04) == "holds"
-    assert audit.equivalence_verdict(-0.03, 0.09) == "partly"
-    assert audit.equivalence_verdict(0.01, 0.09) == "does not hold"
+    assert verdicts.direction_verdict(-1, -0.1, -0.2, -0.01) == "holds"
+    assert verdicts.direction_verdict(-1, -0.1, -0.2, 0.05) == "partly"
+    assert verdicts.direction_verdict(-1, 0.1, 0.05, 0.2) == "does not hold"
+    assert verdicts.direction_verdict(1, 0.1, 0.05, 0.2) == "holds"
+    assert verdicts.equivalence_verdict(-0.03, 0.04) == "holds"
+    assert verdicts.equivalence_verdict(-0.03, 0.09) == "partly"
+    assert verdicts.equivalence_verdict(0.01, 0.09) == "does not hold"
 
 
 def _episodes(p: dict[str, float], key: str, values: dict[str, tuple], seeds: int = 3,
@@ -74,8 +74,8 @@ def test_audit_has_one_row_per_seed_claim(table: pd.DataFrame) -> None:
     assert counts["data efficiency"] == 8 + 4 + 1
     assert counts["paper"] == 5  # the paper's five claims, not testable without their results
     assert (table[table.section == "paper"].verdict == "not testable yet").all()
-    assert table.verdict.isin(audit.VERDICTS).all()
-    assert set(table.kind) <= set(audit.RULES)
+    assert table.verdict.isin(verdicts.VERDICTS).all()
+    assert set(table.kind) <= set(verdicts.RULES)
     assert audit.verdict_counts(table).sum() == len(table)
 
 

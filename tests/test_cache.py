@@ -85,18 +85,21 @@ def test_quarantine_moves_aside_and_warns(tmp_path):
 
 def test_the_lock_makes_a_second_process_wait(tmp_path):
     """A child takes the lock while we hold it: it must not get it before we let go."""
+    import time
+
     target = tmp_path / "entry.csv"
     child = textwrap.dedent(f"""
         import time
         from pathlib import Path
         from actjepa_core.cache import file_lock
+        print("ready", flush=True)
         start = time.monotonic()
         with file_lock(Path({str(target)!r})):
-            print(time.monotonic() - start)
+            print(time.monotonic() - start, flush=True)
     """)
     with file_lock(target):
         proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
-        import time
+        assert proc.stdout.readline().strip() == "ready"  # imported, about to ask for the lock
         time.sleep(1.0)
     waited = float(proc.communicate(timeout=60)[0])
     assert waited >= 0.9

@@ -92,7 +92,7 @@ def test_the_label_names_a_row_but_does_not_decide_it(runner):
 
 
 def test_results_files_round_trip_with_their_specs(runner, tmp_path, monkeypatch):
-    from actjepa_core.experiments import experiment_results, specs_path, write_results
+    from actjepa_core.results import experiment_results, specs_path, write_results
     from actjepa_core.profiles import get_profile
     from actjepa_core.suites import EXPERIMENTS
 
@@ -107,7 +107,7 @@ def test_results_files_round_trip_with_their_specs(runner, tmp_path, monkeypatch
 
 
 def test_missing_full_results_are_an_error_not_hours_of_recomputation(tmp_path, monkeypatch):
-    from actjepa_core.experiments import experiment_results
+    from actjepa_core.results import experiment_results
 
     monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
     monkeypatch.setenv("ACTJEPA_CACHE", str(tmp_path / "cache"))

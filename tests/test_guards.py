@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from actjepa_core.config import JEPAConfig
-from actjepa_core.experiments import RunSpec, read_results, write_results
+from actjepa_core.experiments import RunSpec
+from actjepa_core.results import read_results, write_results
 from actjepa_core.rollout import run_episodes
 from actjepa_core.train import check_finite
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from actjepa_core.experiments import Runner, write_results
+from actjepa_core.experiments import Runner
+from actjepa_core.results import write_results
 from actjepa_core.profiles import get_profile
 from actjepa_core.suites import EXPERIMENTS
 from actjepa_core.verify import sample_specs, verify

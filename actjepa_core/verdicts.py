@@ -1,0 +1,96 @@
+"""The verdicts of the claims audits and the rules that decide them, shared by both audits.
+
+``audit`` (the article's claims) and ``audit_paper`` (the paper's) judge every claim with the
+functions here, so one vocabulary (``VERDICTS``) and one rule per kind of claim hold across the
+result chapters and the audit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .analysis import inside
+
+
+VERDICTS = ("holds", "partly", "does not hold", "not testable yet")
+"""The verdicts, in the order the chapter counts them."""
+
+EQUIVALENCE = 0.05
+"""Margin (success-rate units) within which two variants count as "about equal"."""
+
+BOOTSTRAP = 4000
+"""Resamples of the hierarchical bootstrap behind the retention intervals."""
+
+RULES = {
+    "success rate": "holds if the seed's number lies inside our 95% CI; otherwise does not hold",
+    "retention": "holds if the seed's retention lies inside our 95% bootstrap CI; otherwise does not hold",
+    "difference": "holds if the seed's difference lies inside our 95% CI; partly if it lies "
+                  "outside but our CI excludes zero on the seed's side; otherwise does not hold",
+    "direction": "holds if our 95% CI lies wholly on the claimed side of zero; partly if only "
+                 "our mean does; otherwise does not hold",
+    "equivalence": f"holds if our 95% CI lies within ±{100 * EQUIVALENCE:g} points; partly if it "
+                   f"contains zero but reaches beyond; otherwise does not hold",
+    "collapse": "holds if most runs end collapsed by the monitor's thresholds; partly if none "
+                "or few do but the effective rank ends below half the full model's; otherwise "
+                "does not hold",
+    "ranking": "holds if what the seed puts first is first by our means and the interval behind "
+               "it excludes zero (a paired lead over the runner-up, a bootstrap lead in retention, "
+               "or a positive advantage); partly if it is first by our means only; otherwise "
+               "does not hold",
+    "statement": "no experiment here can test it",
+}
+"""Each kind of claim and how its verdict is decided."""
+
+
+def claim_row(section: str, claim: str, kind: str, seed: str, seed_value: float | None,
+              value: float | None = None, lo: float | None = None,
+              hi: float | None = None, ours: str | None = None,
+              verdict: str = "not testable yet") -> dict:
+    """One row of an audit table: the claim, the source's number, ours and the verdict."""
+    return {"section": section, "claim": claim, "kind": kind, "seed": seed, "ours": ours or "—",
+            "verdict": verdict, "seed_value": seed_value, "value": value, "ci_low": lo, "ci_high": hi}
+
+
+def number_verdict(seed: float, lo: float, hi: float) -> str:
+    """Verdict on a single claimed number: inside our CI or not."""
+    return "holds" if inside(seed, lo, hi) else "does not hold"
+
+
+def difference_verdict(seed: float, lo: float, hi: float) -> str:
+    """Verdict on a claimed difference: its size, or failing that its direction."""
+    if inside(seed, lo, hi):
+        return "holds"
+    same_side = (lo > 0 and seed > 0) or (hi < 0 and seed < 0)
+    return "partly" if same_side else "does not hold"
+
+
+def direction_verdict(sign: int, mean: float, lo: float, hi: float) -> str:
+    """Verdict on "the difference is positive" (``sign`` = 1) or negative (``sign`` = -1)."""
+    if (lo > 0 if sign > 0 else hi < 0):
+        return "holds"
+    return "partly" if mean * sign > 0 else "does not hold"
+
+
+def equivalence_verdict(lo: float, hi: float, margin: float = EQUIVALENCE) -> str:
+    """Verdict on "about equal": our CI inside the margin, or at least containing zero."""
+    if -margin <= lo and hi <= margin:
+        return "holds"
+    return "partly" if lo <= 0 <= hi else "does not hold"
+
+
+def fmt_pct(v: float) -> str:
+    """A rate in percent, or a dash for a missing one."""
+    return "—" if pd.isna(v) else f"{100 * v:.1f}%"
+
+
+def percentile_interval(samples: np.ndarray) -> tuple[float, float]:
+    """The central 95% of the finite bootstrap samples (NaN, NaN when there are none)."""
+    finite = samples[np.isfinite(samples)]
+    return tuple(np.percentile(finite, [2.5, 97.5])) if finite.size else (float("nan"),) * 2
+
+
+def fmt_points(d: float, lo: float | None = None, hi: float | None = None) -> str:
+    """A difference in points (``+3.1 points``), with its interval when given."""
+    text = f"{100 * d:+.1f} points"
+    return text if lo is None else f"{text} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
