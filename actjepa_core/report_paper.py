@@ -227,6 +227,32 @@ def blind_decoder_sentence(world_model: pd.DataFrame, treatment: str = "ACT-JEPA
             "the frozen-encoder section below measures.")
 
 
+FROZEN_SUFFIX = " encoder, frozen + BC"
+"""How ``suites.PAPER_FROZEN`` labels a BC head on a method's frozen encoder."""
+
+
+def frozen_sentence(summary: pd.DataFrame) -> str:
+    """Per end-to-end policy of ``summary`` (a ``success_summary`` of the frozen-encoder
+    experiment), the task-average success of a BC head on its frozen encoder beside its own,
+    and the tasks where the head's interval lies wholly above the policy's."""
+    avg = summary[summary.task == "average"].set_index("method")
+    parts = []
+    for method in [m for m in ORDER if m in avg.index and m + FROZEN_SUFFIX in avg.index]:
+        own, head = avg.loc[method], avg.loc[method + FROZEN_SUFFIX]
+        per_task = summary[summary.task != "average"].set_index(["method", "task"])
+        above = [t for t in dict.fromkeys(summary.task) if t != "average"
+                 and per_task.loc[(method + FROZEN_SUFFIX, t), "ci_low"]
+                 > per_task.loc[(method, t), "ci_high"]]
+        where = f", and above it, interval clear of interval, on {' and '.join(above)}" if above else ""
+        parts.append(f"a BC head on {method}'s frozen encoder reaches "
+                     f"{fmt_ci(head.success, head.ci_low, head.ci_high)} on average against "
+                     f"{fmt_ci(own.success, own.ci_low, own.ci_high)} for the policy itself{where}")
+    if not parts:
+        raise ValueError("no end-to-end policy with its frozen-encoder row in the summary")
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
+
+
 def results_if_run(name: str, profile: str) -> pd.DataFrame | None:
     """The rows of experiment ``name``: committed results when there are some; computed here
     for the smoke and quick profiles; None for a full-profile experiment not yet committed

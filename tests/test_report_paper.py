@@ -107,3 +107,22 @@ def test_protocol_sentence_reads_counts_from_rows_and_budget_from_the_profile():
                                           get_profile("full"))
     assert "2 methods x 3 tasks" in text and "2 training seeds" in text and "7 held-out" in text
     assert "2000 steps of 64 windows" in text
+
+
+def test_frozen_sentence_compares_each_head_with_its_policy():
+    def row(task, method, m, lo, hi):
+        return {"task": task, "method": method, "success": m, "ci_low": lo, "ci_high": hi}
+    summary = pd.DataFrame([
+        row("reach", "ACT-JEPA (paper)", 0.1, 0.05, 0.15),
+        row("reach", "ACT-JEPA (paper) encoder, frozen + BC", 0.9, 0.8, 0.95),
+        row("push", "ACT-JEPA (paper)", 0.6, 0.5, 0.7),
+        row("push", "ACT-JEPA (paper) encoder, frozen + BC", 0.65, 0.55, 0.75),
+        row("average", "ACT-JEPA (paper)", 0.35, 0.3, 0.4),
+        row("average", "ACT-JEPA (paper) encoder, frozen + BC", 0.775, 0.7, 0.85),
+    ])
+    text = report_paper.frozen_sentence(summary)
+    assert "77.5% [70.0, 85.0] on average against 35.0% [30.0, 40.0]" in text
+    assert text.startswith("A BC head on ACT-JEPA (paper)'s frozen encoder")
+    assert "interval clear of interval, on reach." in text and "push" not in text
+    with pytest.raises(ValueError, match="no end-to-end policy"):
+        report_paper.frozen_sentence(summary[summary.method == "ACT-JEPA (paper)"])
