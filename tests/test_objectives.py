@@ -103,3 +103,37 @@ def test_param_drift_and_monitor_keys():
     out = CollapseMonitor(torch.randn(64, 5), warn=False)(Tiny())
     assert {"online_std", "online_erank", "online_cos", "target_std", "drift"} <= set(out)
     assert out["drift"] == 0.0
+
+
+# ------------------------------------------------- exact values that kill the mutants seen
+def test_info_nce_exact_on_two_orthogonal_pairs():
+    """z = [e1, e2] in both views: each anchor's positive has logit 1/T, its two negatives 0,
+    and itself is excluded (removing the -inf diagonal adds e^{1/T} to the denominator)."""
+    z = torch.eye(2)
+    T = 0.5
+    expected = -math.log(math.exp(1 / T) / (math.exp(1 / T) + 2))
+    assert info_nce_loss(z, z.clone(), temperature=T).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_latent_loss_normalises_each_row_not_each_column():
+    pred = torch.tensor([[3.0, 4.0], [1.0, 0.0]])
+    target = torch.tensor([[6.0, 8.0], [3.0, 0.0]])  # rows proportional, columns not
+    assert latent_loss(pred, target, normalize=True).item() == pytest.approx(0.0, abs=1e-7)
+    assert latent_loss(pred, target).item() == pytest.approx((9 + 16 + 4) / 2)
+
+
+def test_variance_covariance_exact_with_a_dead_dimension():
+    from actjepa_core.objectives import variance_covariance_loss
+
+    z = torch.tensor([[0.0, 1.0], [0.0, -1.0]])  # var (0, 2), covariance 0
+    expected = (1 - math.sqrt(1e-4)) / 2  # the hinge of the dead dimension, eps = 1e-4
+    assert variance_covariance_loss(z).item() == pytest.approx(expected, abs=1e-7)
+    w = torch.tensor([[1.0, 1.0], [-1.0, -1.0]])  # var (2, 2), C_01 = 2: c = 2 * 2^2 / 2
+    assert variance_covariance_loss(w).item() == pytest.approx(4.0, abs=1e-6)
+
+
+def test_gaussian_views_add_noise_of_std_sigma():
+    obs = torch.zeros(4000, 4)
+    v1, v2 = gaussian_views(obs, 0.1, torch.Generator().manual_seed(0))
+    for v in (v1, v2):
+        assert v.std().item() == pytest.approx(0.1, rel=0.05)
