@@ -111,7 +111,7 @@ def noise_claims(main: pd.DataFrame, seed: int = 0) -> list[dict]:
     table = claims.noise_table().rename(columns={"method": "pretraining"})
     out = _success_claims(summary, table[table.sigma > 0], ["pretraining", "sigma"], "noise",
                           lambda r: f"{BASELINES[r['pretraining']]}, σ = {r['sigma']:g}")
-    s_max = max(claims.NOISE_SIGMAS)
+    s_max = max(claims.CLAIMED_SIGMAS)
     boot = retention_bootstrap(main, s_max, seed=seed)
     for m in NOISE_METHODS:
         value, (lo, hi) = boot["point"][m], percentile_interval(boot["samples"][m])

@@ -8,7 +8,6 @@ the seed's (``config.JEPAConfig`` defaults, its section 5) for every method alik
 
 from __future__ import annotations
 
-from .claims import NOISE_SIGMAS
 from .envs import TASKS
 from .experiments import RunSpec
 from .profiles import Profile
@@ -21,6 +20,10 @@ BASELINES: dict[str, str] = {
     "actjepa": "ACT-JEPA + BC",
 }
 """The main table's methods: pretraining method -> row label."""
+
+NOISE_SIGMAS = (0.0, 0.05, 0.10, 0.20, 0.30)
+"""The protocol's test-time sensor-noise levels (standardised units, chapter 7): the levels
+of the article's noise table, so each of its numbers has ours beside it."""
 
 NOISE_METHODS = ("raw", "autoencoder", "passive", "actjepa")
 """The methods of the seed's noise table."""

@@ -54,7 +54,7 @@ def _episodes(p: dict[str, float], key: str, values: dict[str, tuple], seeds: in
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
     main = _episodes({"actjepa": 0.9, "raw": 0.3}, "pretraining",
-                     {"pretraining": list(BASELINES), "sigma": claims.NOISE_SIGMAS})
+                     {"pretraining": list(BASELINES), "sigma": claims.CLAIMED_SIGMAS})
     main["method"] = main.pretraining.map(BASELINES)
     abl = _episodes({"no_action": 0.2}, "method",
                     {"method": list(claims.ABLATIONS) + ["film"], "sigma": (0.0,)})

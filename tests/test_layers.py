@@ -71,3 +71,10 @@ def test_no_import_cycle_in_the_package():
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_claimed_noise_levels_are_among_the_protocols():
+    from actjepa_core.claims import CLAIMED_SIGMAS
+    from actjepa_core.suites import NOISE_SIGMAS
+
+    assert set(CLAIMED_SIGMAS) <= set(NOISE_SIGMAS)
