@@ -1,4 +1,4 @@
-"""From tidy episode rows to the tables the result chapters show beside the seed's numbers."""
+"""From tidy episode rows to the tables the result chapters show beside the claimed numbers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def with_task_average(rows: pd.DataFrame) -> pd.DataFrame:
 
     Every task has the same evaluation episodes per seed, so pooling a seed's episodes over
     the three tasks gives that seed's task-averaged success, which ``summarize`` then treats
-    like any task: the seed's "Avg" columns are compared against exactly this.
+    like any task: the article's "Avg" columns are compared against exactly this.
     """
     return pd.concat([rows, rows.assign(task="average")], ignore_index=True)
 
@@ -27,26 +27,26 @@ def fmt_ci(mean: float, lo: float, hi: float) -> str:
 
 
 def inside(x: float, lo: float, hi: float) -> bool:
-    """Whether ``x`` lies in ``[lo, hi]``, with a tolerance for the seed's rounding to 0.1 point."""
+    """Whether ``x`` lies in ``[lo, hi]``, with a tolerance for a claim rounded to 0.1 point."""
     return lo - 5e-4 <= x <= hi + 5e-4
 
 
 def verdict(claimed: float | None, lo: float, hi: float) -> str:
-    """Where the seed's number falls against our 95% CI."""
+    """Where a claimed number falls against our 95% CI."""
     if claimed is None or pd.isna(claimed):
         return "no number claimed"
     if inside(claimed, lo, hi):
         return "within our CI"
-    return "seed higher than ours" if claimed > hi else "seed lower than ours"
+    return "claim higher than ours" if claimed > hi else "claim lower than ours"
 
 
-def beside_seed(summary: pd.DataFrame, seed: pd.DataFrame, on: Sequence[str]) -> pd.DataFrame:
-    """Our summary (``success, ci_low, ci_high``) merged with the seed's ``seed_success``."""
-    out = summary.merge(seed, on=list(on), how="left")
+def beside_claimed(summary: pd.DataFrame, claimed: pd.DataFrame, on: Sequence[str]) -> pd.DataFrame:
+    """Our summary (``success, ci_low, ci_high``) merged with the claims' ``claimed_success``."""
+    out = summary.merge(claimed, on=list(on), how="left")
     out["ours"] = [fmt_ci(m, lo, hi) for m, lo, hi in zip(out.success, out.ci_low, out.ci_high)]
-    out["seed"] = [f"{100 * v:.1f}%" if pd.notna(v) else "—" for v in out.seed_success]
+    out["claimed"] = [f"{100 * v:.1f}%" if pd.notna(v) else "—" for v in out.claimed_success]
     out["verdict"] = [verdict(c, lo, hi) for c, lo, hi in
-                      zip(out.seed_success, out.ci_low, out.ci_high)]
+                      zip(out.claimed_success, out.ci_low, out.ci_high)]
     return out
 
 
@@ -56,7 +56,7 @@ def summarize_with_average(rows: pd.DataFrame, by: Sequence[str] = ("task", "met
 
 
 def retention(summary: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.DataFrame:
-    """success(sigma) / success(0) per group: the seed's measure of graceful degradation.
+    """success(sigma) / success(0) per group: the article's measure of graceful degradation.
 
     A ratio of two estimated means; it is a point estimate and the book shows it as one.
     """

@@ -1,4 +1,4 @@
-"""The claims audit: every claim of the seed's results section, its number beside ours, a verdict.
+"""The claims audit: every claim of the article's results section, its number beside ours, a verdict.
 
 Each claim becomes one row of a tidy table (``audit``) built from the experiments' episode
 rows, so the book's audit chapter and the numbers in its prose come from ``results/`` alone.
@@ -28,20 +28,21 @@ from .verdicts import (BOOTSTRAP, VERDICTS, claim_row, difference_verdict, direc
                        equivalence_verdict, fmt_pct, fmt_points, number_verdict,
                        percentile_interval)
 
-def _success_claims(summary: pd.DataFrame, seed: pd.DataFrame, on: list[str], section: str,
+def _success_claims(summary: pd.DataFrame, claimed: pd.DataFrame, on: list[str], section: str,
                     name) -> list[dict]:
-    """One "success rate" claim per row of the seed's table ``seed`` (``on`` + ``seed_success``)."""
-    merged = seed.merge(summary, on=on, how="left")
+    """One "success rate" claim per row of the article's table ``claimed`` (``on`` +
+    ``claimed_success``)."""
+    merged = claimed.merge(summary, on=on, how="left")
     out = []
     for r in merged.itertuples(index=False):
         row = r._asdict()
         if pd.isna(row["success"]):
-            out.append(claim_row(section, name(row), "success rate", fmt_pct(r.seed_success),
-                              r.seed_success, ours="not run"))
+            out.append(claim_row(section, name(row), "success rate", fmt_pct(r.claimed_success),
+                              r.claimed_success, ours="not run"))
             continue
-        out.append(claim_row(section, name(row), "success rate", fmt_pct(r.seed_success), r.seed_success,
+        out.append(claim_row(section, name(row), "success rate", fmt_pct(r.claimed_success), r.claimed_success,
                           r.success, r.ci_low, r.ci_high, fmt_ci(r.success, r.ci_low, r.ci_high),
-                          number_verdict(r.seed_success, r.ci_low, r.ci_high)))
+                          number_verdict(r.claimed_success, r.ci_low, r.ci_high)))
     return out
 
 
@@ -53,20 +54,20 @@ def main_claims(main: pd.DataFrame) -> list[dict]:
     """The main table's 20 cells, the ranking, the lead over passive prediction, and where it is largest."""
     clean = with_task_average(main[main.sigma == 0])
     summary = summarize(clean, by=("task", "pretraining"))
-    seed = claims.main_table().rename(columns={"method": "pretraining"})
-    out = _success_claims(summary, seed, ["pretraining", "task"], "main table",
+    claimed = claims.main_table().rename(columns={"method": "pretraining"})
+    out = _success_claims(summary, claimed, ["pretraining", "task"], "main table",
                           lambda r: f"{BASELINES[r['pretraining']]}, {_task_name(r['task'])}")
     out.append(_ranking_claim(clean, summary))
     lead = paired_difference(clean, "actjepa", "passive", by=("task",)).set_index("task")
-    seed_lead = {t: claims.MAIN["actjepa"][i] - claims.MAIN["passive"][i]
+    claimed_lead = {t: claims.MAIN["actjepa"][i] - claims.MAIN["passive"][i]
                  for i, t in enumerate((*claims.TASKS, "average"))}
     a = lead.loc["average"]
     out.append(claim_row("main table", "ACT-JEPA + BC beats passive latent prediction + BC (the "
-                      "seed's V-JEPA row) by about 8 points on average", "difference",
-                      fmt_points(seed_lead["average"]), seed_lead["average"], a.difference,
+                      "the article's V-JEPA row) by about 8 points on average", "difference",
+                      fmt_points(claimed_lead["average"]), claimed_lead["average"], a.difference,
                       a.ci_low, a.ci_high, fmt_points(a.difference, a.ci_low, a.ci_high),
-                      difference_verdict(seed_lead["average"], a.ci_low, a.ci_high)))
-    out.append(_largest_gain_claim(lead, seed_lead))
+                      difference_verdict(claimed_lead["average"], a.ci_low, a.ci_high)))
+    out.append(_largest_gain_claim(lead, claimed_lead))
     return out
 
 
@@ -87,7 +88,7 @@ def _ranking_claim(clean: pd.DataFrame, summary: pd.DataFrame) -> dict:
                   ours=ours, verdict=verdict)
 
 
-def _largest_gain_claim(lead: pd.DataFrame, seed_lead: dict[str, float]) -> dict:
+def _largest_gain_claim(lead: pd.DataFrame, claimed_lead: dict[str, float]) -> dict:
     per_task = lead.loc[list(claims.TASKS)]
     best = per_task.difference.idxmax()
     p = per_task.loc["pick_place"]
@@ -98,9 +99,9 @@ def _largest_gain_claim(lead: pd.DataFrame, seed_lead: dict[str, float]) -> dict
     else:
         verdict = "does not hold"
     ours = "; ".join(f"{t} {fmt_points(r.difference, r.ci_low, r.ci_high)}" for t, r in per_task.iterrows())
-    seed = "; ".join(f"{t} {fmt_points(seed_lead[t])}" for t in claims.TASKS)
+    claimed = "; ".join(f"{t} {fmt_points(claimed_lead[t])}" for t in claims.TASKS)
     return claim_row("main table", "ACT-JEPA + BC's lead over passive latent prediction + BC (the "
-                  "seed's next best) is largest on Pick-and-Place", "ranking", seed, seed_lead["pick_place"], p.difference,
+                  "the article's next best) is largest on Pick-and-Place", "ranking", claimed, claimed_lead["pick_place"], p.difference,
                   p.ci_low, p.ci_high, ours, verdict)
 
 
@@ -202,9 +203,9 @@ def ablation_claims(ablations: pd.DataFrame) -> list[dict]:
                           fmt_points(d.difference, d.ci_low, d.ci_high),
                           difference_verdict(claimed - full, d.ci_low, d.ci_high)))
     out.append(collapse_claim(ablations))
-    nb, nb_seed = diffs["no_bottleneck"], claims.ABLATIONS["no_bottleneck"] - full
+    nb, nb_claimed = diffs["no_bottleneck"], claims.ABLATIONS["no_bottleneck"] - full
     out.append(claim_row("ablations", "the predictor bottleneck matters: removing it lowers success",
-                      "direction", f"lower, {fmt_points(nb_seed)}", nb_seed, nb.difference, nb.ci_low,
+                      "direction", f"lower, {fmt_points(nb_claimed)}", nb_claimed, nb.difference, nb.ci_low,
                       nb.ci_high, fmt_points(nb.difference, nb.ci_low, nb.ci_high),
                       direction_verdict(-1, nb.difference, nb.ci_low, nb.ci_high)))
     add = diffs["add"]
@@ -250,13 +251,13 @@ def data_efficiency_claims(rows: pd.DataFrame) -> list[dict]:
     clean = with_task_average(rows[rows.sigma == 0])
     avg = clean[clean.task == "average"]
     summary = summarize(avg, by=("pretraining", "n_demos"))
-    seed = claims.data_efficiency_table().rename(columns={"method": "pretraining"})
-    out = _success_claims(summary, seed, ["pretraining", "n_demos"], "data efficiency",
+    claimed = claims.data_efficiency_table().rename(columns={"method": "pretraining"})
+    out = _success_claims(summary, claimed, ["pretraining", "n_demos"], "data efficiency",
                           lambda r: f"{BASELINES[r['pretraining']]}, {r['n_demos']} demonstrations")
     adv = paired_difference(avg, "actjepa", "raw", by=("n_demos",)).set_index("n_demos")
-    seed_adv = {n: a - r for n, a, r in zip(claims.DEMO_COUNTS, claims.DATA_EFFICIENCY["actjepa"],
+    claimed_adv = {n: a - r for n, a, r in zip(claims.DEMO_COUNTS, claims.DATA_EFFICIENCY["actjepa"],
                                            claims.DATA_EFFICIENCY["raw"])}
-    for n, claimed in seed_adv.items():
+    for n, claimed in claimed_adv.items():
         if n not in adv.index:
             out.append(claim_row("data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
                               "demonstrations", "difference", fmt_points(claimed), claimed, ours="not run"))
@@ -266,14 +267,14 @@ def data_efficiency_claims(rows: pd.DataFrame) -> list[dict]:
                           "demonstrations", "difference", fmt_points(claimed), claimed, d.difference,
                           d.ci_low, d.ci_high, fmt_points(d.difference, d.ci_low, d.ci_high),
                           difference_verdict(claimed, d.ci_low, d.ci_high)))
-    out.append(_low_data_claim(adv, seed_adv))
+    out.append(_low_data_claim(adv, claimed_adv))
     return out
 
 
-def _low_data_claim(adv: pd.DataFrame, seed_adv: dict[int, float]) -> dict:
+def _low_data_claim(adv: pd.DataFrame, claimed_adv: dict[int, float]) -> dict:
     best = adv.difference.idxmax()
     b = adv.loc[best]
-    low = best in claims.DEMO_COUNTS[:2]  # the seed's "10–25 demonstrations"
+    low = best in claims.DEMO_COUNTS[:2]  # the article's "10–25 demonstrations"
     if low and b.ci_low > 0:
         verdict = "holds"
     elif low and b.difference > 0:
@@ -285,15 +286,15 @@ def _low_data_claim(adv: pd.DataFrame, seed_adv: dict[int, float]) -> dict:
     ours += fmt_points(b.difference, b.ci_low, b.ci_high)
     return claim_row("data efficiency", "ACT-JEPA + BC's advantage is most pronounced with 10–25 "
                   "demonstrations", "ranking",
-                  f"largest at {max(seed_adv, key=seed_adv.get)} ({fmt_points(max(seed_adv.values()))})",
-                  max(seed_adv.values()),
+                  f"largest at {max(claimed_adv, key=claimed_adv.get)} ({fmt_points(max(claimed_adv.values()))})",
+                  max(claimed_adv.values()),
                   b.difference, b.ci_low, b.ci_high, ours, verdict)
 
 
 def audit(main: pd.DataFrame, ablations: pd.DataFrame, data_efficiency: pd.DataFrame,
           seed: int = 0, paper_main: pd.DataFrame | None = None,
           world_model: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every claim, in the order of the seed's results section, then the paper's own claims
+    """Every claim, in the order of the article's results section, then the paper's own claims
     (``audit_paper``; "not testable yet" without ``paper_main`` / ``world_model``): one row each."""
 
     rows = [*main_claims(main), *noise_claims(main, seed=seed), *ablation_claims(ablations),
@@ -303,7 +304,7 @@ def audit(main: pd.DataFrame, ablations: pd.DataFrame, data_efficiency: pd.DataF
 
 
 def hyperparameters(pretrain_steps: int) -> pd.DataFrame:
-    """The seed's hyperparameter table, its source marks, and the value this book uses.
+    """The article's hyperparameter table, its source marks, and the value this book uses.
 
     Our values are read from ``JEPAConfig``'s defaults (every method uses them) and the
     profile's step count, so the table cannot drift from the code.
@@ -330,16 +331,16 @@ def hyperparameters(pretrain_steps: int) -> pd.DataFrame:
     arch = {"observation encoder": "MLP (state observations)",
             "action encoder": f"2-layer MLP, {c.act_hidden} hidden",
             "predictor": f"MLP, {c.pred_depth} hidden layers"}
-    rows = [{"component": comp, "hyperparameter": name, "seed": value, "source": source,
+    rows = [{"component": comp, "hyperparameter": name, "article": value, "source": source,
              "ours": arch[comp] if name == "architecture" else ours[name]}
             for comp, name, value, source in claims.HYPERPARAMETERS]
     return pd.DataFrame(rows)
 
 
-def seed_consistency() -> pd.DataFrame:
-    """Do the seed's tables agree with one another and with its prose?
+def article_consistency() -> pd.DataFrame:
+    """Do the article's tables agree with one another and with its prose?
 
-    Each row compares two places where the seed states the same quantity and gives the
+    Each row compares two places where the article states the same quantity and gives the
     largest disagreement in points. Agreement to rounding says the tables come from one set
     of numbers; it cannot say whether those numbers were measured.
     """

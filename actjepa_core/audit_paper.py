@@ -1,4 +1,4 @@
-"""The paper's own claims (arXiv 2501.14622, seeds 000/002), judged by rules fixed in advance.
+"""The paper's own claims (arXiv 2501.14622), judged by rules fixed in advance.
 
 These rules were written and committed before any full-profile result of the chunked
 comparison was read. Each claim is one row of the same shape as ``audit``'s, with the same

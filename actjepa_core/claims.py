@@ -1,11 +1,11 @@
-"""The seed's numbers, as data, so every table can put them beside ours.
+"""The article's numbers, as data, so every table can put them beside ours.
 
-Source: ``shared/seeds/001_*.txt`` section 9 (``003_*.txt`` repeats it). The seed calls these
+Source: ``shared/seeds/001_*.txt`` section 9 (``003_*.txt`` repeats it). The article calls these
 results of Vujinovic and Kovacevic (2025), but says in its section 5 that no code is public
 and that several hyperparameters are *inferred*; the paper's own summary (``000_*.txt``,
 ``002_*.txt``) reports ACT-JEPA "on par" with ACT and Diffusion Policy and contains none of
 these tables. They are claims to test, not ground truth. Success rates are in [0, 1].
-Method keys match ``experiments.METHODS``; "raw" is the seed's "Raw pixel BC" row (our
+Method keys match ``experiments.METHODS``; "raw" is the article's "Raw pixel BC" row (our
 observations are states, not pixels: the book says so wherever the row appears).
 """
 
@@ -36,9 +36,9 @@ NOISE = {  # method -> average success at each sigma of CLAIMED_SIGMAS (test-tim
 """Noise table: average success under Gaussian observation noise at test time."""
 
 RETENTION_AT_030 = {"raw": 0.126, "autoencoder": 0.199, "passive": 0.300, "actjepa": 0.554}
-"""The seed's retention success(0.30) / success(0) as it states it in the prose."""
+"""The article's retention success(0.30) / success(0) as it states it in the prose."""
 
-ABLATIONS = {  # ablation key -> average success (None: the seed reports "Collapsed")
+ABLATIONS = {  # ablation key -> average success (None: the article reports "Collapsed")
     "full": 0.753,
     "no_action": 0.614,
     "no_ema": None,
@@ -59,25 +59,25 @@ DEMO_COUNTS = (10, 25, 50, 100)
 
 
 def main_table() -> pd.DataFrame:
-    """Long table: method, task (including "average"), seed_success."""
-    rows = [{"method": m, "task": t, "seed_success": v}
+    """Long table: method, task (including "average"), claimed_success."""
+    rows = [{"method": m, "task": t, "claimed_success": v}
             for m, vals in MAIN.items() for t, v in zip((*TASKS, "average"), vals)]
     return pd.DataFrame(rows)
 
 
 def noise_table() -> pd.DataFrame:
-    """Long table: method, sigma, seed_success (task average)."""
-    return pd.DataFrame([{"method": m, "sigma": s, "seed_success": v}
+    """Long table: method, sigma, claimed_success (task average)."""
+    return pd.DataFrame([{"method": m, "sigma": s, "claimed_success": v}
                          for m, vals in NOISE.items() for s, v in zip(CLAIMED_SIGMAS, vals)])
 
 
 def data_efficiency_table() -> pd.DataFrame:
-    """Long table: method, n_demos, seed_success (task average)."""
-    return pd.DataFrame([{"method": m, "n_demos": n, "seed_success": v}
+    """Long table: method, n_demos, claimed_success (task average)."""
+    return pd.DataFrame([{"method": m, "n_demos": n, "claimed_success": v}
                          for m, vals in DATA_EFFICIENCY.items() for n, v in zip(DEMO_COUNTS, vals)])
 
 
-HYPERPARAMETERS = (  # (component, hyperparameter, the seed's value, the seed's source mark)
+HYPERPARAMETERS = (  # (component, hyperparameter, the article's value, the article's source mark)
     ("observation encoder", "architecture", "MLP (state) / CNN (image)", "Paper"),
     ("observation encoder", "layers", "3–4 MLP layers (state)", "Inferred"),
     ("observation encoder", "representation dim D", "128–256", "Inferred"),
@@ -96,7 +96,7 @@ HYPERPARAMETERS = (  # (component, hyperparameter, the seed's value, the seed's 
     ("training", "EMA momentum τ", "0.996–0.999", "Inferred"),
     ("training", "EMA schedule", "cosine toward 1.0", "Inferred"),
 )
-"""The seed's hyperparameter table (``001_*.txt`` section 5) with the source it gives each
+"""The article's hyperparameter table (``001_*.txt`` section 5) with the source it gives each
 row: "Paper" (reported) or "Inferred" (from the experiment's scale or the JEPA family). The
 task-dependent input dim and the GPU/framework rows are left out: they are not choices."""
 

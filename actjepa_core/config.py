@@ -50,7 +50,7 @@ class JEPAConfig:
     pred_hidden: int | None = None
     """Predictor hidden width; None -> 64 with the bottleneck, max(enc_hidden, D) without."""
     pred_depth: int = 2
-    """Number of hidden layers of the predictor g (the seed says 2-3 layer MLP)."""
+    """Number of hidden layers of the predictor g (the article says 2-3 layer MLP)."""
     bottleneck: bool = True
     """Predictor hidden width must be < D; False is the "no bottleneck" ablation (width >= D)."""
     action_injection: str = "concat"

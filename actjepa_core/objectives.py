@@ -21,8 +21,8 @@ def latent_loss(pred: torch.Tensor, target: torch.Tensor, normalize: bool = Fals
                 eps: float = 1e-6) -> torch.Tensor:
     """ACT-JEPA loss ``(1/N) sum_i || pred_i - sg[target_i] ||_2^2``.
 
-    Reduction, exactly as in the seed's formula: squared differences are **summed over the
-    D dimensions** and **averaged over the N rows** of the batch. (The seed's reference code
+    Reduction, exactly as in the article's formula: squared differences are **summed over the
+    D dimensions** and **averaged over the N rows** of the batch. (The article's reference code
     writes ``((a - b) ** 2).mean()``, which also averages over D, i.e. is this value / D.)
 
     ``target`` is detached here, so the stop-gradient holds whoever computes the target.

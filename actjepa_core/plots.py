@@ -120,7 +120,7 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
                  title: str = "Success rate on held-out episodes") -> plt.Figure:
     """Bars of mean success with their 95% CI (columns of ``evaluate.summarize``).
 
-    With a ``seed_success`` column (``analysis.beside_seed``), the seed's claimed number is
+    With a ``claimed_success`` column (``analysis.beside_claimed``), the article's claimed number is
     drawn on each bar as a black diamond.
     """
     xs, hues = list(dict.fromkeys(summary[x])), list(dict.fromkeys(summary[hue]))
@@ -133,9 +133,9 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
         err = np.vstack([part["success"] - part["ci_low"], part["ci_high"] - part["success"]])
         ax.bar(pos, 100 * part["success"], width, yerr=100 * err, capsize=3, label=h,
                color=colors[j])
-        if "seed_success" in part:
-            ax.plot(pos, 100 * part["seed_success"], "D", color="black", ms=5,
-                    label="seed's claim" if j == 0 else None)
+        if "claimed_success" in part:
+            ax.plot(pos, 100 * part["claimed_success"], "D", color="black", ms=5,
+                    label="article's claim" if j == 0 else None)
     ax.set_xticks(np.arange(len(xs)), xs)
     ax.set_ylim(0, 105)
     ax.set_ylabel("success rate (%)")
@@ -153,22 +153,22 @@ def palette(keys: Sequence[str]) -> dict[str, tuple]:
 
 def draw_curve(ax: plt.Axes, part: pd.DataFrame, x: str, color: tuple, name: str,
                band_alpha: float = 0.2) -> None:
-    """One method's mean success against ``x`` (sorted) with its 95% CI band, and the seed's
-    claims, where ``part`` has a ``seed_success`` column with numbers, dashed with open
+    """One method's mean success against ``x`` (sorted) with its 95% CI band, and the article's
+    claims, where ``part`` has a ``claimed_success`` column with numbers, dashed with open
     markers in the same colour. The one way every success curve of the book is drawn."""
     part = part.sort_values(x)
     ax.plot(part[x], 100 * part["success"], "o-", color=color, label=f"{name} (ours)")
     ax.fill_between(part[x], 100 * part["ci_low"], 100 * part["ci_high"], color=color,
                     alpha=band_alpha, lw=0)
-    if "seed_success" in part and part["seed_success"].notna().any():
-        ax.plot(part[x], 100 * part["seed_success"], "o--", mfc="none", color=color,
-                label=f"{name} (seed's claim)")
+    if "claimed_success" in part and part["claimed_success"].notna().any():
+        ax.plot(part[x], 100 * part["claimed_success"], "o--", mfc="none", color=color,
+                label=f"{name} (article's claim)")
 
 
 def plot_curves(summary: pd.DataFrame, x: str, hue: str = "method", title: str = "",
                 xlabel: str = "") -> plt.Figure:
-    """Mean success against ``x`` per ``hue`` with a 95% CI band; the seed's claims, where a
-    ``seed_success`` column has them, as dashed lines with open markers in the same colour."""
+    """Mean success against ``x`` per ``hue`` with a 95% CI band; the article's claims, where a
+    ``claimed_success`` column has them, as dashed lines with open markers in the same colour."""
     hues = list(dict.fromkeys(summary[hue]))
     colors = palette(hues)
     fig, ax = plt.subplots(figsize=(7.5, 4.2))

@@ -17,9 +17,9 @@ VERDICT_COLORS = dict(zip(VERDICTS, ("#1b9e77", "#e6ab02", "#d95f02", "#999999")
 """One colour per verdict, the same in every figure and table of the chapter."""
 
 
-def plot_verdicts(table: pd.DataFrame, title: str = "Verdicts on the seed's claims, per section"
+def plot_verdicts(table: pd.DataFrame, title: str = "Verdicts on the article's claims, per section"
                   ) -> plt.Figure:
-    """Stacked horizontal bars: for each section of the seed's results, how many of its claims
+    """Stacked horizontal bars: for each section of the article's results, how many of its claims
     got each verdict, sections in table order."""
     check_columns(table, ["section", "verdict"], "plot_verdicts")
     sections = list(dict.fromkeys(table.section))
@@ -46,35 +46,35 @@ def _scatter(ax: plt.Axes, part: pd.DataFrame, scale: float, sections: list[str]
     for (section, kind), g in part.groupby(["section", "kind"], sort=False):
         err = np.vstack([g.value - g.ci_low, g.ci_high - g.value]) * scale
         retention = kind == "retention"
-        ax.errorbar(g.seed_value * scale, g.value * scale, yerr=np.abs(err),
+        ax.errorbar(g.claimed_value * scale, g.value * scale, yerr=np.abs(err),
                     fmt="D" if retention else "o", ms=5, capsize=2, color=colors[section],
                     mfc="white" if retention else colors[section],
                     label=f"{section}: retention" if retention else section)
-    lo = scale * float(np.nanmin(np.r_[part.seed_value, part.ci_low]))
-    hi = scale * float(np.nanmax(np.r_[part.seed_value, part.ci_high]))
+    lo = scale * float(np.nanmin(np.r_[part.claimed_value, part.ci_low]))
+    hi = scale * float(np.nanmax(np.r_[part.claimed_value, part.ci_high]))
     pad = 0.05 * (hi - lo)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="grey", lw=1, ls="--",
-            label="ours = the seed's")
+            label="ours = the article's")
 
 
 def plot_claimed_vs_measured(table: pd.DataFrame,
                              title: str = "Each claimed number against ours (95% CI)") -> plt.Figure:
-    """Two panels. Left: every claimed success rate and retention (x, the seed's) against ours
+    """Two panels. Left: every claimed success rate and retention (x, the article's) against ours
     (y, with its 95% CI). Right: every claimed difference the same way, in points. On the
     dashed diagonal the two agree; a CI that crosses it is a claim that holds."""
-    check_columns(table, ["section", "kind", "seed_value", "value", "ci_low", "ci_high"],
+    check_columns(table, ["section", "kind", "claimed_value", "value", "ci_low", "ci_high"],
                   "plot_claimed_vs_measured")
     numbers = table[table.kind.isin(["success rate", "retention"])].dropna(subset=["value", "ci_low"])
     diffs = table[table.kind == "difference"].dropna(subset=["value", "ci_low"])
     sections = list(dict.fromkeys(table.section))
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.8))
     _scatter(left, numbers, 100, sections)
-    left.set(xlabel="the seed's number (%)", ylabel="ours (%)",
+    left.set(xlabel="the article's number (%)", ylabel="ours (%)",
              title="success rates and retentions")
     _scatter(right, diffs, 100, sections)
     right.axhline(0, color="black", lw=0.6)
     right.axvline(0, color="black", lw=0.6)
-    right.set(xlabel="the seed's difference (points)", ylabel="ours (points)",
+    right.set(xlabel="the article's difference (points)", ylabel="ours (points)",
               title="differences between methods")
     handles, labels = left.get_legend_handles_labels()
     more = [(h, l) for h, l in zip(*right.get_legend_handles_labels()) if l not in labels]

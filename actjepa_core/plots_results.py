@@ -2,7 +2,7 @@
 chapters.
 
 Each ``plot_*`` function takes a summary frame (columns of ``evaluate.summarize``: ``success,
-ci_low, ci_high``, plus ``seed_success`` where the seed has a number) and returns a figure
+ci_low, ci_high``, plus ``claimed_success`` where the article has a number) and returns a figure
 with a title, axis labels with units and a legend, so a notebook cell is one call.
 """
 
@@ -21,7 +21,7 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
                         title: str = "", xlabel: str = "", logx: bool = False,
                         hue_order: Sequence[str] | None = None) -> plt.Figure:
     """Small multiples: one panel per ``panel`` value, mean success against ``x`` per ``hue``
-    with a 95% CI band; the seed's claims (a ``seed_success`` column, where not NaN) dashed
+    with a 95% CI band; the article's claims (a ``claimed_success`` column, where not NaN) dashed
     with open markers in the same colour. The y axis is shared so panels compare directly."""
     check_columns(summary, [x, hue, panel, "success", "ci_low", "ci_high"], "plot_curves_by_task")
     panels = list(dict.fromkeys(summary[panel]))
@@ -73,7 +73,7 @@ def plot_data_efficiency(summary: pd.DataFrame, hue: str = "method",
                          title: str = "Success against the number of demonstrations"
                          ) -> plt.Figure:
     """Mean success against ``n_demos`` (log scale, ticks at the counts run) per ``hue`` with a
-    95% CI band, and the seed's claims dashed where a ``seed_success`` column has them."""
+    95% CI band, and the article's claims dashed where a ``claimed_success`` column has them."""
     check_columns(summary, ["n_demos", hue, "success", "ci_low", "ci_high"], "plot_data_efficiency")
     fig = plot_curves(summary, x="n_demos", hue=hue, title=title,
                       xlabel="demonstrations per task (log scale)")
@@ -92,7 +92,7 @@ def plot_retention(ret: pd.DataFrame, hue: str = "method",
                    title: str = "Retention: success under noise as a share of clean success"
                    ) -> plt.Figure:
     """Retention ``success(sigma) / success(0)`` against sigma per ``hue``: ours solid, and the
-    seed's (a ``seed_retention`` column, where not NaN) dashed with open markers.
+    article's (a ``claimed_retention`` column, where not NaN) dashed with open markers.
 
     Retention is a ratio of two estimates and is drawn as a point estimate, without a band;
     a method with no clean success has no retention and is left out of the panel.
@@ -108,9 +108,9 @@ def plot_retention(ret: pd.DataFrame, hue: str = "method",
             ax.plot(part["sigma"], 100 * part["retention"], "o-", color=colors[h],
                     label=f"{h} (ours)")
             top = max(top, 105 * float(part["retention"].max()))
-        if "seed_retention" in part and part["seed_retention"].notna().any():
-            ax.plot(part["sigma"], 100 * part["seed_retention"], "o--", mfc="none",
-                    color=colors[h], label=f"{h} (seed's)")
+        if "claimed_retention" in part and part["claimed_retention"].notna().any():
+            ax.plot(part["sigma"], 100 * part["claimed_retention"], "o--", mfc="none",
+                    color=colors[h], label=f"{h} (article's)")
     ax.axhline(100, color="grey", lw=0.8, ls=":")
     ax.set_xticks(sorted(ret["sigma"].unique()))
     ax.set_ylim(-3, top)

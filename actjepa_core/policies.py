@@ -1,4 +1,4 @@
-"""Three ways to get a policy out of a pretrained encoder (seed section 8).
+"""Three ways to get a policy out of a pretrained encoder (the article's section 8).
 
 1. ``BCPolicy``: a small head trained by behaviour cloning on the *frozen* encoder.
 2. ``LatentNN``: the action of the demonstration state nearest in representation space.
@@ -59,11 +59,11 @@ class BCConfig:
     """Behaviour cloning of a policy head on top of a (frozen) encoder."""
 
     hidden: tuple[int, ...] = (256, 256)
-    """Hidden widths of the head MLP (the seed: a linear layer or a 1-2 layer MLP)."""
+    """Hidden widths of the head MLP (the article: a linear layer or a 1-2 layer MLP)."""
     goal_input: bool = False
     """Concatenate the standardised goal to the representation at the head's input."""
     finetune: bool = False
-    """Train the encoder with the head (a remedy row, not the seed's frozen protocol)."""
+    """Train the encoder with the head (a remedy row, not the article's frozen protocol)."""
     steps: int = 3000
     """Optimiser steps."""
     batch_size: int = 256

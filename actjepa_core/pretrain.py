@@ -15,7 +15,7 @@ All methods share, from the same ``JEPAConfig``:
 - the loop: ``train.fit`` (no per-step host sync; collapse figures of the online encoder,
   ``online_std/erank/cos/collapsed``, every ``cfg.monitor_every`` steps).
 
-Methods (rows of the seed's main table, plus the reconstruction ablation):
+Methods (rows of the article's main table, plus the reconstruction ablation):
 
 =============  ============================================================================
 ``actjepa``    ``train_jepa(cfg)``: ``|| g(f(o_t), h(a_t)) - sg[f_bar(o_{t+1})] ||^2``, EMA target

@@ -132,8 +132,8 @@ def protocol_sentence(rows: pd.DataFrame, P) -> str:
 
 def claims_table(claims: list[dict]) -> pd.DataFrame:
     """The audit rows of the paper's claims as the chapter shows them."""
-    table = pd.DataFrame(claims)[["claim", "kind", "seed", "ours", "verdict"]]
-    return table.rename(columns={"seed": "the paper says", "ours": "ours (95% CI)"}).set_index("claim")
+    table = pd.DataFrame(claims)[["claim", "kind", "claimed", "ours", "verdict"]]
+    return table.rename(columns={"claimed": "the paper says", "ours": "ours (95% CI)"}).set_index("claim")
 
 
 def leader_sentence(summary: pd.DataFrame) -> str:

@@ -3,7 +3,7 @@
 One protocol for every row: the same demonstrations, encoder architecture, optimiser,
 pretraining steps, BC head and BC steps, and the same held-out evaluation episodes; only the
 pretraining objective (or the one switch an ablation names) changes. Hyperparameters are
-the seed's (``config.JEPAConfig`` defaults, its section 5) for every method alike.
+the article's (``config.JEPAConfig`` defaults, its section 5) for every method alike.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ NOISE_SIGMAS = (0.0, 0.05, 0.10, 0.20, 0.30)
 of the article's noise table, so each of its numbers has ours beside it."""
 
 NOISE_METHODS = ("raw", "autoencoder", "passive", "actjepa")
-"""The methods of the seed's noise table."""
+"""The methods of the article's noise table."""
 
 ABLATIONS: dict[str, dict] = {
     "full": {},
@@ -40,7 +40,7 @@ ABLATIONS: dict[str, dict] = {
     "add": {"jepa": {"action_injection": "add"}},
     "film": {"jepa": {"action_injection": "film"}},
 }
-"""Each row of the seed's ablation table (plus FiLM) as overrides of ACT-JEPA + BC."""
+"""Each row of the article's ablation table (plus FiLM) as overrides of ACT-JEPA + BC."""
 
 REMEDIES: dict[str, dict] = {
     "goal_to_head": {"bc": {"goal_input": True}},
@@ -48,10 +48,10 @@ REMEDIES: dict[str, dict] = {
     "vc_regulariser": {"jepa": {"vc_weight": 1.0}},
     "l2_normalised_loss": {"jepa": {"normalize_loss": True}},
 }
-"""Extra rows a reviewer would ask for, clearly apart from the seed's protocol."""
+"""Extra rows a reviewer would ask for, clearly apart from the article's protocol."""
 
 DATA_METHODS = ("raw", "actjepa")
-"""The methods of the seed's data-efficiency table."""
+"""The methods of the article's data-efficiency table."""
 
 
 def _common(P: Profile) -> dict:

@@ -23,10 +23,10 @@ BOOTSTRAP = 4000
 """Resamples of the hierarchical bootstrap behind the retention intervals."""
 
 RULES = {
-    "success rate": "holds if the seed's number lies inside our 95% CI; otherwise does not hold",
-    "retention": "holds if the seed's retention lies inside our 95% bootstrap CI; otherwise does not hold",
-    "difference": "holds if the seed's difference lies inside our 95% CI; partly if it lies "
-                  "outside but our CI excludes zero on the seed's side; otherwise does not hold",
+    "success rate": "holds if the article's number lies inside our 95% CI; otherwise does not hold",
+    "retention": "holds if the article's retention lies inside our 95% bootstrap CI; otherwise does not hold",
+    "difference": "holds if the article's difference lies inside our 95% CI; partly if it lies "
+                  "outside but our CI excludes zero on the article's side; otherwise does not hold",
     "direction": "holds if our 95% CI lies wholly on the claimed side of zero; partly if only "
                  "our mean does; otherwise does not hold",
     "equivalence": f"holds if our 95% CI lies within ±{100 * EQUIVALENCE:g} points; partly if it "
@@ -34,7 +34,7 @@ RULES = {
     "collapse": "holds if most runs end collapsed by the monitor's thresholds; partly if none "
                 "or few do but the effective rank ends below half the full model's; otherwise "
                 "does not hold",
-    "ranking": "holds if what the seed puts first is first by our means and the interval behind "
+    "ranking": "holds if what the article puts first is first by our means and the interval behind "
                "it excludes zero (a paired lead over the runner-up, a bootstrap lead in retention, "
                "or a positive advantage); partly if it is first by our means only; otherwise "
                "does not hold",
@@ -43,25 +43,26 @@ RULES = {
 """Each kind of claim and how its verdict is decided."""
 
 
-def claim_row(section: str, claim: str, kind: str, seed: str, seed_value: float | None,
+def claim_row(section: str, claim: str, kind: str, claimed: str, claimed_value: float | None,
               value: float | None = None, lo: float | None = None,
               hi: float | None = None, ours: str | None = None,
               verdict: str = "not testable yet") -> dict:
     """One row of an audit table: the claim, the source's number, ours and the verdict."""
-    return {"section": section, "claim": claim, "kind": kind, "seed": seed, "ours": ours or "—",
-            "verdict": verdict, "seed_value": seed_value, "value": value, "ci_low": lo, "ci_high": hi}
+    return {"section": section, "claim": claim, "kind": kind, "claimed": claimed,
+            "ours": ours or "—", "verdict": verdict, "claimed_value": claimed_value,
+            "value": value, "ci_low": lo, "ci_high": hi}
 
 
-def number_verdict(seed: float, lo: float, hi: float) -> str:
+def number_verdict(claimed: float, lo: float, hi: float) -> str:
     """Verdict on a single claimed number: inside our CI or not."""
-    return "holds" if inside(seed, lo, hi) else "does not hold"
+    return "holds" if inside(claimed, lo, hi) else "does not hold"
 
 
-def difference_verdict(seed: float, lo: float, hi: float) -> str:
+def difference_verdict(claimed: float, lo: float, hi: float) -> str:
     """Verdict on a claimed difference: its size, or failing that its direction."""
-    if inside(seed, lo, hi):
+    if inside(claimed, lo, hi):
         return "holds"
-    same_side = (lo > 0 and seed > 0) or (hi < 0 and seed < 0)
+    same_side = (lo > 0 and claimed > 0) or (hi < 0 and claimed < 0)
     return "partly" if same_side else "does not hold"
 
 

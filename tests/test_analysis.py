@@ -1,4 +1,4 @@
-"""From episode rows to the result tables: task averages, paired differences, the seed's
+"""From episode rows to the result tables: task averages, paired differences, the article's
 numbers beside ours, retention."""
 
 from __future__ import annotations
@@ -52,16 +52,16 @@ def test_task_average_pools_the_tasks_episodes():
         assert s.loc[("average", key), "episodes"] == len(rows[rows.pretraining == key])
 
 
-def test_verdicts_place_the_seed_against_our_interval():
+def test_verdicts_place_the_claim_against_our_interval():
     assert analysis.verdict(0.5, 0.4, 0.6) == "within our CI"
-    assert analysis.verdict(0.75, 0.4, 0.6) == "seed higher than ours"
-    assert analysis.verdict(0.3, 0.4, 0.6) == "seed lower than ours"
+    assert analysis.verdict(0.75, 0.4, 0.6) == "claim higher than ours"
+    assert analysis.verdict(0.3, 0.4, 0.6) == "claim lower than ours"
     assert analysis.verdict(None, 0.4, 0.6) == "no number claimed"
     summary = pd.DataFrame({"method": ["a", "b"], "success": [0.5, 0.2], "ci_low": [0.4, 0.1],
                             "ci_high": [0.6, 0.3]})
-    seed = pd.DataFrame({"method": ["a"], "seed_success": [0.9]})
-    out = analysis.beside_seed(summary, seed, on=("method",)).set_index("method")
-    assert out.loc["a", "verdict"] == "seed higher than ours" and out.loc["a", "seed"] == "90.0%"
+    seed = pd.DataFrame({"method": ["a"], "claimed_success": [0.9]})
+    out = analysis.beside_claimed(summary, seed, on=("method",)).set_index("method")
+    assert out.loc["a", "verdict"] == "claim higher than ours" and out.loc["a", "claimed"] == "90.0%"
     assert out.loc["b", "verdict"] == "no number claimed" and out.loc["a", "ours"] == "50.0% [40.0, 60.0]"
 
 

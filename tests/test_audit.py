@@ -1,4 +1,4 @@
-"""The claims audit: its verdict rules, and a table with one row per seed claim built from rows."""
+"""The claims audit: its verdict rules, and a table with one row per claim of the article, built from rows."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def test_number_verdict_is_inside_or_not() -> None:
     assert verdicts.number_verdict(0.5, 0.4, 0.6) == "holds"
     assert verdicts.number_verdict(0.7, 0.4, 0.6) == "does not hold"
     assert verdicts.number_verdict(0.3, 0.4, 0.6) == "does not hold"
-    # The seed rounds to 0.1 point: 40.0% against a bound of 40.04% still counts as inside.
+    # The article rounds to 0.1 point: 40.0% against a bound of 40.04% still counts as inside.
     assert verdicts.number_verdict(0.400, 0.4004, 0.6) == "holds"
 
 
@@ -66,7 +66,7 @@ def table() -> pd.DataFrame:
     return audit.audit(main, abl, data)
 
 
-def test_audit_has_one_row_per_seed_claim(table: pd.DataFrame) -> None:
+def test_audit_has_one_row_per_article_claim(table: pd.DataFrame) -> None:
     counts = table.groupby("section").size()
     assert counts["main table"] == 20 + 3  # cells, ranking, lead over passive, where largest
     assert counts["noise"] == 16 + 4 + 1  # noisy cells, retentions, "most graceful"
@@ -88,7 +88,7 @@ def test_audit_verdicts_follow_the_rows(table: pd.DataFrame) -> None:
     assert graceful.verdict in ("partly", "does not hold")
     # no_ema's encoders all end with effective rank 1: collapsed by the monitor's threshold.
     assert by_claim.loc["without the EMA target the representation collapses", "verdict"] == "holds"
-    # no_action succeeds at 0.2 against 0.5: lower, as the seed says, but by far more than 13.9 points.
+    # no_action succeeds at 0.2 against 0.5: lower, as the article says, but by far more than 13.9 points.
     no_action = table[table.claim.str.startswith("no_action")].iloc[0]
     assert no_action.value < -0.2 and no_action.verdict == "partly"
     # The on-par claim cannot be tested here.
@@ -111,13 +111,13 @@ def test_retention_bootstrap_refuses_mismatched_rows() -> None:
         audit.retention_bootstrap(main, 0.3, resamples=10)
 
 
-def test_seed_tables_agree_with_one_another() -> None:
-    checks = audit.seed_consistency()
+def test_article_tables_agree_with_one_another() -> None:
+    checks = audit.article_consistency()
     assert len(checks) == 6
     assert checks["agrees to rounding"].all(), checks[~checks["agrees to rounding"]].check.tolist()
 
 
-def test_hyperparameter_table_puts_our_value_beside_each_seed_row() -> None:
+def test_hyperparameter_table_puts_our_value_beside_each_article_row() -> None:
     hp = audit.hyperparameters(pretrain_steps=123)
     assert len(hp) == len(claims.HYPERPARAMETERS)
     assert set(hp.source) == {"Paper", "Inferred"}

@@ -220,10 +220,10 @@ def test_judge_flags_what_a_reader_would_see_as_broken() -> None:
 
 
 def test_default_pages_skip_only_unwritten_pages_outside_the_toc() -> None:
-    toc = ["book/intro", "notebooks/01_x", "book/claims_of_the_seed"]
+    toc = ["book/intro", "notebooks/01_x", "book/claims_of_the_article"]
     pages = browser_check.choose_pages(None, False, toc)
     assert pages[:3] == list(browser_check.DEFAULT_PAGES)
-    assert "book/claims_of_the_seed" in pages
+    assert "book/claims_of_the_article" in pages
     assert browser_check.choose_pages(["book/intro.html", "book/intro"], False, toc) == ["book/intro"]
     assert browser_check.choose_pages(None, True, toc) == toc
 

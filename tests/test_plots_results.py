@@ -32,7 +32,7 @@ def _labelled(ax: plt.Axes, title: bool = True) -> None:
 
 def test_plot_curves_by_task_one_panel_per_task_with_shared_legend() -> None:
     summary = summarize(episodes("sigma", (0.0, 0.1, 0.3)), by=("task", "method", "sigma"))
-    summary["seed_success"] = np.nan
+    summary["claimed_success"] = np.nan
     fig = pr.plot_curves_by_task(summary, x="sigma", title="per task", xlabel="σ (standardised)")
     assert [ax.get_title() for ax in fig.axes] == list(TASKS)
     _labelled(fig.axes[0])
@@ -49,35 +49,35 @@ def test_plot_curves_by_task_log_x() -> None:
     assert fig.axes[1].get_xlabel() == "n_demos"
 
 
-def test_plot_noise_curves_and_data_efficiency_show_seed_claims() -> None:
+def test_plot_noise_curves_and_data_efficiency_show_the_claims() -> None:
     s = summarize(episodes("sigma", (0.0, 0.3)), by=("method", "sigma"))
-    s["seed_success"] = [0.5, 0.3, 0.6, 0.4]
+    s["claimed_success"] = [0.5, 0.3, 0.6, 0.4]
     fig = pr.plot_noise_curves(s, title="noise")
     (ax,) = fig.axes
     _labelled(ax)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "raw BC (seed's claim)" in labels and "ACT-JEPA + BC (ours)" in labels
+    assert "raw BC (article's claim)" in labels and "ACT-JEPA + BC (ours)" in labels
     assert "σ" in ax.get_xlabel()
 
     d = summarize(episodes("n_demos", (10, 25)), by=("method", "n_demos"))
-    d["seed_success"] = [0.2, 0.3, np.nan, np.nan]
+    d["claimed_success"] = [0.2, 0.3, np.nan, np.nan]
     fig = pr.plot_data_efficiency(d, title="data")
     (ax,) = fig.axes
     _labelled(ax)
     assert ax.get_xscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels.count("raw BC (seed's claim)") + labels.count("ACT-JEPA + BC (seed's claim)") == 1
+    assert labels.count("raw BC (article's claim)") + labels.count("ACT-JEPA + BC (article's claim)") == 1
 
 
-def test_plot_retention_skips_undefined_and_draws_seed() -> None:
+def test_plot_retention_skips_undefined_and_draws_the_claim() -> None:
     ret = pd.DataFrame({"method": ["a", "a", "b", "b"], "sigma": [0.0, 0.3, 0.0, 0.3],
                         "retention": [1.0, 0.5, np.nan, np.nan],
-                        "seed_retention": [1.0, 0.4, 1.0, 0.2]})
+                        "claimed_retention": [1.0, 0.4, 1.0, 0.2]})
     fig = pr.plot_retention(ret, title="ret")
     (ax,) = fig.axes
     _labelled(ax)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["a (ours)", "a (seed's)", "b (seed's)"]
+    assert labels == ["a (ours)", "a (article's)", "b (article's)"]
     assert "%" in ax.get_ylabel()
 
 
