@@ -54,7 +54,7 @@ def test_a_diverging_loss_stops_training_at_its_step():
     from actjepa_core.data import NormStats
 
     stats = NormStats(np.zeros(13, np.float32), np.ones(13, np.float32))
-    with pytest.raises(FloatingPointError, match="training diverged"):
+    with pytest.raises(FloatingPointError, match="is inf at step 1 of 4: training diverged"):
         train_bc(None, o * 1e30, a + 1e30, stats, get_task("reach").layout,
                  BCConfig(steps=4, batch_size=8, lr=1e30))
 

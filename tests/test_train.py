@@ -94,6 +94,7 @@ def test_same_seed_bit_identical_and_other_seed_differs():
 
 def test_global_state_restored():
     obs, act, nxt = toy_data()
+    torch.set_num_threads(2)  # not the run's 1, so that a missing restore shows
     threads = torch.get_num_threads()
     torch.manual_seed(123)
     expected = torch.rand(3)
@@ -136,6 +137,8 @@ def test_resume_continues_same_run(tmp_path):
     path = tmp_path / "run.pt"
     _, h_part = train_jepa(c, obs, act, nxt, progress=False, checkpoint_path=path, until=25)
     assert len(h_part) == 25 and load_checkpoint(path).step == 25
+    assert load_checkpoint(path).history["step"].tolist() == list(range(1, 26)), \
+        "the checkpoint holds every step's row, not only those up to the last monitor reading"
     resumed, h_res = train_jepa(c, obs, act, nxt, progress=False, checkpoint_path=path)
     assert_same_weights(straight, resumed)
     assert h_res["loss"].tolist() == h_straight["loss"].tolist()
@@ -156,3 +159,46 @@ def test_training_rejects_bad_data():
         train_jepa(cfg(), obs, act, bad, progress=False)
     with pytest.raises(ValueError, match="rows"):
         train_jepa(cfg(), obs, act[:100], nxt, progress=False)
+
+
+def test_torch_settings_zero_threads_leaves_the_count_and_restores_it():
+    from actjepa_core.train import torch_settings
+
+    torch.set_num_threads(2)
+    with torch_settings(0, deterministic=False):
+        assert torch.get_num_threads() == 2
+    with torch_settings(1, deterministic=False):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+
+
+def test_tau_schedule_of_one_step_and_of_none():
+    assert len(list(cosine_tau_schedule(0.9, 1.0, 1))) == 1
+    with pytest.raises(ValueError, match="steps must be positive"):
+        next(cosine_tau_schedule(0.9, 1.0, 0))
+
+
+def test_empty_training_data_is_refused():
+    obs, act, nxt = toy_data()
+    with pytest.raises(ValueError, match="no transitions|empty|0 rows"):
+        train_jepa(cfg(), obs[:0], act[:0], nxt[:0], progress=False)
+
+
+def test_every_checkpoint_holds_the_history_up_to_its_step(tmp_path, monkeypatch):
+    """A checkpoint between two monitor readings must still carry every step's row: a run
+    killed right after it resumes with its whole history."""
+    import actjepa_core.train as train_module
+
+    seen = []
+    real = train_module.save_checkpoint
+
+    def recording(path, model, c, history, step, *args, **kwargs):
+        seen.append((step, len(history["step"])))
+        return real(path, model, c, history, step, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "save_checkpoint", recording)
+    obs, act, nxt = toy_data()
+    train_jepa(cfg(steps=30, monitor_every=10), obs, act, nxt, progress=False,
+               checkpoint_path=tmp_path / "run.pt", checkpoint_every=7)
+    assert [s for s, _ in seen] == [7, 14, 21, 28, 30]
+    assert all(rows == step for step, rows in seen), seen
