@@ -137,3 +137,37 @@ def test_gaussian_views_add_noise_of_std_sigma():
     v1, v2 = gaussian_views(obs, 0.1, torch.Generator().manual_seed(0))
     for v in (v1, v2):
         assert v.std().item() == pytest.approx(0.1, rel=0.05)
+
+
+def test_embedding_stats_exact_on_hand_built_batches():
+    square = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    s = embedding_stats(square)
+    assert s["std"] == pytest.approx(math.sqrt(2 / 3))  # per dim (1, 0, -1, 0), unbiased
+    assert s["erank"] == pytest.approx(2.0)
+    assert s["cos"] == pytest.approx(-1 / 3)  # (|sum|^2 - n) / (n (n - 1)) = -4 / 12
+    oblong = torch.tensor([[2.0, 0.0], [-2.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    p = torch.tensor([2 / 3, 1 / 3])  # singular values sqrt(8), sqrt(2)
+    assert embedding_stats(oblong)["erank"] == pytest.approx(float(torch.exp(-(p * p.log()).sum())))
+    shifted = oblong + torch.tensor([5.0, -3.0])  # the rank is of the centred batch
+    assert embedding_stats(shifted)["erank"] == pytest.approx(embedding_stats(oblong)["erank"])
+
+
+def test_rank_exactly_two_is_not_collapse_and_one_observation_is_refused():
+    from actjepa_core.monitor import is_collapsed
+
+    assert not is_collapsed({"std": 1.0, "erank": 2.0}, 4)
+    with pytest.raises(ValueError, match="at least 2 observations"):
+        CollapseMonitor(torch.zeros(1, 3))
+
+
+def test_monitor_reads_in_eval_mode_and_restores_the_mode():
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    enc = torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Linear(3, 8))
+    model = SimpleNamespace(encoder=enc, target_net=enc)
+    mon = CollapseMonitor(torch.randn(32, 3), warn=False)
+    enc.train()
+    first, second = mon(model), mon(model)
+    assert first == second, "dropout must be off while the monitor reads"
+    assert enc.training, "the caller's mode is restored"
