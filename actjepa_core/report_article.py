@@ -1,0 +1,121 @@
+"""What chapter 7 (noise robustness) says of the article's claims, as tested functions.
+
+Each function takes the summaries the chapter already shows and returns a table or the text
+of a paragraph, so a notebook cell is a call and the rule behind each sentence is tested here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import analysis, claims
+from .suites import BASELINES, NOISE_METHODS
+
+
+def fmt_pct(v: float) -> str:
+    """A rate in percent with one decimal, or a dash where it is undefined."""
+    return "—" if pd.isna(v) else f"{100 * v:.1f}%"
+
+
+def claimed_retention() -> pd.DataFrame:
+    """The article's retention success(σ) / success(0) per method (``pretraining``) and σ,
+    computed from its noise table; an error when that disagrees with the retention its prose
+    states at σ = 0.30 (``claims.RETENTION_AT_030``) by more than rounding."""
+    table = claims.noise_table().rename(columns={"claimed_success": "success"})
+    ret = (analysis.retention(table)
+           .rename(columns={"method": "pretraining", "retention": "claimed_retention"})
+           [["pretraining", "sigma", "claimed_retention"]])
+    at = ret[ret.sigma == max(claims.CLAIMED_SIGMAS)].set_index("pretraining").claimed_retention
+    stated = pd.Series(claims.RETENTION_AT_030)
+    off = (at - stated).abs()
+    if (off >= 5e-4).any():
+        raise ValueError(f"the article's noise table and prose disagree on retention: "
+                         f"{off[off >= 5e-4].to_dict()}")
+    return ret
+
+
+def retention_beside_claimed(avg: pd.DataFrame) -> pd.DataFrame:
+    """Our retention per method and σ (from the task-average summary ``avg``, with
+    ``pretraining``) merged with the article's (``claimed_retention``)."""
+    ours = analysis.retention(avg, by=("method", "pretraining"))
+    return ours.merge(claimed_retention(), on=("pretraining", "sigma"), how="left")
+
+
+def retention_table(ret: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Methods x noise levels above 0, each cell "ours  vs  the article's" retention."""
+    noisy = ret[ret.sigma > 0]
+    cells = [f"{fmt_pct(a)}  vs  {fmt_pct(b)}" for a, b in zip(noisy.retention,
+                                                              noisy.claimed_retention)]
+    return (noisy.assign(cell=cells).pivot(index="method", columns="sigma", values="cell")
+            .reindex(index=order).rename(columns=lambda s: f"σ = {s:g}"))
+
+
+def _versus(d: float) -> str:
+    if d == 0:
+        return "level with raw BC"
+    return f"{100 * abs(d):.1f} percentage points {'higher' if d > 0 else 'lower'} than raw BC"
+
+
+def _ranking(at: pd.DataFrame, s_max: float) -> str:
+    """Methods ranked by our retention at ``s_max``, beside the article's stated ranking."""
+    known = at.retention.dropna().sort_values(ascending=False)
+    if known.empty:
+        return "No method has a clean success above zero, so no retention is defined. "
+    labels = at.method.to_dict()
+    if "actjepa" not in known.index:
+        lead = "ACT-JEPA + BC has no clean success, so no retention"
+    elif known.index[0] == "actjepa":
+        lead = "ACT-JEPA + BC retains the **largest** share"
+    else:
+        lead = "ACT-JEPA + BC does **not** retain the largest share"
+    stated = sorted(claims.RETENTION_AT_030.items(), key=lambda kv: -kv[1])
+    return (f"Ranked by retention at σ = {s_max:g}: "
+            + ", ".join(f"{labels[k]} ({v:.1%})" for k, v in known.items()) + ". " + lead
+            + "; the article states "
+            + ", ".join(f"{labels.get(k, k)} {v:.1%}" for k, v in stated) + ". ")
+
+
+def retention_paragraph(ret: pd.DataFrame) -> str:
+    """The ranking by retention at the article's largest σ, then ACT-JEPA + BC against raw BC
+    in absolute terms, clean and at that σ, ours beside the article's (point estimates)."""
+    s_max = max(claims.CLAIMED_SIGMAS)
+    at = ret[ret.sigma == s_max].set_index("pretraining")
+    clean = ret[ret.sigma == 0].set_index("pretraining").success
+    jepa, raw = at.loc["actjepa"], at.loc["raw"]
+    gap0, gap = clean["actjepa"] - clean["raw"], jepa.success - raw.success
+    claimed0 = claims.NOISE["actjepa"][0] - claims.NOISE["raw"][0]
+    claimed = jepa.claimed_success - raw.claimed_success
+    return (_ranking(at, s_max)
+            + f"In absolute terms, at σ = {s_max:g} ACT-JEPA + BC succeeds in {jepa.success:.1%} "
+            f"[{jepa.ci_low:.1%}, {jepa.ci_high:.1%}] of episodes and raw BC in {raw.success:.1%} "
+            f"[{raw.ci_low:.1%}, {raw.ci_high:.1%}]: ACT-JEPA is {_versus(gap)} (the article: "
+            f"{100 * claimed:+.1f} points). Clean, it is {_versus(gap0)} (the article: "
+            f"{100 * claimed0:+.1f} points), so in our runs the difference ACT-JEPA minus raw BC "
+            f"goes from {100 * gap0:+.1f} points clean to {100 * gap:+.1f} at σ = {s_max:g} (the "
+            f"article: from {100 * claimed0:+.1f} to {100 * claimed:+.1f}); these are "
+            f"differences of point estimates.")
+
+
+def noisy_demo_paragraph(cond_avg: pd.DataFrame) -> str:
+    """Per σ, how training on noisy demonstrations changes each method's task-average success
+    (``cond_avg``: columns sigma, pretraining, condition, success), as Markdown bullets."""
+    wide = cond_avg.pivot_table(index=["sigma", "pretraining"], columns="condition",
+                                values="success")
+    wide["change"] = wide["noise in demonstrations and test"] - wide["noise at test only"]
+    lines = []
+    for sigma, part in wide.groupby(level="sigma"):
+        part = part.droplevel("sigma")
+        up, down = int((part.change > 0).sum()), int((part.change < 0).sum())
+        changes = ", ".join(f"{100 * part.change[m]:+.1f} points for {BASELINES[m]}"
+                            for m in NOISE_METHODS if m in part.index)
+        line = (f"- At σ = {sigma:g}, training on noisy demonstrations changes task-average "
+                f"success by {changes}: higher for {up} of {len(part)} methods, lower for "
+                f"{down}, unchanged for {len(part) - up - down}.")
+        if {"actjepa", "raw"} <= set(part.index):
+            noisy = part["noise in demonstrations and test"]
+            line += (f" ACT-JEPA + BC is then at {noisy['actjepa']:.1%} and raw BC at "
+                     f"{noisy['raw']:.1%}.")
+        lines.append(line)
+    return ("\n".join(lines) + "\n\nThese changes are differences of two means, each with the "
+            "interval shown in the table above; a change smaller than those intervals is not "
+            "evidence either way.")

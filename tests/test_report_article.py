@@ -1,0 +1,71 @@
+"""Chapter 7's tables and paragraphs from synthetic summaries whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actjepa_core import claims, report_article
+from actjepa_core.suites import BASELINES
+
+METHODS = ("raw", "autoencoder", "passive", "actjepa")
+
+
+def ret_rows(clean: dict[str, float], noisy: dict[str, float]) -> pd.DataFrame:
+    """Retention rows at sigma 0 and 0.3 with our success and the article's."""
+    rows = []
+    for m in METHODS:
+        for sigma, success in ((0.0, clean[m]), (0.3, noisy[m])):
+            rows.append({"pretraining": m, "method": BASELINES[m], "sigma": sigma,
+                         "success": success, "ci_low": success - 0.05, "ci_high": success + 0.05,
+                         "retention": success / clean[m] if clean[m] > 0 else np.nan,
+                         "claimed_success": claims.NOISE[m][0 if sigma == 0 else -1]})
+    return pd.DataFrame(rows)
+
+
+def test_the_articles_retention_agrees_with_its_prose_and_a_disagreement_is_an_error(monkeypatch):
+    ret = report_article.claimed_retention()
+    at = ret[ret.sigma == 0.3].set_index("pretraining").claimed_retention
+    assert at["actjepa"] == pytest.approx(0.554, abs=5e-4)
+    monkeypatch.setitem(claims.RETENTION_AT_030, "raw", 0.2)
+    with pytest.raises(ValueError, match="disagree on retention"):
+        report_article.claimed_retention()
+
+
+def test_retention_paragraph_ranks_and_compares_with_raw_bc():
+    ret = ret_rows({"raw": 0.8, "autoencoder": 0.8, "passive": 0.8, "actjepa": 0.5},
+                   {"raw": 0.4, "autoencoder": 0.2, "passive": 0.3, "actjepa": 0.45})
+    text = report_article.retention_paragraph(ret)
+    assert text.startswith("Ranked by retention at σ = 0.3: ACT-JEPA + BC (90.0%), raw BC")
+    assert "ACT-JEPA + BC retains the **largest** share" in text
+    assert "ACT-JEPA is 5.0 percentage points higher than raw BC (the article: +34.9 points)" in text
+    assert "Clean, it is 30.0 percentage points lower than raw BC" in text
+    assert "from -30.0 points clean to +5.0 at σ = 0.3" in text
+    flipped = ret_rows({m: 0.8 for m in METHODS},
+                       {"raw": 0.6, "autoencoder": 0.2, "passive": 0.3, "actjepa": 0.4})
+    assert "does **not** retain the largest share" in report_article.retention_paragraph(flipped)
+    none = ret_rows({m: 0.0 for m in METHODS}, {m: 0.0 for m in METHODS})
+    assert report_article.retention_paragraph(none).startswith("No method has a clean success")
+
+
+def test_retention_table_puts_ours_beside_the_articles():
+    ret = ret_rows({m: 0.8 for m in METHODS}, {m: 0.4 for m in METHODS})
+    ret["claimed_retention"] = 0.25
+    table = report_article.retention_table(ret, [BASELINES[m] for m in METHODS])
+    assert list(table.columns) == ["σ = 0.3"]
+    assert table.loc["ACT-JEPA + BC", "σ = 0.3"] == "50.0%  vs  25.0%"
+
+
+def test_noisy_demo_paragraph_counts_the_changes_per_sigma():
+    rows = []
+    for m, test_only, both in (("raw", 0.5, 0.6), ("autoencoder", 0.5, 0.4),
+                               ("passive", 0.5, 0.5), ("actjepa", 0.5, 0.7)):
+        rows += [{"sigma": 0.1, "pretraining": m, "condition": "noise at test only",
+                  "success": test_only},
+                 {"sigma": 0.1, "pretraining": m, "condition": "noise in demonstrations and test",
+                  "success": both}]
+    text = report_article.noisy_demo_paragraph(pd.DataFrame(rows))
+    assert "+10.0 points for raw BC (no pretraining), -10.0 points for autoencoder + BC" in text
+    assert "higher for 2 of 4 methods, lower for 1, unchanged for 1." in text
+    assert "ACT-JEPA + BC is then at 70.0% and raw BC at 60.0%." in text
