@@ -24,9 +24,9 @@ from .config import JEPAConfig
 from .evaluate import summarize
 from .models import mlp
 from .suites import BASELINES, NOISE_METHODS
-from .verdicts import (BOOTSTRAP, VERDICTS, claim_row, difference_verdict, direction_verdict,
-                       equivalence_verdict, fmt_pct, fmt_points, number_verdict,
-                       percentile_interval)
+from .verdicts import (BOOTSTRAP, VERDICTS, claim_row, collapse_verdict, difference_verdict,
+                       direction_verdict, equivalence_verdict, fmt_pct, fmt_points,
+                       number_verdict, percentile_interval)
 
 def _success_claims(summary: pd.DataFrame, claimed: pd.DataFrame, on: list[str], section: str,
                     name) -> list[dict]:
@@ -234,12 +234,7 @@ def collapse_claim(ablations: pd.DataFrame) -> dict:
     """"Without EMA the model collapses", judged on the encoders' last collapse readings."""
     table = collapse_table(ablations)
     ne, full = table.loc["no_ema"], table.loc["full"]
-    if ne.collapsed > ne.runs / 2:
-        verdict = "holds"
-    elif ne.erank < full.erank / 2:
-        verdict = "partly"
-    else:
-        verdict = "does not hold"
+    verdict = collapse_verdict(int(ne.collapsed), int(ne.runs), ne.erank, full.erank)
     ours = (f"{int(ne.collapsed)} of {int(ne.runs)} runs end collapsed; effective rank "
             f"{ne.erank:.1f} against {full.erank:.1f} with EMA")
     return claim_row("ablations", "without the EMA target the representation collapses", "collapse",

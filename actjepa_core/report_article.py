@@ -1,4 +1,4 @@
-"""What chapter 7 (noise robustness) says of the article's claims, as tested functions.
+"""What chapters 4 and 7 say of the article's claims, as tested functions.
 
 Each function takes the summaries the chapter already shows and returns a table or the text
 of a paragraph, so a notebook cell is a call and the rule behind each sentence is tested here.
@@ -10,6 +10,10 @@ import pandas as pd
 
 from . import analysis, claims
 from .suites import BASELINES, NOISE_METHODS
+from .verdicts import RULES, collapse_verdict
+
+FULL, NO_EMA = "EMA, cosine 0.996 → 1", "no EMA"
+"""Chapter 4's names of the default configuration and of the one without EMA."""
 
 
 def fmt_pct(v: float) -> str:
@@ -119,3 +123,55 @@ def noisy_demo_paragraph(cond_avg: pd.DataFrame) -> str:
     return ("\n".join(lines) + "\n\nThese changes are differences of two means, each with the "
             "interval shown in the table above; a change smaller than those intervals is not "
             "evidence either way.")
+
+
+def no_ema_paragraph(summary: pd.DataFrame, profile: str, steps: int) -> str:
+    """Chapter 4's account of the no-EMA runs against the default EMA schedule.
+
+    ``summary`` is ``plots_training.summarize_final`` of the runs (index: configuration,
+    ``FULL`` and ``NO_EMA`` among them) with a ``flagged readings`` column (collapse warnings
+    of the online encoder during training). What happened is told first (collapsed at the
+    end, collapsed and recovered, or never flagged); the verdict is ``verdicts.collapse_verdict``,
+    the audit's rule.
+    """
+    ref, no_ema = summary.loc[FULL], summary.loc[NO_EMA]
+    seeds, flagged = int(no_ema.seeds), int(no_ema["flagged readings"])
+    collapsed = round(no_ema.collapsed * seeds)
+    if collapsed:
+        what = (f"**Without EMA the representation collapsed** in {no_ema.collapsed:.0%} of the "
+                f"seeds by the end of training, by the monitor's thresholds.")
+    elif flagged:
+        what = (f"**Without EMA the representation collapsed during training and recovered.** "
+                f"The monitor flagged {flagged} readings of the no-EMA runs, but no seed is "
+                f"flagged at the end.")
+    else:
+        what = ("**Without EMA the representation did not collapse here**, by the monitor's "
+                "thresholds: no reading of any seed was flagged.")
+    verdict = collapse_verdict(collapsed, seeds, no_ema.online_erank, ref.online_erank)
+    fixed = ", ".join(f"{summary.loc[name, 'online_erank']:.1f} ({name})"
+                      for name in summary.index if name.startswith("τ ="))
+    return (f"{what} By the audit's rule for this claim (chapter 10: {RULES['collapse']}), the "
+            f"article's “Collapsed” **{verdict}** in these runs. At the end of training the "
+            f"no-EMA encoder has an effective rank of {no_ema.online_erank:.1f} and a std of "
+            f"{no_ema.online_std:.4f}, against {ref.online_erank:.1f} and {ref.online_std:.4f} "
+            f"with the default EMA schedule; its lowest reading during training was an "
+            f"effective rank of {no_ema.online_erank_lowest:.1f} (default EMA: "
+            f"{ref.online_erank_lowest:.1f}). The fixed momenta end at {fixed}. These are "
+            f"{seeds} seeds of {steps} steps in the `{profile}` profile.")
+
+
+def no_ema_note(summary: pd.DataFrame) -> str:
+    """What the no-EMA runs say about the stop-gradient and the bottleneck on their own."""
+    no_ema = summary.loc[NO_EMA]
+    if no_ema.collapsed > 0 or no_ema["flagged readings"] > 0:
+        note = ("In these runs the stop-gradient and the bottleneck predictor were **not** "
+                "enough on their own: the figures above show the no-EMA representation crossing "
+                "the collapse thresholds while the EMA configurations keep their spread.")
+    else:
+        note = ("In these runs the stop-gradient and the bottleneck predictor **were** enough to "
+                "keep the no-EMA representation from collapsing outright, at least for this "
+                "number of steps and with a learning rate that decays to zero; the EMA still "
+                "matters for how many directions the representation uses, as the effective "
+                "ranks above show.")
+    return note + (" Whether the representations are *useful* is measured by the policies of "
+                   "the following chapters.")

@@ -80,6 +80,18 @@ def equivalence_verdict(lo: float, hi: float, margin: float = EQUIVALENCE) -> st
     return "partly" if lo <= 0 <= hi else "does not hold"
 
 
+def collapse_verdict(collapsed: int, runs: int, erank: float, reference_erank: float) -> str:
+    """Verdict on "without the EMA target the representation collapses" (``RULES["collapse"]``):
+    ``collapsed`` of ``runs`` end collapsed by the monitor's thresholds, with mean final
+    effective rank ``erank`` against ``reference_erank`` for the full model. Chapter 4 and the
+    audit both judge with this one rule."""
+    if runs < 1:
+        raise ValueError(f"need at least one run, got {runs}")
+    if collapsed > runs / 2:
+        return "holds"
+    return "partly" if erank < reference_erank / 2 else "does not hold"
+
+
 def fmt_pct(v: float) -> str:
     """A rate in percent, or a dash for a missing one."""
     return "—" if pd.isna(v) else f"{100 * v:.1f}%"

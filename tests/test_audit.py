@@ -140,3 +140,11 @@ def test_audit_figures_have_titles_and_refuse_wrong_frames(table: pd.DataFrame) 
     plt.close("all")
     with pytest.raises(ValueError, match="needs the columns"):
         plots_audit.plot_verdicts(table.drop(columns="verdict"))
+
+
+def test_collapse_verdict_one_rule_for_chapter_4_and_the_audit():
+    assert verdicts.collapse_verdict(3, 5, 2.0, 40.0) == "holds"
+    assert verdicts.collapse_verdict(2, 4, 10.0, 40.0) == "partly"  # half is not most
+    assert verdicts.collapse_verdict(0, 4, 25.0, 40.0) == "does not hold"
+    with pytest.raises(ValueError, match="at least one run"):
+        verdicts.collapse_verdict(0, 0, 1.0, 1.0)

@@ -69,3 +69,30 @@ def test_noisy_demo_paragraph_counts_the_changes_per_sigma():
     assert "+10.0 points for raw BC (no pretraining), -10.0 points for autoencoder + BC" in text
     assert "higher for 2 of 4 methods, lower for 1, unchanged for 1." in text
     assert "ACT-JEPA + BC is then at 70.0% and raw BC at 60.0%." in text
+
+
+def collapse_summary(collapsed: float, flagged: int, erank: float) -> pd.DataFrame:
+    """A ``summarize_final``-like table: the default EMA, no EMA, one fixed momentum."""
+    idx = [report_article.FULL, report_article.NO_EMA, "τ = 0.99"]
+    return pd.DataFrame({"seeds": 4, "collapsed": [0.0, collapsed, 0.0],
+                         "online_erank": [40.0, erank, 39.0], "online_std": [0.03, 0.01, 0.03],
+                         "online_erank_lowest": [38.0, erank - 1, 37.0],
+                         "flagged readings": [0, flagged, 0]}, index=idx)
+
+
+@pytest.mark.parametrize("collapsed, flagged, erank, what, verdict", [
+    (0.75, 9, 3.0, "collapsed** in 75% of the seeds", "holds"),
+    (0.25, 9, 10.0, "collapsed** in 25% of the seeds", "partly"),
+    (0.0, 3, 30.0, "collapsed during training and recovered", "does not hold"),
+    (0.0, 0, 30.0, "did not collapse here", "does not hold"),
+])
+def test_no_ema_paragraph_tells_what_happened_and_judges_by_the_audits_rule(
+        collapsed, flagged, erank, what, verdict):
+    text = report_article.no_ema_paragraph(collapse_summary(collapsed, flagged, erank), "full", 2000)
+    assert what in text and f"“Collapsed” **{verdict}**" in text
+    assert "The fixed momenta end at 39.0 (τ = 0.99)." in text
+
+
+def test_no_ema_note_follows_the_flags():
+    assert "were **not** enough" in report_article.no_ema_note(collapse_summary(0.0, 2, 30.0))
+    assert "**were** enough" in report_article.no_ema_note(collapse_summary(0.0, 0, 30.0))
