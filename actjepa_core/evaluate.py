@@ -18,7 +18,7 @@ from .envs import add_sensor_noise, get_task
 from .rollout import Policy, run_episodes
 from .seeds import episode_seeds
 from .stats import mean_ci
-from .train import torch_settings
+from .runtime import torch_settings
 
 
 def evaluate_policy(

@@ -31,7 +31,8 @@ from .config import check_optimiser
 from .data import NormStats
 from .envs import ObsLayout, check_flat_obs
 from .models import BCHead, Encoder
-from .train import fit, make_optimizer, resolve_device, torch_settings
+from .runtime import resolve_device, torch_settings
+from .train import fit, make_optimizer
 
 
 class RolloutPolicy:

@@ -10,7 +10,7 @@ All methods share, from the same ``JEPAConfig``:
   seeded with ``cfg.seed`` draws ``cfg.batch_size`` rows with replacement per step), the
   same ``cfg.steps``;
 - the optimiser: AdamW (``cfg.lr``, ``cfg.weight_decay``) with ``cfg.warmup`` linear warmup
-  then cosine decay (``train.make_optimizer``), under ``train.torch_settings(cfg.threads,
+  then cosine decay (``train.make_optimizer``), under ``runtime.torch_settings(cfg.threads,
   cfg.deterministic)``;
 - the loop: ``train.fit`` (no per-step host sync; collapse figures of the online encoder,
   ``online_std/erank/cos/collapsed``, every ``cfg.monitor_every`` steps).
@@ -51,8 +51,9 @@ from torch import nn
 from .config import JEPAConfig
 from .models import ActionConditionedAE, Autoencoder, ContrastiveModel
 from .monitor import check_collapse
-from .train import (fit, load_checkpoint, make_optimizer, monitor_batch, read_payload,
-                    resolve_device, torch_settings, train_jepa, transition_tensors)
+from .runtime import resolve_device, torch_settings
+from .train import (fit, load_checkpoint, make_optimizer, monitor_batch, read_payload, train_jepa,
+                    transition_tensors)
 
 METHODS = ("actjepa", "passive", "autoencoder", "contrastive", "recon")
 """Pretraining methods ``pretrain`` knows."""

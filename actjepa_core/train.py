@@ -42,6 +42,7 @@ from torch import nn
 from .config import JEPAConfig
 from .models import ACTJEPA, Encoder
 from .monitor import CollapseMonitor
+from .runtime import resolve_device, torch_settings
 
 MONITOR_BATCH = 1024
 """Observations in the fixed batch the collapse monitor reads (fewer if the data is smaller)."""
@@ -134,30 +135,6 @@ def ema_update(target: nn.Module | Sequence[torch.Tensor],
 
 
 # ---------------------------------------------------------------------------- helpers
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> cuda when available, else cpu; anything else is passed to torch."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-@contextlib.contextmanager
-def torch_settings(threads: int, deterministic: bool) -> Iterator[None]:
-    """Set torch's CPU thread count and determinism for a block, then restore them."""
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    try:
-        if threads > 0:
-            torch.set_num_threads(threads)
-        if deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-        yield
-    finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
-
-
 def _as_tensor(name: str, x: Any, device: torch.device) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(x, dtype=np.float32) if not torch.is_tensor(x) else x)
     if t.dim() != 2:

@@ -162,7 +162,7 @@ def test_training_rejects_bad_data():
 
 
 def test_torch_settings_zero_threads_leaves_the_count_and_restores_it():
-    from actjepa_core.train import torch_settings
+    from actjepa_core.runtime import torch_settings
 
     torch.set_num_threads(2)
     with torch_settings(0, deterministic=False):

@@ -20,8 +20,8 @@ from torch import nn
 
 from ..data import Demonstrations
 from ..envs import TaskSpec, get_task
-from ..train import (fit, make_optimizer, read_payload, resolve_device, torch_settings,
-                     write_payload)
+from ..runtime import resolve_device, torch_settings
+from ..train import fit, make_optimizer, read_payload, write_payload
 from .base import BATCH_KEYS, PolicyConfig
 
 
