@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -135,3 +136,23 @@ def test_evaluation_rows_and_summary(reach):
     summary = summarize(rows)
     assert summary.loc[0, "episodes"] == 6 and summary.loc[0, "seeds"] == 1
     assert summary.loc[0, "ci_low"] <= summary.loc[0, "success"] <= summary.loc[0, "ci_high"]
+
+
+def test_evaluation_defaults_are_clean_and_seeded_and_one_episode_suffices(reach):
+    o, a, _ = reach.transitions()
+    policy = LatentNN(None, o, a, reach.stats)
+    plain = evaluate_policy("reach", policy, 4, reach.stats)
+    clean = evaluate_policy("reach", policy, 4, reach.stats, sigma=0.0, noise_seed=0, num_envs=25)
+    pd.testing.assert_frame_equal(plain, clean)
+    assert (plain.sigma == 0).all() and (plain.method == "").all() and (plain.seed == 0).all()
+    noisy = evaluate_policy("reach", policy, 4, reach.stats, sigma=2.0)
+    assert noisy.equals(evaluate_policy("reach", policy, 4, reach.stats, sigma=2.0, noise_seed=0))
+    assert len(evaluate_policy("reach", policy, 1, reach.stats)) == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        evaluate_policy("reach", policy, 0, reach.stats)
+
+
+def test_summarize_keeps_the_order_groups_first_appear_in():
+    rows = pd.DataFrame({"task": ["reach", "reach", "push", "push"], "method": "m", "sigma": 0.0,
+                         "seed": [0, 1, 0, 1], "success": [1.0, 0.0, 1.0, 1.0]})
+    assert list(summarize(rows).task) == ["reach", "push"]  # not sorted
