@@ -96,3 +96,45 @@ def test_no_ema_paragraph_tells_what_happened_and_judges_by_the_audits_rule(
 def test_no_ema_note_follows_the_flags():
     assert "were **not** enough" in report_article.no_ema_note(collapse_summary(0.0, 2, 30.0))
     assert "**were** enough" in report_article.no_ema_note(collapse_summary(0.0, 0, 30.0))
+
+
+def advantage(diffs: dict[int, tuple[float, float, float]]) -> pd.DataFrame:
+    """A task-average ``paired_difference`` indexed by n_demos: (difference, low, high)."""
+    return pd.DataFrame({"difference": [d for d, _, _ in diffs.values()],
+                         "ci_low": [lo for _, lo, _ in diffs.values()],
+                         "ci_high": [hi for _, _, hi in diffs.values()], "units": 5},
+                        index=pd.Index(list(diffs), name="n_demos"))
+
+
+def test_advantage_paragraph_locates_the_largest_advantage_and_the_evidence():
+    adv = advantage({10: (0.10, 0.02, 0.18), 25: (0.05, -0.01, 0.11), 50: (0.0, -0.05, 0.05),
+                     100: (-0.08, -0.12, -0.04)})
+    text = report_article.advantage_paragraph(adv)
+    assert "mean is above raw BC's at 2 of 4 demonstration counts" in text
+    assert "largest at **10 demonstrations**, one of the smaller counts" in text
+    assert "lies wholly above zero at 10 demonstrations and lies wholly below zero at 100" in text
+    none = advantage({10: (-0.1, -0.2, 0.0), 100: (-0.02, -0.1, 0.06)})
+    text = report_article.advantage_paragraph(none)
+    assert "has no advantage to locate: at every count its mean is at or below raw BC's, by 2.0 to 10.0" in text
+    assert "contains zero at every count" in text
+
+
+def test_advantage_table_puts_the_articles_advantage_beside_ours():
+    table = report_article.advantage_table(advantage({10: (0.1, 0.02, 0.18), 7: (0.0, -0.1, 0.1)}))
+    assert table.loc[10, "ours (points)"] == "+10.0" and table.loc[10, "95% CI"] == "[+2.0, +18.0]"
+    claimed = report_article.claimed_advantage()
+    assert table.loc[10, "article (points)"] == f"{100 * claimed[10]:+.1f}"
+    assert table.loc[7, "article (points)"] == "—"  # a count the article did not run
+
+
+def test_worst_task_sentence_names_the_deficit_or_the_smallest_lead():
+    adv = pd.DataFrame({"task": ["push", "reach", "average"], "n_demos": [10, 25, 10],
+                        "difference": [-0.2, 0.1, -0.05], "ci_low": [-0.3, 0.0, -0.1],
+                        "ci_high": [-0.1, 0.2, 0.0]})
+    assert report_article.worst_task_sentence(adv).startswith(
+        "ACT-JEPA + BC's largest deficit against raw BC is on **push** at 10 demonstrations: "
+        "-20.0 points [-30.0, -10.0]")
+    adv.loc[0, "difference"] = 0.05
+    assert "its smallest lead is on **push**" in report_article.worst_task_sentence(adv)
+    table = report_article.advantage_by_task_table(adv)
+    assert table.loc["reach", "25 demos"] == "+10.0 [+0.0, +20.0]"
