@@ -254,3 +254,51 @@ def worst_task_sentence(adv: pd.DataFrame) -> str:
             "encoder keeps of each task's state with 100 demonstrations; a BC head on that "
             "encoder can only use what the probe finds there, and fewer demonstrations give "
             "pretraining less to learn it from.")
+
+
+# --------------------------------------------------------------------- chapter 8: ablations
+def ablation_table(avg: pd.DataFrame) -> pd.DataFrame:
+    """One row per ablation and remedy (``suites.ABLATIONS``, ``REMEDIES``), from task-averaged
+    rows ``avg``: our success, its paired difference to the full model, the article's success
+    and difference (its "Collapsed" for no EMA), and where the article's number falls."""
+    from .suites import ABLATIONS, REMEDIES
+
+    average = avg[avg.task == "average"]
+    summary = analysis.summarize(average, by=("method",))
+    diffs = pd.concat([analysis.paired_difference(average, name, "full", key="method")
+                       .assign(method=name) for name in [*ABLATIONS, *REMEDIES] if name != "full"],
+                      ignore_index=True).rename(columns={"difference": "diff", "ci_low": "diff_low",
+                                                         "ci_high": "diff_high"})
+    claimed = pd.DataFrame({"method": list(claims.ABLATIONS),
+                            "claimed_success": list(claims.ABLATIONS.values())})
+    table = analysis.beside_claimed(summary, claimed, on=("method",)).merge(diffs, on="method",
+                                                                            how="left")
+    table["Δ vs full (ours)"] = [
+        "—" if pd.isna(d) else f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+        for d, lo, hi in zip(table["diff"], table.diff_low, table.diff_high)]
+    table["Δ vs full (article)"] = [
+        "—" if pd.isna(v) or name == "full" else f"{100 * (v - claims.ABLATIONS['full']):+.1f}"
+        for name, v in zip(table.method, table.claimed_success)]
+    table.loc[table.method == "no_ema", "claimed"] = "collapsed"
+    return table
+
+
+def ablation_paragraph(table: pd.DataFrame) -> str:
+    """The ablations whose difference to the full model has an interval excluding zero,
+    beside the differences the article claims."""
+    from .suites import ABLATIONS
+
+    by_name = table.set_index("method")
+
+    def said(name: str) -> str:
+        r = by_name.loc[name]
+        return f"{name} {100 * r['diff']:+.1f} points [{100 * r.diff_low:+.1f}, {100 * r.diff_high:+.1f}]"
+
+    significant = [n for n in ABLATIONS if n != "full" and pd.notna(by_name.loc[n, "diff_high"])
+                   and (by_name.loc[n, "diff_high"] < 0 or by_name.loc[n, "diff_low"] > 0)]
+    claimed = ", ".join(f"{n} {100 * (v - claims.ABLATIONS['full']):+.1f}"
+                        for n, v in claims.ABLATIONS.items()
+                        if v is not None and n not in ("full", "concat"))
+    return ("Against the full model, the differences whose 95% interval excludes zero are: "
+            + (", ".join(said(n) for n in significant) if significant else "**none**")
+            + f". The article claims: {claimed} points, and no EMA collapsed.")
