@@ -238,14 +238,16 @@ class Runner:
         (seeded, one torch thread), so the results are the same as a sequential run's.
         """
         specs = list(specs)
-        todo = [s for s in specs if self._cached_rows(s) is None]
+        cached = {s.key(): rows for s in specs if (rows := self._cached_rows(s)) is not None}
+        todo = [s for s in specs if s.key() not in cached]
         if self.workers > 1 and len(todo) > 1:
             self._run_parallel(todo)
         frames = []
         bar = tqdm(specs, desc="runs", unit="run", disable=not self.progress)
         for spec in bar:
             bar.set_postfix_str(f"{spec.task} {spec.label} seed {spec.seed}")
-            frames.append(self.run_one(spec))
+            rows = cached.get(spec.key())  # read once, above
+            frames.append(self.run_one(spec) if rows is None else _labelled(rows, spec))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def _path(self, spec: RunSpec) -> Path:
@@ -278,8 +280,7 @@ class Runner:
                 if rows is None:
                     rows = self._compute(spec)
                     write_csv_atomic(rows, path)
-        rows.insert(1, "method", spec.label)
-        return rows
+        return _labelled(rows, spec)
 
     def _cached_rows(self, spec: RunSpec) -> pd.DataFrame | None:
         """The cached rows of ``spec``, None when absent; an entry failing ``run_problem`` is
@@ -425,6 +426,14 @@ class Runner:
         rows["spec_key"] = spec.key()
         rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
         return rows
+
+
+def _labelled(rows: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
+    """A copy of a run's rows with the spec's label as the ``method`` column (second): two
+    specs sharing a run (same key, two table rows) each get their own label."""
+    rows = rows.copy()
+    rows.insert(1, "method", spec.label)
+    return rows
 
 
 RUN_COLUMNS = ("task", "pretraining", "protocol", "seed", "sigma", "episode", "env_seed",

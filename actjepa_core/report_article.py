@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import analysis, claims
-from .suites import BASELINES, NOISE_METHODS
+from .suites import ABLATIONS, BASELINES, NOISE_METHODS, REMEDIES
 from .verdicts import RULES, collapse_verdict
 
 FULL, NO_EMA = "EMA, cosine 0.996 → 1", "no EMA"
@@ -261,8 +261,6 @@ def ablation_table(avg: pd.DataFrame) -> pd.DataFrame:
     """One row per ablation and remedy (``suites.ABLATIONS``, ``REMEDIES``), from task-averaged
     rows ``avg``: our success, its paired difference to the full model, the article's success
     and difference (its "Collapsed" for no EMA), and where the article's number falls."""
-    from .suites import ABLATIONS, REMEDIES
-
     average = avg[avg.task == "average"]
     summary = analysis.summarize(average, by=("method",))
     diffs = pd.concat([analysis.paired_difference(average, name, "full", key="method")
@@ -286,8 +284,6 @@ def ablation_table(avg: pd.DataFrame) -> pd.DataFrame:
 def ablation_paragraph(table: pd.DataFrame) -> str:
     """The ablations whose difference to the full model has an interval excluding zero,
     beside the differences the article claims."""
-    from .suites import ABLATIONS
-
     by_name = table.set_index("method")
 
     def said(name: str) -> str:
