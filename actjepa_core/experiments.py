@@ -441,6 +441,12 @@ RUN_COLUMNS = ("task", "pretraining", "protocol", "seed", "sigma", "episode", "e
 """Columns every cached run has (``Runner._compute``)."""
 
 
+def not_binary(success: pd.Series) -> pd.Series:
+    """Mask of the entries of a ``success`` column that are not a finite 0 or 1 (text and
+    NaN included): the one check of an episode's outcome, for the cache and the results."""
+    return ~pd.to_numeric(success, errors="coerce").isin([0.0, 1.0])
+
+
 def run_problem(rows: pd.DataFrame, spec: RunSpec) -> str | None:
     """What is wrong with ``rows`` as the cached result of ``spec`` (None: nothing).
 
@@ -455,8 +461,7 @@ def run_problem(rows: pd.DataFrame, spec: RunSpec) -> str | None:
         return f"{len(rows)} rows, expected {expected} ({spec.eval_episodes} episodes x {len(spec.sigmas)} noise levels)"
     if not (rows.spec_key == spec.key()).all():
         return f"rows of another run (spec_key is not {spec.key()})"
-    success = pd.to_numeric(rows.success, errors="coerce")
-    if not success.isin([0.0, 1.0]).all():
+    if not_binary(rows.success).any():
         return "success holds a value that is not 0 or 1"
     if sorted(set(rows.sigma)) != sorted(set(spec.sigmas)):
         return f"noise levels {sorted(set(rows.sigma))}, expected {sorted(spec.sigmas)}"

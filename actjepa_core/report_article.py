@@ -10,15 +10,10 @@ import pandas as pd
 
 from . import analysis, claims
 from .suites import ABLATIONS, BASELINES, NOISE_METHODS, REMEDIES
-from .verdicts import RULES, collapse_verdict
+from .verdicts import RULES, collapse_verdict, fmt_pct
 
 FULL, NO_EMA = "EMA, cosine 0.996 → 1", "no EMA"
 """Chapter 4's names of the default configuration and of the one without EMA."""
-
-
-def fmt_pct(v: float) -> str:
-    """A rate in percent with one decimal, or a dash where it is undefined."""
-    return "—" if pd.isna(v) else f"{100 * v:.1f}%"
 
 
 def claimed_retention() -> pd.DataFrame:
@@ -178,8 +173,9 @@ def no_ema_note(summary: pd.DataFrame) -> str:
 
 
 # ------------------------------------------------------------------ chapter 9: data efficiency
-def fmt_points(v: float) -> str:
-    """A difference of rates in signed points, or a dash where it is undefined."""
+def signed_points(v: float) -> str:
+    """A difference of rates as a bare signed number of points (``+3.1``), or a dash where it
+    is undefined (``verdicts.fmt_points`` adds the word and the interval)."""
     return "—" if pd.isna(v) else f"{100 * v:+.1f}"
 
 
@@ -195,10 +191,10 @@ def advantage_table(adv_avg: pd.DataFrame) -> pd.DataFrame:
     by n_demos): our advantage in points, its interval, the article's, and the seeds paired."""
     claimed = claimed_advantage()
     return pd.DataFrame({
-        "ours (points)": [fmt_points(v) for v in adv_avg.difference],
+        "ours (points)": [signed_points(v) for v in adv_avg.difference],
         "95% CI": ["—" if pd.isna(lo) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
                    for lo, hi in zip(adv_avg.ci_low, adv_avg.ci_high)],
-        "article (points)": [fmt_points(claimed.get(n)) for n in adv_avg.index],
+        "article (points)": [signed_points(claimed.get(n)) for n in adv_avg.index],
         "seeds paired": adv_avg.units,
     }, index=pd.Index(adv_avg.index, name="demonstrations"))
 
@@ -236,8 +232,8 @@ def advantage_paragraph(adv_avg: pd.DataFrame) -> str:
 def advantage_by_task_table(adv: pd.DataFrame) -> pd.DataFrame:
     """Tasks x demonstration counts, each cell our advantage in points with its interval."""
     per_task = adv[adv.task != "average"]
-    cells = [f"{fmt_points(d)} [{fmt_points(lo)}, {fmt_points(hi)}]" if pd.notna(lo)
-             else fmt_points(d)
+    cells = [f"{signed_points(d)} [{signed_points(lo)}, {signed_points(hi)}]" if pd.notna(lo)
+             else signed_points(d)
              for d, lo, hi in zip(per_task.difference, per_task.ci_low, per_task.ci_high)]
     return (per_task.assign(cell=cells).pivot(index="task", columns="n_demos", values="cell")
             .reindex(index=list(claims.TASKS)).rename(columns=lambda n: f"{n} demos"))
@@ -249,8 +245,8 @@ def worst_task_sentence(adv: pd.DataFrame) -> str:
     lead = ("ACT-JEPA + BC's largest deficit against raw BC" if worst.difference < 0 else
             "ACT-JEPA + BC leads raw BC at every task and count; its smallest lead")
     return (f"{lead} is on **{worst.task}** at {worst.n_demos} demonstrations: "
-            f"{fmt_points(worst.difference)} points [{fmt_points(worst.ci_low)}, "
-            f"{fmt_points(worst.ci_high)}]. Chapter 6's linear probes show what a frozen ACT-JEPA "
+            f"{signed_points(worst.difference)} points [{signed_points(worst.ci_low)}, "
+            f"{signed_points(worst.ci_high)}]. Chapter 6's linear probes show what a frozen ACT-JEPA "
             "encoder keeps of each task's state with 100 demonstrations; a BC head on that "
             "encoder can only use what the probe finds there, and fewer demonstrations give "
             "pretraining less to learn it from.")

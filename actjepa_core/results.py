@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import default_cache_dir, write_csv_atomic
-from .experiments import Runner
+from .experiments import Runner, not_binary
 from .profiles import Profile, get_profile
 from .suites import EXPERIMENTS, PROBE_EXPERIMENTS
 
@@ -46,8 +46,8 @@ def read_results(path: Path) -> pd.DataFrame:
     missing = [c for c in ("task", "method", "seed", score, "spec_key") if c not in rows.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}")
-    values = pd.to_numeric(rows[score], errors="coerce")
-    bad = ~values.isin([0.0, 1.0]) if score == "success" else ~np.isfinite(values)
+    bad = (not_binary(rows[score]) if score == "success"
+           else ~np.isfinite(pd.to_numeric(rows[score], errors="coerce")))
     if bad.any():
         raise ValueError(f"{path}: {int(bad.sum())} row(s) with {score} not "
                          f"{'0 or 1' if score == 'success' else 'finite'} (first at line "
