@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
+from .data import Demonstrations
 from .evaluate import summarize
 from .stats import t975, wilson_interval
 
@@ -112,3 +114,106 @@ def paired_difference(rows: pd.DataFrame, treatment: str, control: str,
                     "difference": mean, "ci_low": max(-1.0, lo), "ci_high": min(1.0, hi),
                     "units": n})
     return pd.DataFrame(out)
+
+
+# ------------------------------------------------------------ frames behind the figures
+def check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Fail with the missing column names when a figure gets a frame of the wrong shape."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} needs the columns {missing}; got {list(df.columns)}")
+
+
+ACTION_NAMES = ("dx", "dy", "dz", "fingers")
+"""The four action components of the Fetch tasks."""
+
+
+def actions_frame(demos: dict[str, Demonstrations]) -> pd.DataFrame:
+    """Tidy table of every demonstrated action: task, component, value."""
+    rows = []
+    for task, d in demos.items():
+        acts = d.actions.reshape(-1, d.actions.shape[-1])
+        for j, name in enumerate(ACTION_NAMES):
+            rows.append(pd.DataFrame({"task": task, "component": name, "value": acts[:, j]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def first_success_steps(d: Demonstrations) -> np.ndarray:
+    """Per episode, the first step whose reward says the goal is reached (NaN if never).
+
+    Fetch episodes all last 50 steps, so the length of an episode says nothing; the step at
+    which the expert first reaches the goal is the informative "length".
+    """
+    reached = d.rewards == 0
+    first = reached.argmax(axis=1).astype(float) + 1
+    first[~reached.any(axis=1)] = np.nan
+    return first
+
+
+# ----------------------------------------------------------------- training histories
+MONITOR_COLUMNS = ("online_std", "online_erank", "online_cos", "target_std", "target_erank",
+                   "target_cos", "drift")
+"""Columns of a training history that only hold values on monitor steps."""
+
+
+def stack_histories(runs: Mapping[object, pd.DataFrame], names: Sequence[str] = ("run",)
+                    ) -> pd.DataFrame:
+    """One long frame from several histories; the mapping's keys become the ``names`` columns.
+
+    Keys are tuples when ``names`` has several entries, e.g. ``{("no EMA", 0): history}`` with
+    ``names=("config", "seed")``.
+    """
+    frames = []
+    for key, hist in runs.items():
+        values = key if isinstance(key, tuple) else (key,)
+        if len(values) != len(names):
+            raise ValueError(f"key {key!r} does not match the column names {tuple(names)}")
+        frame = hist.copy()
+        for name, value in zip(names, values):
+            frame[name] = value
+        frames.append(frame)
+    if not frames:
+        raise ValueError("no histories to stack")
+    return pd.concat(frames, ignore_index=True)
+
+
+def monitor_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a history on which the collapse monitor was read."""
+    check_columns(history, ("step", "online_std"), "monitor_rows")
+    return history[history["online_std"].notna()]
+
+
+def final_monitor(history: pd.DataFrame, by: Sequence[str] = ("config", "seed")) -> pd.DataFrame:
+    """Last monitor reading of every run (one row per combination of ``by``)."""
+    by = list(by)
+    check_columns(history, ["step", "online_std"] + by, "final_monitor")
+    rows = monitor_rows(history).sort_values("step")
+    return rows.groupby(by, sort=False).tail(1).reset_index(drop=True)
+
+
+def summarize_final(history: pd.DataFrame, by: str = "config", seed: str = "seed",
+                    last_fraction: float = 0.1) -> pd.DataFrame:
+    """Per ``by`` value: mean and std over seeds of the final monitor figures, the share of
+    runs flagged collapsed, the loss averaged over the last ``last_fraction`` of steps, and
+    ``online_erank_lowest``, the lowest effective rank read during training (mean over seeds).
+    Rows keep the order in which the ``by`` values first appear in ``history``."""
+    check_columns(history, ("step", "loss", "online_std", "online_erank", "online_collapsed",
+                             "target_erank", by, seed), "summarize_final")
+    last = final_monitor(history, (by, seed))
+    n_steps = history.groupby([by, seed], sort=False)["step"].transform("max")
+    tail = history[history["step"] > (1 - last_fraction) * n_steps]
+    loss = tail.groupby([by, seed], sort=False)["loss"].mean().rename("final loss").reset_index()
+    last = last.drop(columns="loss").merge(loss, on=[by, seed])
+    lowest = (monitor_rows(history).groupby([by, seed], sort=False)["online_erank"].min()
+              .rename("lowest erank").reset_index())
+    last = last.merge(lowest, on=[by, seed])
+    agg = last.groupby(by, sort=False).agg(
+        seeds=(seed, "nunique"),
+        online_std=("online_std", "mean"), online_std_sd=("online_std", "std"),
+        online_erank=("online_erank", "mean"), online_erank_sd=("online_erank", "std"),
+        online_erank_lowest=("lowest erank", "mean"),
+        target_erank=("target_erank", "mean"),
+        collapsed=("online_collapsed", "mean"),
+        final_loss=("final loss", "mean"),
+    )
+    return agg.reindex(pd.unique(history[by]))

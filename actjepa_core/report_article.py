@@ -123,7 +123,7 @@ def noisy_demo_paragraph(cond_avg: pd.DataFrame) -> str:
 def no_ema_paragraph(summary: pd.DataFrame, profile: str, steps: int) -> str:
     """Chapter 4's account of the no-EMA runs against the default EMA schedule.
 
-    ``summary`` is ``plots_training.summarize_final`` of the runs (index: configuration,
+    ``summary`` is ``analysis.summarize_final`` of the runs (index: configuration,
     ``FULL`` and ``NO_EMA`` among them) with a ``flagged readings`` column (collapse warnings
     of the online encoder during training). What happened is told first (collapsed at the
     end, collapsed and recovered, or never flagged); the verdict is ``verdicts.collapse_verdict``,

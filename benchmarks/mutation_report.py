@@ -41,7 +41,7 @@ TESTS: dict[str, list[str]] = {
     "monitor": ["tests/test_objectives.py", "tests/test_pretrain.py",
                 "tests/test_plots_training.py"],
     "evaluate": ["tests/test_policies.py", "tests/test_analysis.py"],
-    "analysis": ["tests/test_analysis.py"],
+    "analysis": ["tests/test_analysis.py", "tests/test_plots_training.py"],
     "audit": ["tests/test_audit.py", "tests/test_audit_paper.py"],
     "stats": ["tests/test_stats.py"],
 }

@@ -131,7 +131,7 @@ def test_audit_figures_have_titles_and_refuse_wrong_frames(table: pd.DataFrame) 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from actjepa_core import plots_audit
+    from actjepa_core.plots import audit as plots_audit
 
     fig = plots_audit.plot_verdicts(table, title="verdicts")
     assert fig.axes[0].get_title() == "verdicts"

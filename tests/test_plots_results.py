@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import plots_results as pr
+from actjepa_core.plots import results as pr
 from actjepa_core.evaluate import summarize
 from helpers import episodes
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import plots_training as pt
+from actjepa_core import analysis
+from actjepa_core.plots import training as pt
 from actjepa_core.monitor import ERANK_COLLAPSE, STD_COLLAPSE_FRACTION
 
 D = 16
@@ -45,7 +46,7 @@ def stacked() -> pd.DataFrame:
     runs = {(name, s): fake_history(ema=name != "no EMA", shrink=0.9 if name == "no EMA" else 0.0,
                                     seed=s)
             for name in ("EMA", "no EMA") for s in range(2)}
-    return pt.stack_histories(runs, names=("config", "seed"))
+    return analysis.stack_histories(runs, names=("config", "seed"))
 
 
 @pytest.fixture(autouse=True)
@@ -67,9 +68,9 @@ def test_stack_histories_adds_key_columns(stacked: pd.DataFrame) -> None:
 
 def test_stack_histories_rejects_mismatched_keys() -> None:
     with pytest.raises(ValueError, match="does not match"):
-        pt.stack_histories({("a", 0): fake_history()}, names=("config",))
+        analysis.stack_histories({("a", 0): fake_history()}, names=("config",))
     with pytest.raises(ValueError, match="no histories"):
-        pt.stack_histories({})
+        analysis.stack_histories({})
 
 
 def test_plot_loss_single_run_is_log_scale() -> None:
@@ -137,7 +138,7 @@ def test_plot_collapse_needs_the_hue_column() -> None:
 
 
 def test_summarize_final_reads_last_monitor_row(stacked: pd.DataFrame) -> None:
-    summary = pt.summarize_final(stacked)
+    summary = analysis.summarize_final(stacked)
     assert list(summary.index) == ["EMA", "no EMA"]
     assert summary.loc["EMA", "seeds"] == 2
     # shrink=0.9 leaves 10% of the std at the last step
@@ -151,5 +152,5 @@ def test_summarize_final_reads_last_monitor_row(stacked: pd.DataFrame) -> None:
 
 def test_summarize_final_keeps_first_appearance_order() -> None:
     runs = {(name, 0): fake_history() for name in ("zeta", "alpha", "mid")}
-    summary = pt.summarize_final(pt.stack_histories(runs, names=("config", "seed")))
+    summary = analysis.summarize_final(analysis.stack_histories(runs, names=("config", "seed")))
     assert list(summary.index) == ["zeta", "alpha", "mid"]

@@ -10,8 +10,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .verdicts import VERDICTS
-from .plots import check_columns, palette
+from ..analysis import check_columns
+from ..verdicts import VERDICTS
+from .style import palette
 
 VERDICT_COLORS = dict(zip(VERDICTS, ("#1b9e77", "#e6ab02", "#d95f02", "#999999")))
 """One colour per verdict, the same in every figure and table of the chapter."""

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .plots import check_columns, palette
+from ..analysis import check_columns
+from .style import palette
 
 
 def plot_loss_terms(terms: pd.DataFrame, title: str = "The loss terms of ACT-JEPA (paper)"

@@ -2,51 +2,19 @@
 
 Every function takes the history ``DataFrame`` of ``train.train_jepa`` (one row per step;
 the collapse columns are filled every ``monitor_every`` steps), or several of them stacked by
-``stack_histories``, and returns a figure with a title, axis labels with units and a legend.
+``analysis.stack_histories``, and returns a figure with a title, axis labels with units and a legend.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .monitor import ERANK_COLLAPSE, STD_COLLAPSE_FRACTION
-from .plots import check_columns
-
-MONITOR_COLUMNS = ("online_std", "online_erank", "online_cos", "target_std", "target_erank",
-                   "target_cos", "drift")
-"""Columns of a training history that only hold values on monitor steps."""
-
-
-def stack_histories(runs: Mapping[object, pd.DataFrame], names: Sequence[str] = ("run",)
-                    ) -> pd.DataFrame:
-    """One long frame from several histories; the mapping's keys become the ``names`` columns.
-
-    Keys are tuples when ``names`` has several entries, e.g. ``{("no EMA", 0): history}`` with
-    ``names=("config", "seed")``.
-    """
-    frames = []
-    for key, hist in runs.items():
-        values = key if isinstance(key, tuple) else (key,)
-        if len(values) != len(names):
-            raise ValueError(f"key {key!r} does not match the column names {tuple(names)}")
-        frame = hist.copy()
-        for name, value in zip(names, values):
-            frame[name] = value
-        frames.append(frame)
-    if not frames:
-        raise ValueError("no histories to stack")
-    return pd.concat(frames, ignore_index=True)
-
-
-def monitor_rows(history: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a history on which the collapse monitor was read."""
-    check_columns(history, ("step", "online_std"), "monitor_rows")
-    return history[history["online_std"].notna()]
+from ..analysis import check_columns
+from ..monitor import ERANK_COLLAPSE, STD_COLLAPSE_FRACTION
 
 
 def _smooth(values: pd.Series, window: int) -> pd.Series:
@@ -181,39 +149,3 @@ def plot_collapse(history: pd.DataFrame, repr_dim: int, hue: str = "config",
     ax_std.legend(handles[n_hue:], labels[n_hue:], fontsize="small", loc="best")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
-
-
-def final_monitor(history: pd.DataFrame, by: Sequence[str] = ("config", "seed")) -> pd.DataFrame:
-    """Last monitor reading of every run (one row per combination of ``by``)."""
-    by = list(by)
-    check_columns(history, ["step", "online_std"] + by, "final_monitor")
-    rows = monitor_rows(history).sort_values("step")
-    return rows.groupby(by, sort=False).tail(1).reset_index(drop=True)
-
-
-def summarize_final(history: pd.DataFrame, by: str = "config", seed: str = "seed",
-                    last_fraction: float = 0.1) -> pd.DataFrame:
-    """Per ``by`` value: mean and std over seeds of the final monitor figures, the share of
-    runs flagged collapsed, the loss averaged over the last ``last_fraction`` of steps, and
-    ``online_erank_lowest``, the lowest effective rank read during training (mean over seeds).
-    Rows keep the order in which the ``by`` values first appear in ``history``."""
-    check_columns(history, ("step", "loss", "online_std", "online_erank", "online_collapsed",
-                             "target_erank", by, seed), "summarize_final")
-    last = final_monitor(history, (by, seed))
-    n_steps = history.groupby([by, seed], sort=False)["step"].transform("max")
-    tail = history[history["step"] > (1 - last_fraction) * n_steps]
-    loss = tail.groupby([by, seed], sort=False)["loss"].mean().rename("final loss").reset_index()
-    last = last.drop(columns="loss").merge(loss, on=[by, seed])
-    lowest = (monitor_rows(history).groupby([by, seed], sort=False)["online_erank"].min()
-              .rename("lowest erank").reset_index())
-    last = last.merge(lowest, on=[by, seed])
-    agg = last.groupby(by, sort=False).agg(
-        seeds=(seed, "nunique"),
-        online_std=("online_std", "mean"), online_std_sd=("online_std", "std"),
-        online_erank=("online_erank", "mean"), online_erank_sd=("online_erank", "std"),
-        online_erank_lowest=("lowest erank", "mean"),
-        target_erank=("target_erank", "mean"),
-        collapsed=("online_collapsed", "mean"),
-        final_loss=("final loss", "mean"),
-    )
-    return agg.reindex(pd.unique(history[by]))

@@ -1,5 +1,4 @@
-"""Figures (and the small frames behind them) of the noise-robustness and data-efficiency
-chapters.
+"""Success figures of the result chapters: bars, curves (noise, data), retention, probes.
 
 Each ``plot_*`` function takes a summary frame (columns of ``evaluate.summarize``: ``success,
 ci_low, ci_high``, plus ``claimed_success`` where the article has a number) and returns a figure
@@ -13,8 +12,91 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
-from .plots import check_columns, draw_curve, palette, plot_curves
+from ..analysis import check_columns
+from .style import palette
+
+
+def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
+                 title: str = "Success rate on held-out episodes") -> plt.Figure:
+    """Bars of mean success with their 95% CI (columns of ``evaluate.summarize``).
+
+    With a ``claimed_success`` column (``analysis.beside_claimed``), the article's claimed number is
+    drawn on each bar as a black diamond.
+    """
+    xs, hues = list(dict.fromkeys(summary[x])), list(dict.fromkeys(summary[hue]))
+    width = 0.8 / len(hues)
+    colors = sns.color_palette("colorblind", len(hues))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(xs) * max(1, len(hues) / 3)), 4))
+    for j, h in enumerate(hues):
+        part = summary[summary[hue] == h].set_index(x).reindex(xs)
+        pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
+        err = np.vstack([part["success"] - part["ci_low"], part["ci_high"] - part["success"]])
+        ax.bar(pos, 100 * part["success"], width, yerr=100 * err, capsize=3, label=h,
+               color=colors[j])
+        if "claimed_success" in part:
+            ax.plot(pos, 100 * part["claimed_success"], "D", color="black", ms=5,
+                    label="article's claim" if j == 0 else None)
+    ax.set_xticks(np.arange(len(xs)), xs)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("success rate (%)")
+    ax.set_xlabel(x)
+    ax.set_title(title)
+    ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def draw_curve(ax: plt.Axes, part: pd.DataFrame, x: str, color: tuple, name: str,
+               band_alpha: float = 0.2) -> None:
+    """One method's mean success against ``x`` (sorted) with its 95% CI band, and the article's
+    claims, where ``part`` has a ``claimed_success`` column with numbers, dashed with open
+    markers in the same colour. The one way every success curve of the book is drawn."""
+    part = part.sort_values(x)
+    ax.plot(part[x], 100 * part["success"], "o-", color=color, label=f"{name} (ours)")
+    ax.fill_between(part[x], 100 * part["ci_low"], 100 * part["ci_high"], color=color,
+                    alpha=band_alpha, lw=0)
+    if "claimed_success" in part and part["claimed_success"].notna().any():
+        ax.plot(part[x], 100 * part["claimed_success"], "o--", mfc="none", color=color,
+                label=f"{name} (article's claim)")
+
+
+def plot_curves(summary: pd.DataFrame, x: str, hue: str = "method", title: str = "",
+                xlabel: str = "") -> plt.Figure:
+    """Mean success against ``x`` per ``hue`` with a 95% CI band; the article's claims, where a
+    ``claimed_success`` column has them, as dashed lines with open markers in the same colour."""
+    hues = list(dict.fromkeys(summary[hue]))
+    colors = palette(hues)
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for h in hues:
+        draw_curve(ax, summary[summary[hue] == h], x, colors[h], h)
+    ax.set_ylim(0, 105)
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel("success rate (%)")
+    ax.set_title(title)
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_probes(probes: pd.DataFrame, hue_order: list[str] | None = None,
+                title: str = "What a linear read-out recovers from each frozen representation"
+                ) -> plt.Figure:
+    """Held-out R^2 of each probe target (mean over tasks) per representation."""
+    mean_r2 = probes.groupby(["method", "target"], as_index=False)["r2"].mean()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    sns.barplot(mean_r2, x="target", y="r2", hue="method", hue_order=hue_order, ax=ax)
+    ax.set_ylim(min(0.0, float(mean_r2.r2.min())) - 0.05, 1.05)
+    ax.set_ylabel("held-out R² (mean over tasks)")
+    ax.set_xlabel("probe target")
+    ax.tick_params(axis="x", labelrotation=20)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    ax.set_title(title)
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig
 
 
 def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", panel: str = "task",
@@ -59,7 +141,7 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
 
 def plot_noise_curves(summary: pd.DataFrame, hue: str = "method",
                       title: str = "Success under test-time sensor noise") -> plt.Figure:
-    """``plots.plot_curves`` against ``sigma``, wide enough for a long legend beside it, with
+    """``plot_curves`` against ``sigma``, wide enough for a long legend beside it, with
     ticks at the noise levels run."""
     fig = plot_curves(summary, x="sigma", hue=hue, title=title,
                       xlabel="test-time sensor noise σ (standardised units)")
