@@ -104,3 +104,43 @@ def test_any_positive_z_is_accepted() -> None:
     assert wilson_interval(5, 10, z=0.5)[0] > wilson_interval(5, 10)[0]
     with pytest.raises(ValueError, match="z must be positive"):
         wilson_interval(5, 10, z=0.0)
+
+
+def test_wilson_bounds_are_clamped_against_rounding() -> None:
+    """Catches a missing or loosened clamp: unclamped, 5/5 gives an upper bound 1 + 2e-16 and
+    0/5 a lower bound just below 0 (rounding in ``(centre +- half) / denom``)."""
+    assert wilson_interval(5, 5)[1] == 1.0
+    assert wilson_interval(0, 5)[0] == 0.0
+
+
+def test_wilson_accepts_a_single_trial() -> None:
+    """Catches ``n <= 1`` refused: one trial is a valid (wide) interval, 1/(1 + z²) to 1."""
+    low, high = wilson_interval(1, 1)
+    assert low == pytest.approx(1 / (1 + Z2)) and high == 1.0
+
+
+def test_mean_ci_two_seeds_use_the_t_interval_clamped_to_one() -> None:
+    """Catches the t interval skipped for two seeds, and its upper end not clamped at 1:
+    rates 0.75 and 0.25 give half-width 12.706 * 0.3536 / sqrt(2) = 3.18, far beyond [0, 1]."""
+    mean, lo, hi = mean_ci(np.array([3, 1]), np.array([4, 4]))
+    assert (mean, lo, hi) == (0.5, 0.0, 1.0)
+    # two close seeds: the t interval (0.5 +- 12.706 * 0.01 = 0.5 +- 0.127) is wider than
+    # Wilson's of 100/200 (about 0.5 +- 0.069), so it is the one returned
+    mean, lo, hi = mean_ci(np.array([49, 51]), np.array([100, 100]))
+    half = 12.706 * np.std([0.49, 0.51], ddof=1) / np.sqrt(2)
+    assert mean == pytest.approx(0.5) and (lo, hi) == pytest.approx((0.5 - half, 0.5 + half))
+
+
+def test_mean_ci_accepts_a_seed_with_no_success() -> None:
+    """Catches zero successes refused (``successes < 1``): 0/4 and 2/4 are valid seeds."""
+    mean, lo, hi = mean_ci(np.array([0, 2]), np.array([4, 4]))
+    assert mean == 0.25 and lo == 0.0 and 0.25 < hi <= 1.0
+
+
+@pytest.mark.parametrize("successes, counts", [([1, 1], [2, 0]), ([-1, 1], [2, 2]),
+                                               ([3, 1], [2, 2])])
+def test_mean_ci_refuses_each_bad_seed_alone(successes, counts) -> None:
+    """Catches the checks joined by ``and``: each bad seed (no episodes, negative successes,
+    more successes than episodes) must be refused on its own."""
+    with pytest.raises(ValueError, match="each seed needs"):
+        mean_ci(np.array(successes), np.array(counts))
