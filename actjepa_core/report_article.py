@@ -7,8 +7,9 @@ of a paragraph, so a notebook cell is a call and the rule behind each sentence i
 from __future__ import annotations
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
-from . import analysis, claims
+from . import analysis, claims, tables
 from .suites import ABLATIONS, BASELINES, NOISE_METHODS, REMEDIES
 from .verdicts import RULES, collapse_verdict, fmt_pct
 
@@ -40,13 +41,13 @@ def retention_beside_claimed(avg: pd.DataFrame) -> pd.DataFrame:
     return ours.merge(claimed_retention(), on=("pretraining", "sigma"), how="left")
 
 
-def retention_table(ret: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    """Methods x noise levels above 0, each cell "ours  vs  the article's" retention."""
+def retention_table(ret: pd.DataFrame, order: list[str]) -> Styler:
+    """Methods x noise levels above 0, each cell our retention over the article's."""
     noisy = ret[ret.sigma > 0]
-    cells = [f"{fmt_pct(a)}  vs  {fmt_pct(b)}" for a, b in zip(noisy.retention,
-                                                              noisy.claimed_retention)]
-    return (noisy.assign(cell=cells).pivot(index="method", columns="sigma", values="cell")
-            .reindex(index=order).rename(columns=lambda s: f"σ = {s:g}"))
+    cells = [tables.rate_cell(a, claimed=b) for a, b in zip(noisy.retention,
+                                                           noisy.claimed_retention)]
+    return tables.stacked(noisy.assign(cell=cells), "method", "sigma", index_order=order,
+                          column_name=tables.sigma_label)
 
 
 def _versus(d: float) -> str:
@@ -95,12 +96,38 @@ def retention_paragraph(ret: pd.DataFrame) -> str:
             f"differences of point estimates.")
 
 
+TEST_ONLY, DEMOS_TOO = "test only", "demos too"
+"""Chapter 7's two conditions, short enough for a table header: sensor noise at test time
+only, and in the demonstrations as well as at test time."""
+
+
+def noise_conditions(rows: pd.DataFrame, noisy: pd.DataFrame) -> pd.DataFrame:
+    """Task-average success of the noise-table methods in both conditions at the noise levels
+    of the noisy-demonstration runs (``noisy``); the test-only rows are the main runs
+    (``rows``), so both conditions meet the same test episodes and noise draws."""
+    test_only = rows[rows.pretraining.isin(NOISE_METHODS) & rows.sigma.isin(noisy.sigma.unique())]
+    both = pd.concat([test_only.assign(condition=TEST_ONLY), noisy.assign(condition=DEMOS_TOO)],
+                     ignore_index=True)
+    by = ("task", "method", "pretraining", "sigma", "condition")
+    cond = analysis.summarize_with_average(both, by=by)
+    return cond[cond.task == "average"].reset_index(drop=True)
+
+
+def noise_conditions_table(cond_avg: pd.DataFrame) -> Styler:
+    """Methods x (σ, condition), each cell our rate over its 95% CI."""
+    cells = [tables.rate_cell(m, lo, hi) for m, lo, hi in
+             zip(cond_avg.success, cond_avg.ci_low, cond_avg.ci_high)]
+    return tables.stacked(cond_avg.assign(cell=cells), "method", ["sigma", "condition"],
+                          index_order=[BASELINES[m] for m in NOISE_METHODS],
+                          column_name=lambda c: tables.sigma_label(c) if isinstance(c, float) else c)
+
+
 def noisy_demo_paragraph(cond_avg: pd.DataFrame) -> str:
     """Per σ, how training on noisy demonstrations changes each method's task-average success
     (``cond_avg``: columns sigma, pretraining, condition, success), as Markdown bullets."""
     wide = cond_avg.pivot_table(index=["sigma", "pretraining"], columns="condition",
                                 values="success")
-    wide["change"] = wide["noise in demonstrations and test"] - wide["noise at test only"]
+    wide["change"] = wide[DEMOS_TOO] - wide[TEST_ONLY]
     lines = []
     for sigma, part in wide.groupby(level="sigma"):
         part = part.droplevel("sigma")
@@ -111,7 +138,7 @@ def noisy_demo_paragraph(cond_avg: pd.DataFrame) -> str:
                 f"success by {changes}: higher for {up} of {len(part)} methods, lower for "
                 f"{down}, unchanged for {len(part) - up - down}.")
         if {"actjepa", "raw"} <= set(part.index):
-            noisy = part["noise in demonstrations and test"]
+            noisy = part[DEMOS_TOO]
             line += (f" ACT-JEPA + BC is then at {noisy['actjepa']:.1%} and raw BC at "
                      f"{noisy['raw']:.1%}.")
         lines.append(line)

@@ -37,8 +37,8 @@ def test_plot_curves_by_task_one_panel_per_task_with_shared_legend() -> None:
     assert [ax.get_title() for ax in fig.axes] == list(TASKS)
     _labelled(fig.axes[0])
     assert fig._suptitle.get_text() == "per task"
-    (legend,) = fig.legends
-    assert [t.get_text() for t in legend.get_texts()] == [f"{m} (ours)" for m in METHODS.values()]
+    (legend,) = fig.legends  # one per figure, one entry per method, no line-style key
+    assert [t.get_text() for t in legend.get_texts()] == list(METHODS.values())
     assert sorted(fig.axes[0].get_xticks()) == pytest.approx([0.0, 0.1, 0.3])
 
 
@@ -49,14 +49,33 @@ def test_plot_curves_by_task_log_x() -> None:
     assert fig.axes[1].get_xlabel() == "n_demos"
 
 
+def styles(ax: plt.Axes) -> list[str]:
+    """Line style of each curve drawn (bands and reference lines are not Line2D curves here)."""
+    return [line.get_linestyle() for line in ax.lines]
+
+
+def legend_texts(fig: plt.Figure) -> list[str]:
+    (legend,) = fig.legends
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def test_three_panels_fill_a_two_by_two_grid() -> None:
+    rows = pd.concat([episodes("sigma", (0.0, 0.1)).assign(task=t) for t in ("a", "b", "c")])
+    summary = summarize(rows, by=("task", "method", "sigma"))
+    fig = pr.plot_curves_by_task(summary, x="sigma")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["a", "b", "c"] and len(fig.axes) == 4
+    assert fig.get_figwidth() <= 10  # legible at page width, not a 15-inch strip
+
+
 def test_plot_noise_curves_and_data_efficiency_show_the_claims() -> None:
     s = summarize(episodes("sigma", (0.0, 0.3)), by=("method", "sigma"))
     s["claimed_success"] = [0.5, 0.3, 0.6, 0.4]
     fig = pr.plot_noise_curves(s, title="noise")
     (ax,) = fig.axes
     _labelled(ax)
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "raw BC (article's claim)" in labels and "ACT-JEPA + BC (ours)" in labels
+    assert legend_texts(fig) == [*METHODS.values(), "ours (band: 95% CI)", "the article's claim"]
+    assert styles(ax) == ["-", "--", "-", "--"]
     assert "σ" in ax.get_xlabel()
 
     d = summarize(episodes("n_demos", (10, 25)), by=("method", "n_demos"))
@@ -65,8 +84,7 @@ def test_plot_noise_curves_and_data_efficiency_show_the_claims() -> None:
     (ax,) = fig.axes
     _labelled(ax)
     assert ax.get_xscale() == "log"
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels.count("raw BC (article's claim)") + labels.count("ACT-JEPA + BC (article's claim)") == 1
+    assert styles(ax).count("--") == 1  # the one method with claimed numbers
 
 
 def test_plot_retention_skips_undefined_and_draws_the_claim() -> None:
@@ -76,8 +94,8 @@ def test_plot_retention_skips_undefined_and_draws_the_claim() -> None:
     fig = pr.plot_retention(ret, title="ret")
     (ax,) = fig.axes
     _labelled(ax)
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["a (ours)", "a (article's)", "b (article's)"]
+    assert legend_texts(fig) == ["a", "b", "ours", "the article's"]
+    assert styles(ax)[:3] == ["-", "--", "--"]  # a ours, a claimed, b claimed (b has no retention)
     assert "%" in ax.get_ylabel()
 
 

@@ -53,17 +53,17 @@ def test_retention_table_puts_ours_beside_the_articles():
     ret = ret_rows({m: 0.8 for m in METHODS}, {m: 0.4 for m in METHODS})
     ret["claimed_retention"] = 0.25
     table = report_article.retention_table(ret, [BASELINES[m] for m in METHODS])
-    assert list(table.columns) == ["σ = 0.3"]
-    assert table.loc["ACT-JEPA + BC", "σ = 0.3"] == "50.0%  vs  25.0%"
+    assert list(table.data.columns) == ["σ = 0.3"]
+    assert table.data.loc["ACT-JEPA + BC", "σ = 0.3"] == "<b>50.0%</b><br><small>article 25.0%</small>"
 
 
 def test_noisy_demo_paragraph_counts_the_changes_per_sigma():
     rows = []
     for m, test_only, both in (("raw", 0.5, 0.6), ("autoencoder", 0.5, 0.4),
                                ("passive", 0.5, 0.5), ("actjepa", 0.5, 0.7)):
-        rows += [{"sigma": 0.1, "pretraining": m, "condition": "noise at test only",
+        rows += [{"sigma": 0.1, "pretraining": m, "condition": report_article.TEST_ONLY,
                   "success": test_only},
-                 {"sigma": 0.1, "pretraining": m, "condition": "noise in demonstrations and test",
+                 {"sigma": 0.1, "pretraining": m, "condition": report_article.DEMOS_TOO,
                   "success": both}]
     text = report_article.noisy_demo_paragraph(pd.DataFrame(rows))
     assert "+10.0 points for raw BC (no pretraining), -10.0 points for autoencoder + BC" in text

@@ -7,12 +7,14 @@ with a title, axis labels with units and a legend, so a notebook cell is one cal
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from ..analysis import check_columns
 from .style import palette
@@ -48,18 +50,44 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
     return fig
 
 
-def draw_curve(ax: plt.Axes, part: pd.DataFrame, x: str, color: tuple, name: str,
+OURS_STYLE, CLAIMED_STYLE = {"ls": "-", "marker": "o"}, {"ls": "--", "marker": "o", "mfc": "none"}
+"""How every curve tells ours from a claimed number: solid with filled markers against dashed
+with open markers, in the method's colour."""
+
+
+def has_claims(frame: pd.DataFrame, column: str = "claimed_success") -> bool:
+    """Whether ``frame`` carries at least one claimed number to draw."""
+    return column in frame and bool(frame[column].notna().any())
+
+
+def draw_curve(ax: plt.Axes, part: pd.DataFrame, x: str, color: tuple,
                band_alpha: float = 0.2) -> None:
     """One method's mean success against ``x`` (sorted) with its 95% CI band, and the article's
     claims, where ``part`` has a ``claimed_success`` column with numbers, dashed with open
-    markers in the same colour. The one way every success curve of the book is drawn."""
+    markers in the same colour. The one way every success curve of the book is drawn; the
+    legend comes from ``curve_legend``."""
     part = part.sort_values(x)
-    ax.plot(part[x], 100 * part["success"], "o-", color=color, label=f"{name} (ours)")
+    ax.plot(part[x], 100 * part["success"], color=color, **OURS_STYLE)
     ax.fill_between(part[x], 100 * part["ci_low"], 100 * part["ci_high"], color=color,
                     alpha=band_alpha, lw=0)
-    if "claimed_success" in part and part["claimed_success"].notna().any():
-        ax.plot(part[x], 100 * part["claimed_success"], "o--", mfc="none", color=color,
-                label=f"{name} (article's claim)")
+    if has_claims(part):
+        ax.plot(part[x], 100 * part["claimed_success"], color=color, **CLAIMED_STYLE)
+
+
+def curve_legend(fig: plt.Figure, colors: dict[str, tuple], claimed: bool, title: str | None = None,
+                 ours: str = "ours (band: 95% CI)", claim: str = "the article's claim") -> None:
+    """One legend under the plot: an entry per method (its colour), then, where claimed numbers
+    are drawn, the two line styles once — not "(ours)" and "(claimed)" per method, which
+    doubles a legend of five methods to ten entries."""
+    handles = [Line2D([], [], color=c, lw=2.5, label=name) for name, c in colors.items()]
+    if claimed:
+        handles += [Line2D([], [], color="0.3", label=ours, **OURS_STYLE),
+                    Line2D([], [], color="0.3", label=claim, **CLAIMED_STYLE)]
+    ncol = min(3, len(handles))
+    rows = -(-len(handles) // ncol)
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize="small", title=title,
+               bbox_to_anchor=(0.5, 0.0), frameon=False)
+    fig.tight_layout(rect=(0, (0.06 + 0.055 * rows) * 4.5 / fig.get_figheight(), 1, 1))
 
 
 def plot_curves(summary: pd.DataFrame, x: str, hue: str = "method", title: str = "",
@@ -68,15 +96,14 @@ def plot_curves(summary: pd.DataFrame, x: str, hue: str = "method", title: str =
     ``claimed_success`` column has them, as dashed lines with open markers in the same colour."""
     hues = list(dict.fromkeys(summary[hue]))
     colors = palette(hues)
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(8, 5.6))
     for h in hues:
-        draw_curve(ax, summary[summary[hue] == h], x, colors[h], h)
+        draw_curve(ax, summary[summary[hue] == h], x, colors[h])
     ax.set_ylim(0, 105)
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel("success rate (%)")
     ax.set_title(title)
-    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
-    fig.tight_layout()
+    curve_legend(fig, colors, has_claims(summary))
     return fig
 
 
@@ -109,15 +136,19 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
     panels = list(dict.fromkeys(summary[panel]))
     hues = list(hue_order) if hue_order else list(dict.fromkeys(summary[hue]))
     colors = palette(hues)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 2.5, 4.0),
-                             sharey=True, squeeze=False)
+    ncols = 2 if len(panels) > 2 else len(panels)
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows + 1.2), sharey=True,
+                             squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     xs = sorted(summary[x].unique())
-    for ax, p in zip(axes[0], panels):
+    for ax, p in zip(axes.flat, panels):
         sub = summary[summary[panel] == p]
         for h in hues:
             part = sub[sub[hue] == h]
             if not part.empty:
-                draw_curve(ax, part, x, colors[h], h, band_alpha=0.15)
+                draw_curve(ax, part, x, colors[h], band_alpha=0.15)
         if logx:
             ax.set_xscale("log")
             ax.minorticks_off()
@@ -125,17 +156,10 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
         ax.set_ylim(-3, 105)
         ax.set_title(str(p))
         ax.set_xlabel(xlabel or x)
-    axes[0][0].set_ylabel("success rate (%)")
-    handles, labels = {}, []
-    for ax in axes[0]:
-        for hnd, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in handles:
-                handles[lab] = hnd
-                labels.append(lab)
-    fig.legend([handles[lab] for lab in labels], labels, loc="upper left",
-               bbox_to_anchor=(1.0, 0.9), fontsize="small", title=hue)
+    for row in axes:
+        row[0].set_ylabel("success rate (%)")
     fig.suptitle(title or f"Success against {xlabel or x}, one panel per {panel}")
-    fig.tight_layout()
+    curve_legend(fig, colors, has_claims(summary))
     return fig
 
 
@@ -145,9 +169,7 @@ def plot_noise_curves(summary: pd.DataFrame, hue: str = "method",
     ticks at the noise levels run."""
     fig = plot_curves(summary, x="sigma", hue=hue, title=title,
                       xlabel="test-time sensor noise σ (standardised units)")
-    fig.set_size_inches(11, 4.6)
     fig.axes[0].set_xticks(sorted(summary["sigma"].unique()))
-    fig.tight_layout()
     return fig
 
 
@@ -159,14 +181,12 @@ def plot_data_efficiency(summary: pd.DataFrame, hue: str = "method",
     check_columns(summary, ["n_demos", hue, "success", "ci_low", "ci_high"], "plot_data_efficiency")
     fig = plot_curves(summary, x="n_demos", hue=hue, title=title,
                       xlabel="demonstrations per task (log scale)")
-    fig.set_size_inches(10, 4.4)
     ax = fig.axes[0]
     xs = sorted(summary["n_demos"].unique())
     ax.set_xscale("log")
     ax.set_xticks(xs, [str(int(v)) for v in xs])
     ax.minorticks_off()
     ax.set_ylim(-3, 105)
-    fig.tight_layout()
     return fig
 
 
@@ -182,25 +202,24 @@ def plot_retention(ret: pd.DataFrame, hue: str = "method",
     check_columns(ret, ["sigma", hue, "retention"], "plot_retention")
     hues = list(dict.fromkeys(ret[hue]))
     colors = palette(hues)
-    fig, ax = plt.subplots(figsize=(11, 4.6))
+    fig, ax = plt.subplots(figsize=(8, 5.6))
     top = 105.0
     for h in hues:
         part = ret[ret[hue] == h].sort_values("sigma")
         if part["retention"].notna().any():
-            ax.plot(part["sigma"], 100 * part["retention"], "o-", color=colors[h],
-                    label=f"{h} (ours)")
+            ax.plot(part["sigma"], 100 * part["retention"], color=colors[h], **OURS_STYLE)
             top = max(top, 105 * float(part["retention"].max()))
-        if "claimed_retention" in part and part["claimed_retention"].notna().any():
-            ax.plot(part["sigma"], 100 * part["claimed_retention"], "o--", mfc="none",
-                    color=colors[h], label=f"{h} (article's)")
+        if has_claims(part, "claimed_retention"):
+            ax.plot(part["sigma"], 100 * part["claimed_retention"], color=colors[h],
+                    **CLAIMED_STYLE)
     ax.axhline(100, color="grey", lw=0.8, ls=":")
     ax.set_xticks(sorted(ret["sigma"].unique()))
     ax.set_ylim(-3, top)
     ax.set_xlabel("test-time sensor noise σ (standardised units)")
     ax.set_ylabel("retention (% of clean success)")
     ax.set_title(title)
-    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", fontsize="small")
-    fig.tight_layout()
+    curve_legend(fig, colors, has_claims(ret, "claimed_retention"), ours="ours",
+                 claim="the article's")
     return fig
 
 
@@ -217,8 +236,8 @@ def plot_noise_conditions(table: pd.DataFrame, x: str = "method", condition: str
     conds = list(dict.fromkeys(table[condition]))
     colors = palette(conds)
     width = 0.8 / len(conds)
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 1.3 * len(xs)) * len(panels) + 2, 4.6),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(10.0, max(5.0, 1.0 * len(xs)) * len(panels)),
+                                                      5.2), sharey=True, squeeze=False)
     for ax, p in zip(axes[0], panels):
         sub = table[table[panel] == p]
         for j, c in enumerate(conds):
@@ -227,14 +246,15 @@ def plot_noise_conditions(table: pd.DataFrame, x: str = "method", condition: str
             err = np.vstack([part["success"] - part["ci_low"], part["ci_high"] - part["success"]])
             ax.bar(pos, 100 * part["success"], width, yerr=100 * np.nan_to_num(err), capsize=3,
                    color=colors[c], label=c if ax is axes[0][0] else None)
-        ax.set_xticks(np.arange(len(xs)), [str(v).replace(" + ", "\n+ ") for v in xs],
+        ax.set_xticks(np.arange(len(xs)), [textwrap.fill(str(v), 12) for v in xs],
                       fontsize="small")
         ax.set_ylim(0, 105)
         ax.set_title(f"{panel_label} = {p:g}" if isinstance(p, (int, float, np.number))
                      else f"{panel_label} = {p}")
         ax.set_xlabel(x)
     axes[0][0].set_ylabel("success rate (%)")
-    fig.legend(loc="upper left", bbox_to_anchor=(1.0, 0.9), fontsize="small", title=condition)
+    fig.legend(loc="lower center", ncol=len(conds), fontsize="small", title=condition,
+               frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig

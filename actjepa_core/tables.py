@@ -1,0 +1,66 @@
+"""Result tables shaped for the page: each cell stacks our rate, its interval and the claimed
+number on short lines, so a table of five noise levels fits the book's content column instead
+of running off it (one long line per cell, ``"87.9% [86.2, 89.5]  vs  54.1%"``, needs about
+twice the column's width at five columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from .verdicts import fmt_pct
+
+CELL_CSS = [
+    {"selector": "td", "props": "text-align: center; line-height: 1.25; padding: 0.3em 0.5em"},
+    {"selector": "th.row_heading", "props": "text-align: left; max-width: 12em"},
+    {"selector": "small", "props": "color: #555"},
+]
+"""One look for every stacked table: centred cells, grey small print for the second lines."""
+
+
+def rate_cell(mean: float, lo: float | None = None, hi: float | None = None,
+              claimed: float | None = None, claimed_by: str = "article") -> str:
+    """One cell: the rate in bold; under it the 95% CI; under that the claimed number, where
+    there is one (``claimed_by`` names whose). Missing values leave their line out."""
+    if pd.isna(mean):
+        return "—"
+    lines = [f"<b>{fmt_pct(mean)}</b>"]
+    if lo is not None and hi is not None and pd.notna(lo) and pd.notna(hi):
+        lines.append(f"<small>[{100 * lo:.1f}, {100 * hi:.1f}]</small>")
+    if claimed is not None and pd.notna(claimed):
+        lines.append(f"<small>{claimed_by} {fmt_pct(claimed)}</small>")
+    return "<br>".join(lines)
+
+
+def stacked(frame: pd.DataFrame, index: str, columns: str | Sequence[str], cell: str = "cell",
+            index_order: Sequence | None = None, column_name=None,
+            caption: str | None = None) -> Styler:
+    """Pivot ``frame`` (one row per ``index`` x ``columns``, the HTML text in ``cell``) into a
+    styled table; ``index_order`` fixes the row order, ``column_name`` (a function) renames the
+    column labels. Cells are HTML, which a Styler renders as written."""
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    table = frame.pivot(index=index, columns=cols if len(cols) > 1 else cols[0], values=cell)
+    if index_order is not None:
+        table = table.reindex(index=[i for i in index_order if i in table.index])
+    if column_name is not None:
+        table = table.rename(columns=column_name)
+    styler = table.style.set_table_styles(CELL_CSS)
+    return styler.set_caption(caption) if caption else styler
+
+
+def beside_claimed(summary: pd.DataFrame, index: str, columns: str, index_order: Sequence,
+                   column_name=None, caption: str | None = None) -> Styler:
+    """Our rate with its CI over the claimed rate (``analysis.beside_claimed`` columns:
+    ``success, ci_low, ci_high, claimed_success``), ``index`` x ``columns``."""
+    cells = [rate_cell(m, lo, hi, c) for m, lo, hi, c in
+             zip(summary.success, summary.ci_low, summary.ci_high, summary.claimed_success)]
+    return stacked(summary.assign(cell=cells), index, columns, index_order=index_order,
+                   column_name=column_name, caption=caption)
+
+
+def sigma_label(sigma: float) -> str:
+    """Column label of a noise level: ``"clean"`` for 0, ``"σ = 0.1"`` otherwise."""
+    return "clean" if sigma == 0 else f"σ = {sigma:g}"

@@ -1,0 +1,108 @@
+"""What a reader would see as a badly laid-out page, read from an executed notebook without a
+browser: a table wider than the content column, a figure too small or so wide that the page
+shrinks its text, an output that shows a warning.
+
+The browser check (``browser_check.py``, headless Chromium) measures rendered pages where
+Chromium exists; this check runs everywhere (CI included) on the executed notebooks, with the
+content column's width expressed in characters of table text and in figure pixels.
+
+    python scripts/page_layout.py _build/executed/notebooks/*.ipynb
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import struct
+import sys
+from pathlib import Path
+
+TABLE_CHARS = 100
+"""Widest table row, in characters, that fits the book theme's content column (about 750 px
+of 14 px table text, with cell padding counted as two characters per cell)."""
+
+FIGURE_PX = (600, 1100)
+"""Natural width of a figure in pixels: under 600 it renders small; over 1100 the page scales
+it down by more than a third and its text becomes hard to read."""
+
+WARNING = re.compile(r"\b\w*Warning\b:")
+
+
+WRAP = 24
+"""Characters a cell may take on one line before the browser wraps it at a space (a row label
+such as "passive latent prediction + BC" wraps to two lines, which reads well)."""
+
+
+SMALL = 0.83
+"""Width of ``<small>`` text against normal text (the theme's ``small`` is 0.83 em)."""
+
+
+def _cell_width(cell_html: str) -> int:
+    """Characters a table cell needs: per line (``<br>`` starts one) the longest run the browser
+    cannot break (``&nbsp;`` joins words) or ``WRAP``, whichever is larger, for the widest line;
+    a line in ``<small>`` counts at its smaller size."""
+    widths = []
+    for line in re.split(r"<br\s*/?>", cell_html):
+        text = re.sub(r"<[^>]+>", "", line).replace("&nbsp;", "\u00a0")
+        text = html.unescape(text).strip()
+        longest_run = max((len(w) for w in text.split(" ")), default=0)
+        scale = SMALL if re.fullmatch(r"\s*<small>.*</small>\s*", line, flags=re.S) else 1.0
+        widths.append(round(scale * max(longest_run, min(len(text), WRAP))))
+    return max(widths)
+
+
+def table_width(table_html: str) -> int:
+    """Characters a table needs: the widest cell of each column (rows with the full number of
+    cells) plus two per cell for padding, or the widest single row if that is more."""
+    rows = [[_cell_width(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)]
+            for row in re.findall(r"<tr.*?</tr>", table_html, flags=re.S)]
+    rows = [r for r in rows if r]
+    if not rows:
+        return 0
+    n = max(map(len, rows))
+    columns = [max(r[j] for r in rows if len(r) == n) + 2 for j in range(n)]
+    return max(sum(columns), *(sum(r) + 2 * len(r) for r in rows))
+
+
+def png_width(data: str) -> int:
+    """Pixel width of a base64 PNG, from its header."""
+    return struct.unpack(">I", base64.b64decode(data[:64])[16:20])[0]
+
+
+def output_problems(output: dict) -> list[str]:
+    """What is wrong with one cell output, if anything."""
+    problems = []
+    data = output.get("data", {})
+    if "image/png" in data:
+        width = png_width(data["image/png"])
+        if not FIGURE_PX[0] <= width <= FIGURE_PX[1]:
+            problems.append(f"figure {width} px wide (want {FIGURE_PX[0]}-{FIGURE_PX[1]})")
+    page = "".join(data.get("text/html", ""))
+    if "<table" in page:
+        widest = max(table_width(t) for t in re.findall(r"<table.*?</table>", page, flags=re.S))
+        if widest > TABLE_CHARS:
+            problems.append(f"table {widest} characters wide (the column holds {TABLE_CHARS})")
+    text = "".join(output.get("text", "")) + "".join(data.get("text/plain", ""))
+    if match := WARNING.search(text):
+        problems.append(f"output shows a warning: {match.group(0)}")
+    return problems
+
+
+def notebook_problems(path: Path) -> list[str]:
+    """Every layout problem of an executed notebook, as ``"<name> cell <i>: <problem>"``."""
+    nb = json.loads(path.read_text())
+    return [f"{path.name} cell {i}: {p}"
+            for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
+            for out in cell.get("outputs", []) for p in output_problems(out)]
+
+
+def main(paths: list[str]) -> int:
+    problems = [p for path in paths for p in notebook_problems(Path(path))]
+    print("\n".join(problems) or f"{len(paths)} notebook(s): layout fits the page")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

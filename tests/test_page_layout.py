@@ -1,0 +1,70 @@
+"""The page-layout check flags what a reader would see as broken, and passes what reads well."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import page_layout  # noqa: E402
+
+from actjepa_core import tables  # noqa: E402
+
+
+def png(width_in: float) -> str:
+    fig, _ = plt.subplots(figsize=(width_in, 3))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_figure_width_is_read_from_the_png_header() -> None:
+    assert page_layout.png_width(png(8)) == 800
+    assert page_layout.output_problems({"data": {"image/png": png(8)}}) == []
+    assert "1800 px" in page_layout.output_problems({"data": {"image/png": png(18)}})[0]
+    assert "500 px" in page_layout.output_problems({"data": {"image/png": png(5)}})[0]
+
+
+def test_one_line_cells_joined_by_nbsp_overflow_and_stacked_cells_fit() -> None:
+    """The old chapter-7 table (five "ours  vs  claimed" cells, spaces made non-breaking by
+    pandas) needs about 150 characters; the stacked table of the same numbers fits."""
+    cell = "87.9% [86.2, 89.5]&nbsp;&nbsp;vs&nbsp;&nbsp;54.1%"
+    row = "<tr><th>raw BC (no pretraining)</th>" + f"<td>{cell}</td>" * 5 + "</tr>"
+    wide = f"<table>{row}</table>"
+    assert page_layout.table_width(wide) > page_layout.TABLE_CHARS
+    summary = pd.DataFrame({"method": ["raw BC (no pretraining)"] * 5,
+                            "sigma": [0.0, 0.05, 0.1, 0.2, 0.3], "success": [0.879] * 5,
+                            "ci_low": [0.862] * 5, "ci_high": [0.895] * 5,
+                            "claimed_success": [0.541] * 5})
+    styled = tables.beside_claimed(summary, "method", "sigma", ["raw BC (no pretraining)"],
+                                   column_name=tables.sigma_label).to_html()
+    assert page_layout.table_width(styled) <= page_layout.TABLE_CHARS
+    assert page_layout.output_problems({"data": {"text/html": styled}}) == []
+
+
+def test_cell_width_wraps_at_spaces_but_not_at_nbsp() -> None:
+    assert page_layout._cell_width("a " * 40) == page_layout.WRAP
+    assert page_layout._cell_width("a&nbsp;" * 39 + "a") == 79
+    assert page_layout._cell_width("abc<br><small>" + "x" * 20 + "</small>") == round(20 * 0.83)
+
+
+def test_warnings_in_outputs_are_flagged(tmp_path: Path) -> None:
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "stream", "name": "stderr",
+         "text": "/x.py:3: RuntimeWarning: invalid value encountered"}]},
+        {"cell_type": "markdown", "source": "UserWarning: in prose is fine"}]}
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(nb))
+    assert page_layout.notebook_problems(path) == [
+        "n.ipynb cell 0: output shows a warning: RuntimeWarning:"]
+    assert page_layout.main([str(path)]) == 1
