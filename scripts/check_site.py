@@ -36,6 +36,7 @@ class _PageParser(HTMLParser):
         self.ids: set[str] = set()
         self.links: list[str] = []
         self.images: list[str] = []
+        self.scripts: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: (v or "") for k, v in attrs}
@@ -47,6 +48,8 @@ class _PageParser(HTMLParser):
             self.links.append(a["href"].strip())
         if tag == "img":
             self.images.append(a.get("src", "").strip())
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"].strip())
 
     handle_startendtag = handle_starttag
 
@@ -98,7 +101,7 @@ def check(root: Path) -> tuple[list[str], dict[str, int]]:
         return parsed[key]
 
     problems: list[str] = []
-    counts = {"pages": len(pages), "links": 0, "images": 0}
+    counts = {"pages": len(pages), "links": 0, "images": 0, "scripts": 0}
     for page in pages:
         info = page_info(page)
         where = page.relative_to(root).as_posix()
@@ -132,7 +135,23 @@ def check(root: Path) -> tuple[list[str], dict[str, int]]:
             target = _resolve(page, unquote(urlsplit(src).path), root)
             if not target.is_file():
                 problems.append(f"{where}: missing image {src!r} (no file {_show(target, root)})")
+        problems += _script_problems(page, info.scripts, root, counts)
     return problems, counts
+
+
+def _script_problems(page: Path, scripts: list[str], root: Path, counts: dict[str, int]
+                     ) -> list[str]:
+    """A script from another origin (a CDN) stops the page working offline; a local one must
+    exist. Both are problems to report with the page they are on."""
+    where, problems = page.relative_to(root).as_posix(), []
+    for src in scripts:
+        counts["scripts"] += 1
+        if is_external(src):
+            problems.append(f"{where}: loads a script from another origin {src!r} "
+                            "(the page needs the network)")
+        elif not _resolve(page, unquote(urlsplit(src).path), root).is_file():
+            problems.append(f"{where}: missing script {src!r}")
+    return problems
 
 
 def _show(path: Path, root: Path) -> str:

@@ -6,6 +6,8 @@ import base64
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -64,7 +66,7 @@ def test_finds_exactly_the_broken_links_and_images(tmp_path: Path) -> None:
     assert "index.html: missing image '_images/missing.png'" in joined
     assert "sub/page.html: broken link '../_static/style.css?v=1'" in joined
     assert "sub/page.html: invalid data: URI image" in joined
-    assert counts == {"pages": 3, "links": 9, "images": 6}
+    assert counts == {"pages": 3, "links": 9, "images": 6, "scripts": 0}
 
 
 def test_exit_status_and_summary(tmp_path: Path, capsys) -> None:
@@ -86,3 +88,43 @@ def test_fragment_on_other_page_must_exist_there(tmp_path: Path) -> None:
     (tmp_path / "b.html").write_text('<p id="y"></p>')
     problems, _ = check_site.check(tmp_path)
     assert problems == ["a.html: broken link 'b.html#x' (no id 'x' in b.html)"]
+
+
+def test_scripts_must_be_local_and_present(tmp_path: Path) -> None:
+    """MathJax from a CDN (Sphinx's default) would leave formulas unrendered offline."""
+    (tmp_path / "_static" / "mathjax").mkdir(parents=True)
+    (tmp_path / "_static" / "mathjax" / "tex-chtml.js").write_text("")
+    (tmp_path / "a.html").write_text(
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+        '<script src="_static/mathjax/tex-chtml.js"></script>'
+        '<script src="_static/gone.js"></script><script>inline()</script>')
+    problems, counts = check_site.check(tmp_path)
+    assert counts["scripts"] == 3
+    assert problems == [
+        "a.html: loads a script from another origin "
+        "'https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js' (the page needs the network)",
+        "a.html: missing script '_static/gone.js'"]
+
+
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+
+
+@pytest.mark.skipif(not JUPYTER_BOOK.exists(), reason="jupyter-book not installed (the book extra)")
+def test_a_page_built_with_the_books_config_renders_math_offline(tmp_path: Path) -> None:
+    """Build one page with math using the book's own _config.yml: MathJax must come from the
+    site (``_static/mathjax``), and no page may load a script from another origin."""
+    import shutil
+    import subprocess
+
+    (tmp_path / "book").mkdir()
+    shutil.copy(ROOT / "_config.yml", tmp_path)
+    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n\nInline $a^2$ and\n\n$$\\sum_i x_i$$\n")
+    done = subprocess.run([str(JUPYTER_BOOK), "build", str(tmp_path), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    site = tmp_path / "_build" / "html"
+    assert 'src="../_static/mathjax/tex-chtml.js"' in (site / "book" / "intro.html").read_text()
+    problems, counts = check_site.check(site)
+    assert problems == [] and counts["scripts"] > 0
