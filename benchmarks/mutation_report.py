@@ -40,7 +40,7 @@ TESTS: dict[str, list[str]] = {
     "train": ["tests/test_train.py", "tests/test_pretrain.py", "tests/test_guards.py"],
     "monitor": ["tests/test_objectives.py", "tests/test_pretrain.py",
                 "tests/test_plots_training.py"],
-    "evaluate": ["tests/test_policies.py", "tests/test_analysis.py"],
+    "evaluate": ["tests/test_evaluate.py"],
     "analysis": ["tests/test_analysis.py", "tests/test_plots_training.py"],
     "audit": ["tests/test_audit.py", "tests/test_audit_paper.py"],
     "stats": ["tests/test_stats.py"],
