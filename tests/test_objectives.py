@@ -171,3 +171,34 @@ def test_monitor_reads_in_eval_mode_and_restores_the_mode():
     first, second = mon(model), mon(model)
     assert first == second, "dropout must be off while the monitor reads"
     assert enc.training, "the caller's mode is restored"
+
+
+def test_embedding_stats_accept_two_rows():
+    """Catches ``N >= 2`` tightened to ``N >= 3``: two embeddings e1, -e1 have erank 1 (one
+    centred direction), per-dimension std (sqrt 2, 0) averaged, and cosine -1."""
+    s = embedding_stats(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
+    assert s == pytest.approx({"std": math.sqrt(2) / 2, "erank": 1.0, "cos": -1.0})
+
+
+def test_a_spread_below_rounding_of_the_embeddings_scale_is_no_spread():
+    """Catches the "all equal" threshold made absolute or divided by the scale: rows that share
+    a coordinate of 1e6 and differ by 2e-9 elsewhere differ by far less than float32 can
+    resolve at that scale, so they count as equal (erank 0), not as a rank-one spread."""
+    z = torch.tensor([[1e6, 1e-9], [1e6, -1e-9], [1e6, 1e-9], [1e6, -1e-9]])
+    assert embedding_stats(z)["erank"] == 0.0
+    assert embedding_stats(z - torch.tensor([1e6, 0.0]))["erank"] == pytest.approx(1.0)
+
+
+def test_collapse_warning_points_at_the_caller():
+    """Catches the warning's ``stacklevel`` changed: it must name the line that called
+    ``check_collapse`` (here, this file), not check_collapse itself or pytest's machinery."""
+    with pytest.warns(CollapseWarning) as record:
+        check_collapse(torch.ones(8, 4), "const")
+    assert [w.filename for w in record] == [__file__]
+
+
+def test_info_nce_default_temperature_is_a_tenth():
+    """Catches the default temperature changed (SimCLR's 0.1 is the contrastive baseline's)."""
+    z = torch.eye(2)
+    expected = -math.log(math.exp(10) / (math.exp(10) + 2))  # about 9.08e-5; at T = 0.01, 7e-44
+    assert info_nce_loss(z, z.clone()).item() == pytest.approx(expected, rel=1e-2)  # float32
