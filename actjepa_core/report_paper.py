@@ -13,11 +13,15 @@ import pandas as pd
 import torch
 from torch import nn
 
+from pandas.io.formats.style import Styler
+
+from . import tables
 from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
 from .data import Demonstrations
 from .methods import registry
 from .methods.base import PolicyConfig
 from .stats import t975
+from .verdicts import fmt_points
 
 ORDER = ("raw BC (no pretraining)", "ACT", "Diffusion Policy", "ACT-JEPA (paper)")
 """Row order of the chunked comparison's tables (the labels of ``suites.PAPER_METHODS``)."""
@@ -101,14 +105,15 @@ def success_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return summarize_with_average(rows[rows.sigma == 0], by=("task", "method", "pretraining"))
 
 
-def success_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Methods x tasks, each cell "mean% [low, high]"."""
-    cells = summary.assign(cell=[fmt_ci(m, lo, hi) for m, lo, hi in
-                                 zip(summary.success, summary.ci_low, summary.ci_high)])
-    order = present(summary)
+def success_table(summary: pd.DataFrame) -> Styler:
+    """Methods x tasks (then the average), each cell the mean over its 95% CI."""
+    cells = [tables.rate_cell(m, lo, hi) for m, lo, hi in
+             zip(summary.success, summary.ci_low, summary.ci_high)]
     tasks = [t for t in ("reach", "push", "pick_place", "average") if t in set(summary.task)]
-    return cells.pivot(index="method", columns="task", values="cell").reindex(index=order,
-                                                                              columns=tasks)
+    styler = tables.stacked(summary.assign(cell=cells), "method", "task",
+                            index_order=present(summary))
+    styler.data = styler.data[tasks]
+    return styler
 
 
 def present(summary: pd.DataFrame) -> list[str]:
@@ -253,6 +258,49 @@ def frozen_sentence(summary: pd.DataFrame) -> str:
     return text[0].upper() + text[1:]
 
 
+def _direction(lo: float, hi: float) -> str:
+    """Words for a difference's 95% interval: clear of zero on one side, or containing it."""
+    if lo > 0:
+        return "higher"
+    if hi < 0:
+        return "lower"
+    return "no difference the interval can detect"
+
+
+def versus_sentence(rows: pd.DataFrame, reference: str) -> str:
+    """Every other row label (``method``) of ``rows`` against ``reference``: clean, task
+    average, the paired difference over training seeds with its 95% CI
+    (``analysis.paired_difference``) and what the interval says. The one rule of chapter 12's
+    ablations: a row differs from the reference only where that interval excludes zero."""
+    clean = with_task_average(rows[rows.sigma == 0])
+    ref = summarize_with_average(rows[rows.sigma == 0], by=("task", "method"))
+    ref = ref[(ref.task == "average") & (ref.method == reference)]
+    if ref.empty:
+        raise ValueError(f"no rows labelled {reference!r} to compare against")
+    parts = []
+    for label in [m for m in dict.fromkeys(rows.method) if m != reference]:
+        d = paired_difference(clean, label, reference, by=("task",), key="method")
+        d = d[d.task == "average"].iloc[0]
+        parts.append(f"{label} {fmt_points(d.difference, d.ci_low, d.ci_high)}, "
+                     f"{_direction(d.ci_low, d.ci_high)}")
+    r = ref.iloc[0]
+    return (f"Against {reference} ({fmt_ci(r.success, r.ci_low, r.ci_high)}, task average, "
+            f"clean), paired by training seed: " + "; ".join(parts) + ".")
+
+
+def data_efficiency_sentence(rows: pd.DataFrame, treatment: str = "ACT-JEPA (paper)",
+                             control: str = "ACT") -> str:
+    """At each number of demonstrations, ``treatment`` minus ``control`` (clean, task average,
+    paired by seed, 95% CI), with the same words as ``versus_sentence``."""
+    clean = with_task_average(rows[rows.sigma == 0])
+    d = paired_difference(clean, treatment, control, by=("task", "n_demos"), key="method")
+    d = d[d.task == "average"].sort_values("n_demos")
+    parts = [f"{int(r.n_demos)} demonstrations {fmt_points(r.difference, r.ci_low, r.ci_high)} "
+             f"({_direction(r.ci_low, r.ci_high)})" for r in d.itertuples()]
+    return (f"{treatment} minus {control}, task average, clean, paired by training seed: "
+            + "; ".join(parts) + ".")
+
+
 def results_if_run(name: str, profile: str) -> pd.DataFrame | None:
     """The rows of experiment ``name``: committed results when there are some; computed here
     for the smoke and quick profiles; None for a full-profile experiment not yet committed
@@ -270,12 +318,3 @@ def not_run_note(name: str) -> str:
     return (f"*The `{name}` experiment has no committed full-profile results yet. Run it with "
             f"`python -m actjepa_core reproduce --profile full --experiments {name}`; this "
             f"section then shows it.*")
-
-
-def table_or_note(name: str, profile: str) -> object:
-    """The success table of experiment ``name``, or (as IPython Markdown, imported here: the
-    package runs without the notebook stack) the note that it is not committed yet."""
-    from IPython.display import Markdown
-
-    rows = results_if_run(name, profile)
-    return Markdown(not_run_note(name)) if rows is None else success_table(success_summary(rows))

@@ -24,10 +24,13 @@ def rows(rates: dict[str, float], seeds: int = 3, n_eps: int = 50) -> pd.DataFra
 
 def test_success_table_orders_methods_and_tasks():
     r = rows({"actjepa_paper": 0.5, "raw": 0.9, "act": 0.2})
-    table = report_paper.success_table(report_paper.success_summary(r))
+    summary = report_paper.success_summary(r)
+    table = report_paper.success_table(summary).data
     assert list(table.index) == ["raw BC (no pretraining)", "ACT", "ACT-JEPA (paper)"]
     assert list(table.columns) == ["reach", "push", "pick_place", "average"]
-    assert all("%" in c and "[" in c for c in table.to_numpy().ravel())
+    act = summary[(summary.method == "ACT") & (summary.task == "push")].iloc[0]
+    assert table.loc["ACT", "push"] == (f"<b>{100 * act.success:.1f}%</b><br><small>"
+                                        f"[{100 * act.ci_low:.1f}, {100 * act.ci_high:.1f}]</small>")
 
 
 def test_present_keeps_the_order_then_the_rest():
@@ -126,3 +129,38 @@ def test_frozen_sentence_compares_each_head_with_its_policy():
     assert "interval clear of interval, on reach." in text and "push" not in text
     with pytest.raises(ValueError, match="no end-to-end policy"):
         report_paper.frozen_sentence(summary[summary.method == "ACT-JEPA (paper)"])
+
+
+def labelled(rates: dict[str, float], n_eps: int = 40) -> pd.DataFrame:
+    """Clean rows of ACT-JEPA (paper) rows under several labels, success exactly ``rate`` of
+    each seed's episodes (the first ``rate * n_eps`` succeed), 3 seeds x 3 tasks."""
+    frames = []
+    for label, p in rates.items():
+        for t in TASKS:
+            for s in range(3):
+                k = round(p * n_eps)
+                frames.append(pd.DataFrame({
+                    "task": t, "method": label, "pretraining": "actjepa_paper", "seed": s,
+                    "sigma": 0.0, "episode": np.arange(n_eps), "n_demos": 100,
+                    "success": (np.arange(n_eps) < k).astype(float)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_versus_sentence_words_follow_the_interval():
+    r = labelled({"ACT-JEPA (paper)": 0.5, "lambda = 0.1": 0.9, "no EMA target": 0.5,
+                  "obs chunk n = 1": 0.1})
+    text = report_paper.versus_sentence(r, "ACT-JEPA (paper)")
+    assert text.startswith("Against ACT-JEPA (paper) (50.0% [")
+    assert "lambda = 0.1 +40.0 points [" in text and "], higher;" in text
+    assert "no EMA target +0.0 points [" in text and "no difference the interval can detect" in text
+    assert "obs chunk n = 1 -40.0 points [" in text and text.endswith(", lower.")
+    with pytest.raises(ValueError, match="no rows labelled 'ACT'"):
+        report_paper.versus_sentence(r, "ACT")
+
+
+def test_data_efficiency_sentence_one_difference_per_count():
+    r = pd.concat([labelled({"ACT-JEPA (paper)": 0.3, "ACT": 0.6}).assign(n_demos=n)
+                   for n in (25, 10)], ignore_index=True)
+    text = report_paper.data_efficiency_sentence(r)
+    assert text.index("10 demonstrations -30.0 points [") < text.index("25 demonstrations -30.0")
+    assert text.count("(lower)") == 2
