@@ -1,0 +1,208 @@
+"""What chapter 10 (the claims audit) shows and says, as tested functions.
+
+The claims and their verdicts come from ``audit`` (the article's claims, with ``audit_paper``'s
+for the paper) and the verdict words and rules from ``verdicts``; this module only picks rows
+of that table, counts them and words them. So a notebook cell is a call, and the rule behind
+every sentence of the chapter is tested here rather than hidden in a cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from . import audit, report_paper
+from .plots.audit import VERDICT_COLORS
+from .profiles import Profile, get_profile
+from .results import experiment_results
+from .suites import BASELINES
+from .verdicts import RULES
+
+KEY_CLAIMS: dict[str, tuple[str, str]] = {
+    "best_of_five": ("ACT-JEPA + BC has the highest task-average success of the five",
+                     "ACT-JEPA + BC is the best of the five"),
+    "most_graceful": ("ACT-JEPA + BC degrades the most gracefully of the four (highest retention)",
+                      "it degrades the most gracefully under noise"),
+    "no_ema_collapses": ("without the EMA target the representation collapses",
+                         "without the EMA it collapses"),
+}
+"""The three claims the article's story rests on: id -> (the claim as ``audit`` writes it, how
+the chapter's prose names it). The audit's rows carry no id of their own, so this is the one
+place that ties an id to a row; ``claim`` finds the row by the whole text, and fails loudly
+when the audit's wording drifts instead of silently picking another claim."""
+
+SHOWN = ["claim", "claimed", "ours", "verdict"]
+"""The columns of the audit table that the chapter's per-section tables show."""
+
+
+@dataclass(frozen=True)
+class AuditInputs:
+    """The episode rows behind the audit and the audit table built from them.
+
+    The chapter's numbers all come from these, so they are read once, in ``load``, and every
+    function below takes what it needs from them.
+    """
+
+    profile: Profile
+    main: pd.DataFrame
+    ablations: pd.DataFrame
+    data_efficiency: pd.DataFrame
+    table: pd.DataFrame
+
+
+def load(profile: str) -> AuditInputs:
+    """The results of ``profile`` (committed ones for the full profile) and their audit.
+
+    The paper's experiments enter only when their results exist (``report_paper.results_if_run``):
+    without them the paper's claims are "not testable yet" rather than recomputed for hours.
+    """
+    main = experiment_results("main", profile)
+    ablations = experiment_results("ablations", profile)
+    data_efficiency = experiment_results("data_efficiency", profile)
+    table = audit.audit(main, ablations, data_efficiency,
+                        paper_main=report_paper.results_if_run("paper_main", profile),
+                        world_model=report_paper.results_if_run("paper_world_model", profile))
+    return AuditInputs(get_profile(profile), main, ablations, data_efficiency, table)
+
+
+def distinct_episodes(*rows: pd.DataFrame) -> int:
+    """Evaluation episodes behind several experiments' rows, each counted once.
+
+    A run can belong to two experiments (the full model is a main-table run and an ablation
+    row), so the episode rows are told apart by run (``spec_key``), noise level and episode.
+    """
+    return len(pd.concat(rows).drop_duplicates(["spec_key", "sigma", "episode"]))
+
+
+def protocol_sentence(inputs: AuditInputs) -> str:
+    """How much evidence stands behind the audit: seeds, episodes per seed, claims."""
+    episodes = distinct_episodes(inputs.main, inputs.ablations, inputs.data_efficiency)
+    return (f"Profile **{inputs.profile.name}**: {inputs.main.seed.nunique()} training seeds per "
+            f"row, {inputs.profile.eval_episodes} held-out evaluation episodes per seed; "
+            f"{episodes:,} distinct evaluation episodes behind **{len(inputs.table)} claims**.")
+
+
+def rules_list() -> str:
+    """``verdicts.RULES`` as a Markdown list: the chapter prints the rules the code applies."""
+    return "\n".join(f"- **{kind}**: {rule}." for kind, rule in RULES.items())
+
+
+def success_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The audit's single success rates, with the main-table label of the method they belong to.
+
+    The audit names each such claim ``"<method label>, <cell>"`` with the labels of
+    ``suites.BASELINES`` and has no method column, so the label is read back from the name up
+    to its last comma and must be one of those labels.
+    """
+    cells = table[table.kind == "success rate"]
+    labels = cells.claim.str.rsplit(", ", n=1).str[0]
+    unknown = set(labels) - set(BASELINES.values())
+    if unknown:
+        raise ValueError(f"success-rate claims of no known method: {sorted(unknown)}")
+    return cells.assign(method=labels)
+
+
+def claimed_minus_ours(table: pd.DataFrame) -> pd.Series:
+    """Mean of (the article's number - ours) over the success rates measured here, for
+    ACT-JEPA + BC and for the other methods together: whether the article leans one way.
+    A group with no measured cell is NaN."""
+    cells = success_cells(table)
+    group = cells.method.eq(BASELINES["actjepa"]).map({True: "ACT-JEPA + BC",
+                                                       False: "other methods"})
+    return ((cells.claimed_value - cells.value).groupby(group).mean()
+            .reindex(["ACT-JEPA + BC", "other methods"]))
+
+
+def _gap_words(gap: float) -> str:
+    """``3.1 points above`` / ``below`` ours, or that no cell of the group was measured."""
+    if pd.isna(gap):
+        return "not comparable (no cell measured)"
+    return f"{100 * abs(gap):.1f} points {'above' if gap > 0 else 'below'} ours"
+
+
+def lean_sentence(table: pd.DataFrame) -> str:
+    """Whether the article's success rates sit above or below ours, ACT-JEPA + BC apart."""
+    gap = claimed_minus_ours(table)
+    return (f"On average over its success-rate cells the article's number is "
+            f"{_gap_words(gap['ACT-JEPA + BC'])} for ACT-JEPA + BC and "
+            f"{_gap_words(gap['other methods'])} for the other methods.")
+
+
+def verdicts_paragraph(table: pd.DataFrame) -> str:
+    """The verdict counts (``audit.verdict_counts``), then where the article's single success
+    rates fall against our intervals, then which way they lean."""
+    counts = audit.verdict_counts(table)
+    cells = success_cells(table)
+    inside = int((cells.verdict == "holds").sum())
+    above = int((cells.claimed_value > cells.ci_high).sum())
+    below = int((cells.claimed_value < cells.ci_low).sum())
+    untested = int((cells.ours == "not run").sum())
+    return (f"Of the **{len(table)}** claims, **{counts['holds']} hold**, **{counts['partly']} "
+            f"hold partly**, **{counts['does not hold']} do not hold** and "
+            f"**{counts['not testable yet']}** cannot be tested yet. Of the {len(cells)} single "
+            f"success rates, {inside} lie inside our 95% interval; for {above} the article's "
+            f"number is above our interval, for {below} it is below"
+            + (f", and {untested} were not run in this profile" if untested else "") + ". "
+            + lean_sentence(table))
+
+
+def _verdict_css(verdict: str) -> str:
+    """A verdict cell's background: the verdict's colour of the figures, made light."""
+    return f"background-color: {VERDICT_COLORS[verdict]}33; white-space: nowrap"
+
+
+def _section(table: pd.DataFrame, section: str) -> pd.DataFrame:
+    """The claims of ``section``; an unknown section is an error, not an empty table."""
+    if section not in set(table.section):
+        raise ValueError(f"no claims in section {section!r}; sections: "
+                         f"{list(dict.fromkeys(table.section))}")
+    return table[table.section == section]
+
+
+def section_table(table: pd.DataFrame, section: str) -> Styler:
+    """The claims of one section (``SHOWN`` columns), verdicts coloured as in the figures."""
+    return (_section(table, section)[SHOWN].style.hide(axis="index")
+            .map(_verdict_css, subset=["verdict"])
+            .set_properties(**{"text-align": "left"}))
+
+
+def section_tally(table: pd.DataFrame, section: str) -> str:
+    """``"<section>: 3 hold, 1 partly, 2 do not"``, and how many are not testable when any are."""
+    c = audit.verdict_counts(_section(table, section))
+    return (f"{section}: {c['holds']} hold, {c['partly']} partly, {c['does not hold']} do not"
+            + (f", {c['not testable yet']} not testable" if c["not testable yet"] else ""))
+
+
+def claim(table: pd.DataFrame, claim_id: str) -> pd.Series:
+    """The row of the key claim ``claim_id`` (a key of ``KEY_CLAIMS``); an error naming the id
+    when the table has no such row or several."""
+    if claim_id not in KEY_CLAIMS:
+        raise ValueError(f"unknown claim id {claim_id!r}; choose one of {list(KEY_CLAIMS)}")
+    rows = table[table.claim == KEY_CLAIMS[claim_id][0]]
+    if len(rows) != 1:
+        raise ValueError(f"claim {claim_id!r} matches {len(rows)} rows of the audit, not one")
+    return rows.iloc[0]
+
+
+def sections_paragraph(table: pd.DataFrame) -> str:
+    """One tally per section (in table order), then the verdicts on the three key claims."""
+    tallies = "\n".join(f"- {section_tally(table, s)}." for s in dict.fromkeys(table.section))
+    rows = {cid: claim(table, cid) for cid in KEY_CLAIMS}
+    keys = "; ".join(f"*{KEY_CLAIMS[cid][1]}* — {r.verdict} ({r.ours})" for cid, r in rows.items())
+    return f"{tallies}\n\nThe three claims the article builds its story on: {keys}."
+
+
+def hyperparameter_paragraph(hp: pd.DataFrame, steps: int) -> str:
+    """How many of the article's hyperparameters (``audit.hyperparameters``) it marks as the
+    paper's and how many as inferred, and what that means for the book's choices."""
+    marks = hp.source.value_counts()
+    return (f"Of the article's {len(hp)} hyperparameters listed here, **{marks.get('Paper', 0)}** "
+            f"are marked as reported by the paper and **{marks.get('Inferred', 0)}** as inferred. "
+            "The reported ones are the shapes of things (an MLP encoder, a 2-layer action "
+            "encoder, a 2–3 layer predictor fed by concatenation or sum); every number that sets "
+            "the scale of training — width, learning rate, batch size, warmup, EMA momentum — is "
+            "inferred. Where the article gives a range, the book takes a value inside it, and it "
+            f"uses a step count of its own for every method, {steps} in this profile, where the "
+            "article says only \"task-dependent, moderate\".")

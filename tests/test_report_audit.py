@@ -1,0 +1,183 @@
+"""Chapter 10's tables and paragraphs, from small hand-made audit tables whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actjepa_core import audit, claims, report_audit, verdicts
+from actjepa_core.profiles import get_profile
+from actjepa_core.suites import BASELINES
+from actjepa_core.verdicts import claim_row
+
+JEPA, RAW = BASELINES["actjepa"], BASELINES["raw"]
+
+
+def cell(section: str, name: str, claimed: float, value: float | None, lo: float | None = None,
+         hi: float | None = None) -> dict:
+    """A success-rate claim of ``audit``'s shape, judged by the audit's own rule."""
+    if value is None:
+        return claim_row(section, name, "success rate", "x", claimed, ours="not run")
+    return claim_row(section, name, "success rate", "x", claimed, value, lo, hi, "y",
+                     verdicts.number_verdict(claimed, lo, hi))
+
+
+def key_rows() -> list[dict]:
+    """The three key claims, with hand-set verdicts and "ours" texts."""
+    texts = {cid: text for cid, (text, _) in report_audit.KEY_CLAIMS.items()}
+    return [
+        claim_row("main table", texts["best_of_five"], "ranking", "x", 0.75, ours="ranks 1 of 5",
+                  verdict="holds"),
+        claim_row("noise", texts["most_graceful"], "ranking", "x", 0.55, ours="retention 40%",
+                  verdict="partly"),
+        claim_row("ablations", texts["no_ema_collapses"], "collapse", "Collapsed", None,
+                  ours="0 of 5 runs", verdict="does not hold"),
+    ]
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    """Four success rates (ACT-JEPA: the article 0.10 above ours, then 0.05 below; raw BC: 0.20
+    above, and one cell not run), the key claims, and a paper claim not testable yet."""
+    return pd.DataFrame([
+        cell("main table", f"{JEPA}, reach", 0.90, 0.80, 0.70, 0.85),   # above our CI
+        cell("main table", f"{RAW}, reach", 0.60, 0.40, 0.35, 0.45),    # above our CI
+        cell("noise", f"{JEPA}, σ = 0.1", 0.50, 0.55, 0.45, 0.65),      # inside: holds
+        cell("data efficiency", f"{RAW}, 10 demonstrations", 0.20, None),
+        *key_rows(),
+        claim_row("paper", "on par with ACT", "equivalence", "on par", None, ours="not run yet"),
+    ])
+
+
+def test_distinct_episodes_counts_a_shared_run_once() -> None:
+    main = pd.DataFrame({"spec_key": ["a", "a", "b"], "sigma": [0.0, 0.0, 0.0], "episode": [0, 1, 0]})
+    ablations = pd.DataFrame({"spec_key": ["a", "c"], "sigma": [0.0, 0.0], "episode": [1, 0]})
+    noisy = pd.DataFrame({"spec_key": ["a"], "sigma": [0.3], "episode": [0]})
+    assert report_audit.distinct_episodes(main, ablations, noisy) == 5  # a0, a1, b0, c0, a0@0.3
+
+
+def test_protocol_sentence_reads_the_profile_and_the_rows(table: pd.DataFrame) -> None:
+    main = pd.DataFrame({"spec_key": ["a"] * 4, "sigma": 0.0, "episode": [0, 1, 0, 1],
+                         "seed": [0, 0, 1, 1]})
+    main.loc[2:, "spec_key"] = "b"
+    inputs = report_audit.AuditInputs(get_profile("full"), main, main.iloc[:2], main.iloc[:0],
+                                      table)
+    assert report_audit.protocol_sentence(inputs) == (
+        f"Profile **full**: 2 training seeds per row, {get_profile('full').eval_episodes} "
+        "held-out evaluation episodes per seed; 4 distinct evaluation episodes behind **8 claims**.")
+
+
+def test_rules_list_prints_every_rule_of_verdicts() -> None:
+    lines = report_audit.rules_list().split("\n")
+    assert len(lines) == len(verdicts.RULES)
+    assert lines[-1] == "- **statement**: no experiment here can test it."
+
+
+def test_success_cells_read_the_method_label_and_refuse_an_unknown_one(table: pd.DataFrame) -> None:
+    cells = report_audit.success_cells(table)
+    assert cells.method.tolist() == [JEPA, RAW, JEPA, RAW]
+    bad = pd.DataFrame([cell("main table", "mystery method, reach", 0.5, 0.5, 0.4, 0.6)])
+    with pytest.raises(ValueError, match="mystery method"):
+        report_audit.success_cells(bad)
+
+
+def test_claimed_minus_ours_separates_actjepa_from_the_others(table: pd.DataFrame) -> None:
+    gap = report_audit.claimed_minus_ours(table)
+    assert gap["ACT-JEPA + BC"] == pytest.approx((0.10 - 0.05) / 2)
+    assert gap["other methods"] == pytest.approx(0.20)  # the cell not run does not count
+    only_jepa = table[~table.claim.str.contains(RAW, regex=False)]
+    assert np.isnan(report_audit.claimed_minus_ours(only_jepa)["other methods"])
+
+
+def test_lean_sentence_says_above_or_below_and_when_nothing_was_measured(table: pd.DataFrame) -> None:
+    assert report_audit.lean_sentence(table) == (
+        "On average over its success-rate cells the article's number is 2.5 points above ours "
+        "for ACT-JEPA + BC and 20.0 points above ours for the other methods.")
+    below = table.assign(value=table.value + 0.3 * (table.kind == "success rate"))
+    assert "27.5 points below ours for ACT-JEPA + BC" in report_audit.lean_sentence(below)
+    only_jepa = table[~table.claim.str.contains(RAW, regex=False)]
+    assert report_audit.lean_sentence(only_jepa).endswith(
+        "not comparable (no cell measured) for the other methods.")
+
+
+def test_verdicts_paragraph_counts_and_places_the_success_rates(table: pd.DataFrame) -> None:
+    assert report_audit.verdicts_paragraph(table) == (
+        "Of the **8** claims, **2 hold**, **1 hold partly**, **3 do not hold** and **2** cannot "
+        "be tested yet. Of the 4 single success rates, 1 lie inside our 95% interval; for 2 the "
+        "article's number is above our interval, for 0 it is below, and 1 were not run in this "
+        "profile. On average over its success-rate cells the article's number is 2.5 points "
+        "above ours for ACT-JEPA + BC and 20.0 points above ours for the other methods.")
+    measured = table[table.ours != "not run"]
+    assert "were not run" not in report_audit.verdicts_paragraph(measured)
+
+
+def test_section_table_shows_one_section_with_coloured_verdicts(table: pd.DataFrame) -> None:
+    styler = report_audit.section_table(table, "main table")
+    assert styler.data.columns.tolist() == ["claim", "claimed", "ours", "verdict"]
+    assert styler.data.claim.tolist() == [f"{JEPA}, reach", f"{RAW}, reach",
+                                          report_audit.KEY_CLAIMS["best_of_five"][0]]
+    html = styler.to_html()
+    assert "background-color: #d95f0233" in html and "background-color: #1b9e7733" in html
+    with pytest.raises(ValueError, match="no claims in section 'pixels'"):
+        report_audit.section_table(table, "pixels")
+
+
+def test_section_tally_names_untestable_claims_only_when_there_are_some(table: pd.DataFrame) -> None:
+    assert report_audit.section_tally(table, "main table") == (
+        "main table: 1 hold, 0 partly, 2 do not")
+    assert report_audit.section_tally(table, "paper") == (
+        "paper: 0 hold, 0 partly, 0 do not, 1 not testable")
+
+
+def test_claim_finds_the_row_by_id_and_refuses_unknown_missing_or_ambiguous(table: pd.DataFrame) -> None:
+    assert report_audit.claim(table, "most_graceful").verdict == "partly"
+    with pytest.raises(ValueError, match="unknown claim id 'best'"):
+        report_audit.claim(table, "best")
+    with pytest.raises(ValueError, match="'no_ema_collapses' matches 0 rows"):
+        report_audit.claim(table[table.section != "ablations"], "no_ema_collapses")
+    doubled = pd.concat([table, table.tail(2)])
+    with pytest.raises(ValueError, match="'no_ema_collapses' matches 2 rows"):
+        report_audit.claim(doubled, "no_ema_collapses")
+
+
+def test_sections_paragraph_tallies_sections_then_the_key_claims(table: pd.DataFrame) -> None:
+    assert report_audit.sections_paragraph(table) == (
+        "- main table: 1 hold, 0 partly, 2 do not.\n"
+        "- noise: 1 hold, 1 partly, 0 do not.\n"
+        "- data efficiency: 0 hold, 0 partly, 0 do not, 1 not testable.\n"
+        "- ablations: 0 hold, 0 partly, 1 do not.\n"
+        "- paper: 0 hold, 0 partly, 0 do not, 1 not testable.\n\n"
+        "The three claims the article builds its story on: *ACT-JEPA + BC is the best of the "
+        "five* — holds (ranks 1 of 5); *it degrades the most gracefully under noise* — partly "
+        "(retention 40%); *without the EMA it collapses* — does not hold (0 of 5 runs).")
+
+
+def test_key_claim_ids_find_the_rows_the_audit_writes() -> None:
+    """The ids are tied to ``audit``'s wording: built from real (tiny) episode rows, each id
+    finds exactly one row."""
+    rng = np.random.default_rng(0)
+    grid = pd.MultiIndex.from_product(
+        [list(BASELINES), claims.CLAIMED_SIGMAS, claims.TASKS, range(2), range(8)],
+        names=["pretraining", "sigma", "task", "seed", "episode"]).to_frame(index=False)
+    main = grid.assign(method=grid.pretraining.map(BASELINES),
+                       success=(rng.random(len(grid)) < 0.6).astype(float))
+    runs = pd.MultiIndex.from_product([["full", "no_ema"], claims.TASKS, range(2)],
+                                      names=["method", "task", "seed"]).to_frame(index=False)
+    ablations = runs.assign(encoder_std=0.05,
+                            encoder_erank=np.where(runs.method == "no_ema", 1.0, 30.0))
+    table = pd.DataFrame([*audit.main_claims(main), *audit.noise_claims(main),
+                          audit.collapse_claim(ablations)])
+    found = {cid: report_audit.claim(table, cid).section for cid in report_audit.KEY_CLAIMS}
+    assert found == {"best_of_five": "main table", "most_graceful": "noise",
+                     "no_ema_collapses": "ablations"}
+
+
+def test_hyperparameter_paragraph_counts_the_source_marks() -> None:
+    hp = pd.DataFrame({"source": ["Paper", "Inferred", "Inferred"]})
+    text = report_audit.hyperparameter_paragraph(hp, 77)
+    assert text.startswith("Of the article's 3 hyperparameters listed here, **1** are marked as "
+                           "reported by the paper and **2** as inferred.")
+    assert "for every method, 77 in this profile, where" in text
+    real = report_audit.hyperparameter_paragraph(audit.hyperparameters(10), 10)
+    assert real.startswith("Of the article's 17 hyperparameters listed here, **6** are marked")
