@@ -36,13 +36,14 @@ def _success_claims(summary: pd.DataFrame, claimed: pd.DataFrame, on: list[str],
     out = []
     for r in merged.itertuples(index=False):
         row = r._asdict()
-        if pd.isna(row["success"]):
-            out.append(claim_row(section, name(row), "success rate", fmt_pct(r.claimed_success),
-                              r.claimed_success, ours="not run"))
-            continue
-        out.append(claim_row(section, name(row), "success rate", fmt_pct(r.claimed_success), r.claimed_success,
-                          r.success, r.ci_low, r.ci_high, fmt_ci(r.success, r.ci_low, r.ci_high),
-                          number_verdict(r.claimed_success, r.ci_low, r.ci_high)))
+        cid = f"{section.split()[0]}/" + "/".join(str(row[c]) for c in on)
+        head = (cid, section, name(row), "success rate", fmt_pct(r.claimed_success),
+                r.claimed_success)
+        found = (claim_row(*head, ours="not run") if pd.isna(row["success"]) else
+                 claim_row(*head, r.success, r.ci_low, r.ci_high,
+                           fmt_ci(r.success, r.ci_low, r.ci_high),
+                           number_verdict(r.claimed_success, r.ci_low, r.ci_high)))
+        out.append({**found, "method": BASELINES[row["pretraining"]]})
     return out
 
 
@@ -62,7 +63,7 @@ def main_claims(main: pd.DataFrame) -> list[dict]:
     claimed_lead = {t: claims.MAIN["actjepa"][i] - claims.MAIN["passive"][i]
                  for i, t in enumerate((*claims.TASKS, "average"))}
     a = lead.loc["average"]
-    out.append(claim_row("main table", "ACT-JEPA + BC beats passive latent prediction + BC (the "
+    out.append(claim_row("main/beats_passive", "main table", "ACT-JEPA + BC beats passive latent prediction + BC (the "
                       "the article's V-JEPA row) by about 8 points on average", "difference",
                       fmt_points(claimed_lead["average"]), claimed_lead["average"], a.difference,
                       a.ci_low, a.ci_high, fmt_points(a.difference, a.ci_low, a.ci_high),
@@ -82,7 +83,7 @@ def _ranking_claim(clean: pd.DataFrame, summary: pd.DataFrame) -> dict:
         ours += f"; lead over {BASELINES[runner_up]} {fmt_points(d.difference, d.ci_low, d.ci_high)}"
     else:
         verdict = "does not hold"
-    return claim_row("main table", "ACT-JEPA + BC has the highest task-average success of the five",
+    return claim_row("main/best_of_five", "main table", "ACT-JEPA + BC has the highest task-average success of the five",
                   "ranking", f"highest ({fmt_pct(claims.MAIN['actjepa'][3])})", claims.MAIN["actjepa"][3],
                   avg["actjepa"],
                   ours=ours, verdict=verdict)
@@ -100,7 +101,7 @@ def _largest_gain_claim(lead: pd.DataFrame, claimed_lead: dict[str, float]) -> d
         verdict = "does not hold"
     ours = "; ".join(f"{t} {fmt_points(r.difference, r.ci_low, r.ci_high)}" for t, r in per_task.iterrows())
     claimed = "; ".join(f"{t} {fmt_points(claimed_lead[t])}" for t in claims.TASKS)
-    return claim_row("main table", "ACT-JEPA + BC's lead over passive latent prediction + BC (the "
+    return claim_row("main/lead_over_passive", "main table", "ACT-JEPA + BC's lead over passive latent prediction + BC (the "
                   "the article's next best) is largest on Pick-and-Place", "ranking", claimed, claimed_lead["pick_place"], p.difference,
                   p.ci_low, p.ci_high, ours, verdict)
 
@@ -118,11 +119,11 @@ def noise_claims(main: pd.DataFrame, seed: int = 0) -> list[dict]:
         value, (lo, hi) = boot["point"][m], percentile_interval(boot["samples"][m])
         claimed = claims.RETENTION_AT_030[m]
         if np.isnan(value):
-            out.append(claim_row("noise", f"{BASELINES[m]} keeps {fmt_pct(claimed)} of its clean success "
+            out.append(claim_row(f"noise/retention/{m}", "noise", f"{BASELINES[m]} keeps {fmt_pct(claimed)} of its clean success "
                               f"at σ = {s_max:g}", "retention", fmt_pct(claimed), claimed,
                               ours="undefined: no clean success"))
             continue
-        out.append(claim_row("noise", f"{BASELINES[m]} keeps {fmt_pct(claimed)} of its clean success "
+        out.append(claim_row(f"noise/retention/{m}", "noise", f"{BASELINES[m]} keeps {fmt_pct(claimed)} of its clean success "
                           f"at σ = {s_max:g}", "retention", fmt_pct(claimed), claimed, value, lo, hi,
                           fmt_ci(value, lo, hi), number_verdict(claimed, lo, hi)))
     out.append(_graceful_claim(boot, s_max))
@@ -141,7 +142,7 @@ def _graceful_claim(boot: dict, s_max: float) -> dict:
         verdict = "holds" if lo > 0 else "partly"
     ours = ("retention at σ = {:g}: ".format(s_max)
             + ", ".join(f"{BASELINES[m]} {fmt_pct(v)}" for m, v in point.items()))
-    return claim_row("noise", "ACT-JEPA + BC degrades the most gracefully of the four (highest "
+    return claim_row("noise/most_graceful", "noise", "ACT-JEPA + BC degrades the most gracefully of the four (highest "
                   "retention)", "ranking", "highest: " + ", ".join(
                       f"{BASELINES[m]} {fmt_pct(v)}" for m, v in
                       sorted(claims.RETENTION_AT_030.items(), key=lambda kv: -kv[1])),
@@ -196,7 +197,7 @@ def ablation_claims(ablations: pd.DataFrame) -> list[dict]:
         if name in ("full", "concat") or claimed is None:
             continue  # the full model itself (concat is its default), and "no EMA" (below)
         d = diffs[name] = paired_difference(avg, name, "full", key="method").iloc[0]
-        out.append(claim_row("ablations", f"{name}: task-average success changes by "
+        out.append(claim_row(f"ablations/{name}", "ablations", f"{name}: task-average success changes by "
                           f"{fmt_points(claimed - full)} against the full model", "difference",
                           f"{fmt_points(claimed - full)} ({fmt_pct(claimed)})", claimed - full,
                           d.difference, d.ci_low, d.ci_high,
@@ -204,12 +205,12 @@ def ablation_claims(ablations: pd.DataFrame) -> list[dict]:
                           difference_verdict(claimed - full, d.ci_low, d.ci_high)))
     out.append(collapse_claim(ablations))
     nb, nb_claimed = diffs["no_bottleneck"], claims.ABLATIONS["no_bottleneck"] - full
-    out.append(claim_row("ablations", "the predictor bottleneck matters: removing it lowers success",
+    out.append(claim_row("ablations/bottleneck_matters", "ablations", "the predictor bottleneck matters: removing it lowers success",
                       "direction", f"lower, {fmt_points(nb_claimed)}", nb_claimed, nb.difference, nb.ci_low,
                       nb.ci_high, fmt_points(nb.difference, nb.ci_low, nb.ci_high),
                       direction_verdict(-1, nb.difference, nb.ci_low, nb.ci_high)))
     add = diffs["add"]
-    out.append(claim_row("ablations", "concatenating the action embedding is about the same as adding it",
+    out.append(claim_row("ablations/concat_like_add", "ablations", "concatenating the action embedding is about the same as adding it",
                       "equivalence", f"{fmt_pct(claims.ABLATIONS['concat'])} vs {fmt_pct(claims.ABLATIONS['add'])}",
                       claims.ABLATIONS["add"] - claims.ABLATIONS["concat"],
                       add.difference, add.ci_low, add.ci_high,
@@ -237,7 +238,7 @@ def collapse_claim(ablations: pd.DataFrame) -> dict:
     verdict = collapse_verdict(int(ne.collapsed), int(ne.runs), ne.erank, full.erank)
     ours = (f"{int(ne.collapsed)} of {int(ne.runs)} runs end collapsed; effective rank "
             f"{ne.erank:.1f} against {full.erank:.1f} with EMA")
-    return claim_row("ablations", "without the EMA target the representation collapses", "collapse",
+    return claim_row("ablations/no_ema_collapses", "ablations", "without the EMA target the representation collapses", "collapse",
                   "Collapsed", None, float(ne.collapsed / ne.runs), ours=ours, verdict=verdict)
 
 
@@ -254,11 +255,11 @@ def data_efficiency_claims(rows: pd.DataFrame) -> list[dict]:
                                            claims.DATA_EFFICIENCY["raw"])}
     for n, claimed in claimed_adv.items():
         if n not in adv.index:
-            out.append(claim_row("data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
+            out.append(claim_row(f"data/advantage/{n}", "data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
                               "demonstrations", "difference", fmt_points(claimed), claimed, ours="not run"))
             continue
         d = adv.loc[n]
-        out.append(claim_row("data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
+        out.append(claim_row(f"data/advantage/{n}", "data efficiency", f"ACT-JEPA + BC's advantage over raw BC at {n} "
                           "demonstrations", "difference", fmt_points(claimed), claimed, d.difference,
                           d.ci_low, d.ci_high, fmt_points(d.difference, d.ci_low, d.ci_high),
                           difference_verdict(claimed, d.ci_low, d.ci_high)))
@@ -279,7 +280,7 @@ def _low_data_claim(adv: pd.DataFrame, claimed_adv: dict[int, float]) -> dict:
     ours = (f"largest mean advantage at {best} demonstrations: " if b.difference > 0 else
             f"no advantage at any count; the smallest deficit is at {best} demonstrations: ")
     ours += fmt_points(b.difference, b.ci_low, b.ci_high)
-    return claim_row("data efficiency", "ACT-JEPA + BC's advantage is most pronounced with 10–25 "
+    return claim_row("data/advantage_most_at_low_data", "data efficiency", "ACT-JEPA + BC's advantage is most pronounced with 10–25 "
                   "demonstrations", "ranking",
                   f"largest at {max(claimed_adv, key=claimed_adv.get)} ({fmt_points(max(claimed_adv.values()))})",
                   max(claimed_adv.values()),
@@ -295,7 +296,11 @@ def audit(main: pd.DataFrame, ablations: pd.DataFrame, data_efficiency: pd.DataF
     rows = [*main_claims(main), *noise_claims(main, seed=seed), *ablation_claims(ablations),
             *data_efficiency_claims(data_efficiency),
             *paper_claims(paper_main, world_model, seed=seed)]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    twice = table.id[table.id.duplicated()].tolist()
+    if twice:
+        raise ValueError(f"claim ids must be unique; repeated: {twice}")
+    return table
 
 
 def hyperparameters(pretrain_steps: int) -> pd.DataFrame:

@@ -53,7 +53,7 @@ def paper_claims(paper_main: pd.DataFrame | None, world_model: pd.DataFrame | No
 
 def _untested(key: str) -> dict:
     text, kind, value = PAPER[key]
-    return claim_row("paper", text, kind, _claimed(key), value, ours="not run yet")
+    return claim_row(f"paper/{key}", "paper", text, kind, _claimed(key), value, ours="not run yet")
 
 
 def _claimed(key: str) -> str:
@@ -67,7 +67,7 @@ def _on_par(clean: pd.DataFrame) -> list[dict]:
     out = []
     for key, base in (("on_par_act", ACT), ("on_par_dp", DP)):
         d = paired_difference(avg[avg.task == "average"], JEPA, base).iloc[0]
-        out.append(claim_row("paper", PAPER[key][0], "equivalence", "on par", None, d.difference,
+        out.append(claim_row(f"paper/{key}", "paper", PAPER[key][0], "equivalence", "on par", None, d.difference,
                           d.ci_low, d.ci_high, fmt_points(d.difference, d.ci_low, d.ci_high),
                           equivalence_verdict(d.ci_low, d.ci_high)))
     return out
@@ -100,11 +100,11 @@ def _strongest_claims(clean: pd.DataFrame) -> list[dict]:
     else:
         verdict = "does not hold"
     worst = lead.loc[lead.difference.idxmin()]
-    out = [claim_row("paper", PAPER["outperforms"][0], "direction", "in every task", None,
+    out = [claim_row("paper/outperforms", "paper", PAPER["outperforms"][0], "direction", "in every task", None,
                   worst.difference, worst.ci_low, worst.ci_high, ours, verdict)]
     top = lead.loc[lead.difference.idxmax()]
     claimed = PAPER["up_to_success"][2]
-    out.append(claim_row("paper", PAPER["up_to_success"][0], "difference", _claimed("up_to_success"),
+    out.append(claim_row("paper/up_to_success", "paper", PAPER["up_to_success"][0], "difference", _claimed("up_to_success"),
                       claimed, top.difference, top.ci_low, top.ci_high,
                       f"largest on {lead.difference.idxmax()}: "
                       f"{fmt_points(top.difference, top.ci_low, top.ci_high)}",
@@ -136,12 +136,12 @@ def _world_model_claim(world_model: pd.DataFrame, seed: int) -> dict:
     gain = world_model_gain(world_model, seed)
     claimed = PAPER["up_to_world_model"][2]
     if gain.gain.isna().all():  # a relative gain needs ACT's probe to explain something
-        return claim_row("paper", PAPER["up_to_world_model"][0], "difference",
+        return claim_row("paper/up_to_world_model", "paper", PAPER["up_to_world_model"][0], "difference",
                       _claimed("up_to_world_model"), claimed,
                       ours="undefined: ACT's mean probe R² is not positive on any task")
     top = gain.loc[gain.gain.idxmax()]
     ours = "; ".join(f"{t} {100 * r.gain:+.0f}% [{100 * r.ci_low:+.0f}, {100 * r.ci_high:+.0f}]"
                      for t, r in gain.iterrows())
-    return claim_row("paper", PAPER["up_to_world_model"][0], "difference",
+    return claim_row("paper/up_to_world_model", "paper", PAPER["up_to_world_model"][0], "difference",
                   _claimed("up_to_world_model"), claimed, top.gain, top.ci_low, top.ci_high,
                   ours, difference_verdict(claimed, top.ci_low, top.ci_high))

@@ -20,18 +20,13 @@ from .results import experiment_results
 from .suites import BASELINES
 from .verdicts import RULES
 
-KEY_CLAIMS: dict[str, tuple[str, str]] = {
-    "best_of_five": ("ACT-JEPA + BC has the highest task-average success of the five",
-                     "ACT-JEPA + BC is the best of the five"),
-    "most_graceful": ("ACT-JEPA + BC degrades the most gracefully of the four (highest retention)",
-                      "it degrades the most gracefully under noise"),
-    "no_ema_collapses": ("without the EMA target the representation collapses",
-                         "without the EMA it collapses"),
+KEY_CLAIMS: dict[str, str] = {
+    "main/best_of_five": "ACT-JEPA + BC is the best of the five",
+    "noise/most_graceful": "it degrades the most gracefully under noise",
+    "ablations/no_ema_collapses": "without the EMA it collapses",
 }
-"""The three claims the article's story rests on: id -> (the claim as ``audit`` writes it, how
-the chapter's prose names it). The audit's rows carry no id of their own, so this is the one
-place that ties an id to a row; ``claim`` finds the row by the whole text, and fails loudly
-when the audit's wording drifts instead of silently picking another claim."""
+"""The three claims the article's story rests on: the audit row's id -> how the chapter's
+prose names the claim. Rows are found by id (``claim``), never by their wording."""
 
 SHOWN = ["claim", "claimed", "ours", "verdict"]
 """The columns of the audit table that the chapter's per-section tables show."""
@@ -90,18 +85,13 @@ def rules_list() -> str:
 
 
 def success_cells(table: pd.DataFrame) -> pd.DataFrame:
-    """The audit's single success rates, with the main-table label of the method they belong to.
-
-    The audit names each such claim ``"<method label>, <cell>"`` with the labels of
-    ``suites.BASELINES`` and has no method column, so the label is read back from the name up
-    to its last comma and must be one of those labels.
-    """
+    """The audit's single success rates, each with the main-table label of its method (the
+    audit's ``method`` column), which must be one of ``suites.BASELINES``."""
     cells = table[table.kind == "success rate"]
-    labels = cells.claim.str.rsplit(", ", n=1).str[0]
-    unknown = set(labels) - set(BASELINES.values())
+    unknown = set(cells.method) - set(BASELINES.values())
     if unknown:
-        raise ValueError(f"success-rate claims of no known method: {sorted(unknown)}")
-    return cells.assign(method=labels)
+        raise ValueError(f"success-rate claims of no known method: {sorted(map(str, unknown))}")
+    return cells
 
 
 def claimed_minus_ours(table: pd.DataFrame) -> pd.Series:
@@ -180,7 +170,7 @@ def claim(table: pd.DataFrame, claim_id: str) -> pd.Series:
     when the table has no such row or several."""
     if claim_id not in KEY_CLAIMS:
         raise ValueError(f"unknown claim id {claim_id!r}; choose one of {list(KEY_CLAIMS)}")
-    rows = table[table.claim == KEY_CLAIMS[claim_id][0]]
+    rows = table[table.id == claim_id]
     if len(rows) != 1:
         raise ValueError(f"claim {claim_id!r} matches {len(rows)} rows of the audit, not one")
     return rows.iloc[0]
@@ -190,7 +180,7 @@ def sections_paragraph(table: pd.DataFrame) -> str:
     """One tally per section (in table order), then the verdicts on the three key claims."""
     tallies = "\n".join(f"- {section_tally(table, s)}." for s in dict.fromkeys(table.section))
     rows = {cid: claim(table, cid) for cid in KEY_CLAIMS}
-    keys = "; ".join(f"*{KEY_CLAIMS[cid][1]}* — {r.verdict} ({r.ours})" for cid, r in rows.items())
+    keys = "; ".join(f"*{KEY_CLAIMS[cid]}* — {r.verdict} ({r.ours})" for cid, r in rows.items())
     return f"{tallies}\n\nThe three claims the article builds its story on: {keys}."
 
 

@@ -43,12 +43,13 @@ RULES = {
 """Each kind of claim and how its verdict is decided."""
 
 
-def claim_row(section: str, claim: str, kind: str, claimed: str, claimed_value: float | None,
-              value: float | None = None, lo: float | None = None,
+def claim_row(claim_id: str, section: str, claim: str, kind: str, claimed: str,
+              claimed_value: float | None, value: float | None = None, lo: float | None = None,
               hi: float | None = None, ours: str | None = None,
               verdict: str = "not testable yet") -> dict:
-    """One row of an audit table: the claim, the source's number, ours and the verdict."""
-    return {"section": section, "claim": claim, "kind": kind, "claimed": claimed,
+    """One row of an audit table: the claim's id (what code looks it up by; its wording is
+    for readers and may change), the claim, the source's number, ours and the verdict."""
+    return {"id": claim_id, "section": section, "claim": claim, "kind": kind, "claimed": claimed,
             "ours": ours or "—", "verdict": verdict, "claimed_value": claimed_value,
             "value": value, "ci_low": lo, "ci_high": hi}
 

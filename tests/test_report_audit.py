@@ -16,23 +16,24 @@ JEPA, RAW = BASELINES["actjepa"], BASELINES["raw"]
 
 def cell(section: str, name: str, claimed: float, value: float | None, lo: float | None = None,
          hi: float | None = None) -> dict:
-    """A success-rate claim of ``audit``'s shape, judged by the audit's own rule."""
-    if value is None:
-        return claim_row(section, name, "success rate", "x", claimed, ours="not run")
-    return claim_row(section, name, "success rate", "x", claimed, value, lo, hi, "y",
-                     verdicts.number_verdict(claimed, lo, hi))
+    """A success-rate claim of ``audit``'s shape (id, and the method's label in ``method``),
+    judged by the audit's own rule."""
+    method, where = name.rsplit(", ", 1)
+    head = (f"{section}/{where}/{method}", section, name, "success rate", "x", claimed)
+    row = (claim_row(*head, ours="not run") if value is None else
+           claim_row(*head, value, lo, hi, "y", verdicts.number_verdict(claimed, lo, hi)))
+    return {**row, "method": method}
 
 
 def key_rows() -> list[dict]:
     """The three key claims, with hand-set verdicts and "ours" texts."""
-    texts = {cid: text for cid, (text, _) in report_audit.KEY_CLAIMS.items()}
     return [
-        claim_row("main table", texts["best_of_five"], "ranking", "x", 0.75, ours="ranks 1 of 5",
-                  verdict="holds"),
-        claim_row("noise", texts["most_graceful"], "ranking", "x", 0.55, ours="retention 40%",
-                  verdict="partly"),
-        claim_row("ablations", texts["no_ema_collapses"], "collapse", "Collapsed", None,
-                  ours="0 of 5 runs", verdict="does not hold"),
+        claim_row("main/best_of_five", "main table", "the best of five", "ranking", "x", 0.75,
+                  ours="ranks 1 of 5", verdict="holds"),
+        claim_row("noise/most_graceful", "noise", "most graceful", "ranking", "x", 0.55,
+                  ours="retention 40%", verdict="partly"),
+        claim_row("ablations/no_ema_collapses", "ablations", "collapses", "collapse",
+                  "Collapsed", None, ours="0 of 5 runs", verdict="does not hold"),
     ]
 
 
@@ -46,7 +47,8 @@ def table() -> pd.DataFrame:
         cell("noise", f"{JEPA}, σ = 0.1", 0.50, 0.55, 0.45, 0.65),      # inside: holds
         cell("data efficiency", f"{RAW}, 10 demonstrations", 0.20, None),
         *key_rows(),
-        claim_row("paper", "on par with ACT", "equivalence", "on par", None, ours="not run yet"),
+        claim_row("paper/on_par_act", "paper", "on par with ACT", "equivalence", "on par", None,
+                  ours="not run yet"),
     ])
 
 
@@ -116,7 +118,7 @@ def test_section_table_shows_one_section_with_coloured_verdicts(table: pd.DataFr
     styler = report_audit.section_table(table, "main table")
     assert styler.data.columns.tolist() == ["claim", "claimed", "ours", "verdict"]
     assert styler.data.claim.tolist() == [f"{JEPA}, reach", f"{RAW}, reach",
-                                          report_audit.KEY_CLAIMS["best_of_five"][0]]
+                                          "the best of five"]
     html = styler.to_html()
     assert "background-color: #d95f0233" in html and "background-color: #1b9e7733" in html
     with pytest.raises(ValueError, match="no claims in section 'pixels'"):
@@ -131,14 +133,14 @@ def test_section_tally_names_untestable_claims_only_when_there_are_some(table: p
 
 
 def test_claim_finds_the_row_by_id_and_refuses_unknown_missing_or_ambiguous(table: pd.DataFrame) -> None:
-    assert report_audit.claim(table, "most_graceful").verdict == "partly"
+    assert report_audit.claim(table, "noise/most_graceful").verdict == "partly"
     with pytest.raises(ValueError, match="unknown claim id 'best'"):
         report_audit.claim(table, "best")
-    with pytest.raises(ValueError, match="'no_ema_collapses' matches 0 rows"):
-        report_audit.claim(table[table.section != "ablations"], "no_ema_collapses")
+    with pytest.raises(ValueError, match="'ablations/no_ema_collapses' matches 0 rows"):
+        report_audit.claim(table[table.section != "ablations"], "ablations/no_ema_collapses")
     doubled = pd.concat([table, table.tail(2)])
-    with pytest.raises(ValueError, match="'no_ema_collapses' matches 2 rows"):
-        report_audit.claim(doubled, "no_ema_collapses")
+    with pytest.raises(ValueError, match="'ablations/no_ema_collapses' matches 2 rows"):
+        report_audit.claim(doubled, "ablations/no_ema_collapses")
 
 
 def test_sections_paragraph_tallies_sections_then_the_key_claims(table: pd.DataFrame) -> None:
@@ -169,8 +171,8 @@ def test_key_claim_ids_find_the_rows_the_audit_writes() -> None:
     table = pd.DataFrame([*audit.main_claims(main), *audit.noise_claims(main),
                           audit.collapse_claim(ablations)])
     found = {cid: report_audit.claim(table, cid).section for cid in report_audit.KEY_CLAIMS}
-    assert found == {"best_of_five": "main table", "most_graceful": "noise",
-                     "no_ema_collapses": "ablations"}
+    assert found == {"main/best_of_five": "main table", "noise/most_graceful": "noise",
+                     "ablations/no_ema_collapses": "ablations"}
 
 
 def test_hyperparameter_paragraph_counts_the_source_marks() -> None:
