@@ -11,7 +11,7 @@ from pandas.io.formats.style import Styler
 
 from . import analysis, claims, tables
 from .suites import ABLATIONS, BASELINES, NOISE_METHODS, REMEDIES
-from .verdicts import RULES, collapse_verdict, fmt_pct
+from .verdicts import RULES, collapse_verdict
 
 FULL, NO_EMA = "EMA, cosine 0.996 → 1", "no EMA"
 """Chapter 4's names of the default configuration and of the one without EMA."""
@@ -302,6 +302,34 @@ def ablation_table(avg: pd.DataFrame) -> pd.DataFrame:
         for name, v in zip(table.method, table.claimed_success)]
     table.loc[table.method == "no_ema", "claimed"] = "collapsed"
     return table
+
+
+def ablation_display(table: pd.DataFrame, rows: list[str]) -> Styler:
+    """``ablation_table`` as the chapter shows it, one row per name in ``rows``: success and
+    the difference to the full model, each ours (bold, its 95% CI under it) over the
+    article's, and where the article's success falls against our interval."""
+    t = table.set_index("method").loc[rows]
+    success = [tables.rate_cell(m, lo, hi, c) if name != "no_ema" else
+               tables.rate_cell(m, lo, hi) + "<br><small>article collapsed</small>"
+               for name, m, lo, hi, c in zip(t.index, t.success, t.ci_low, t.ci_high,
+                                             t.claimed_success)]
+    delta = [tables.points_cell(d, lo, hi)
+             + ("" if pd.isna(d) or a == "—" else f"<br><small>article {a}</small>")
+             for d, lo, hi, a in zip(t["diff"], t.diff_low, t.diff_high, t["Δ vs full (article)"])]
+    shown = pd.DataFrame({"method": t.index, "success": success, "Δ vs full (points)": delta,
+                          "article's success": t.verdict})
+    long = shown.melt(id_vars="method", var_name="column", value_name="cell")
+    return tables.stacked(long, "method", "column", index_order=rows,
+                          column_order=["success", "Δ vs full (points)", "article's success"])
+
+
+def no_ema_runs_sentence(collapse: pd.DataFrame) -> str:
+    """Chapter 8: how many no-EMA runs end collapsed (``audit.collapse_table``), their mean
+    effective rank against the full model's, beside the article's word."""
+    ne, full = collapse.loc["no_ema"], collapse.loc["full"]
+    return (f"Without the EMA, **{int(ne.collapsed)} of {int(ne.runs)}** runs end collapsed "
+            f"(mean effective rank {ne.erank:.1f} against {full.erank:.1f} for the full model); "
+            "the article says the model collapses.")
 
 
 def ablation_paragraph(table: pd.DataFrame) -> str:

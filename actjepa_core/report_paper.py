@@ -107,13 +107,7 @@ def success_summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 def success_table(summary: pd.DataFrame) -> Styler:
     """Methods x tasks (then the average), each cell the mean over its 95% CI."""
-    cells = [tables.rate_cell(m, lo, hi) for m, lo, hi in
-             zip(summary.success, summary.ci_low, summary.ci_high)]
-    tasks = [t for t in ("reach", "push", "pick_place", "average") if t in set(summary.task)]
-    styler = tables.stacked(summary.assign(cell=cells), "method", "task",
-                            index_order=present(summary))
-    styler.data = styler.data[tasks]
-    return styler
+    return tables.success_table(summary, present(summary))
 
 
 def present(summary: pd.DataFrame) -> list[str]:
@@ -151,7 +145,7 @@ def leader_sentence(summary: pd.DataFrame) -> str:
 
 
 def lead_table(rows: pd.DataFrame, treatment: str = "actjepa_paper",
-               controls: tuple[str, ...] = ("act", "diffusion_policy", "raw")) -> pd.DataFrame:
+               controls: tuple[str, ...] = ("act", "diffusion_policy", "raw")) -> Styler:
     """Paired differences (points, 95% CI over seeds) of ``treatment`` minus each control,
     per task and on average, on the clean episodes."""
     clean = summarize_input(rows)
@@ -162,15 +156,30 @@ def lead_table(rows: pd.DataFrame, treatment: str = "actjepa_paper",
         d = paired_difference(clean, treatment, control)
         out.append(d.assign(control=control))
     table = pd.concat(out, ignore_index=True)
-    table["cell"] = [f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+    table["cell"] = [tables.points_cell(d, lo, hi)
                      for d, lo, hi in zip(table.difference, table.ci_low, table.ci_high)]
     names = {"act": "ACT", "diffusion_policy": "Diffusion Policy", "raw": "raw BC"}
-    tasks = [t for t in ("reach", "push", "pick_place", "average") if t in set(table.task)]
-    return (table.assign(control=table.control.map(names))
-            .pivot(index="control", columns="task", values="cell")
-            .reindex(index=[names[c] for c in controls if names[c] in set(table.control.map(names))],
-                     columns=tasks)
-            .rename_axis(index="ACT-JEPA (paper) minus"))
+    table = table.assign(control=table.control.map(names)).rename(
+        columns={"control": "ACT-JEPA (paper) minus"})
+    return tables.stacked(table, "ACT-JEPA (paper) minus", "task",
+                          index_order=[names[c] for c in controls],
+                          column_order=tables.TASK_COLUMNS)
+
+
+def world_model_table(world_model: pd.DataFrame) -> Styler:
+    """``audit_paper.world_model_gain`` as the chapter shows it: each encoder's mean future-probe
+    R² and the relative gain of ACT-JEPA (paper) over ACT with its 95% interval."""
+    from .audit_paper import world_model_gain  # audit_paper imports this module's neighbours
+
+    gain = world_model_gain(world_model)
+    shown = pd.DataFrame({
+        "ACT R²": gain.act_r2.map("{:.3f}".format),
+        "ACT-JEPA (paper) R²": gain.jepa_r2.map("{:.3f}".format),
+        "relative gain": ["undefined (ACT's R² ≤ 0)" if pd.isna(g) else
+                          f"{g:+.0%} [{lo:+.0%}, {hi:+.0%}]"
+                          for g, lo, hi in zip(gain.gain, gain.ci_low, gain.ci_high)]},
+        index=gain.index)
+    return shown.style.set_table_styles(tables.CELL_CSS)
 
 
 def summarize_input(rows: pd.DataFrame) -> pd.DataFrame:

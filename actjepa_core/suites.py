@@ -104,6 +104,34 @@ def data_efficiency_specs(P: Profile) -> list[RunSpec]:
             for task in TASKS for m in DATA_METHODS for n in P.demo_counts for s in _seeds(P)]
 
 
+# ------------------------------------------------------------------ policy extraction (5)
+EXTRACTION: dict[str, dict] = {
+    "raw + BC": {"method": "raw", "protocol": "bc"},
+    "raw + NN": {"method": "raw", "protocol": "nn"},
+    "ACT-JEPA + BC": {"method": "actjepa", "protocol": "bc"},
+    "ACT-JEPA + latent NN": {"method": "actjepa", "protocol": "nn"},
+    "ACT-JEPA + latent MPC": {"method": "actjepa", "protocol": "mpc"},
+}
+"""Chapter 5's ways to get a policy out of a pretrained encoder (row label -> spec fields),
+with raw BC and raw nearest neighbours as the controls."""
+
+
+def extraction_specs(P: Profile, goal_input: bool) -> list[RunSpec]:
+    """Every row of ``EXTRACTION`` x 3 tasks x seeds, evaluated clean; the BC heads also get
+    the goal when ``goal_input`` (chapter 5's rule, ``report_results.needs_goal_input``)."""
+    return [RunSpec(task, seed=s, label=label, n_demos=P.n_demos, **kw,
+                    **({"bc": {"goal_input": goal_input}} if kw["protocol"] == "bc" else {}),
+                    **_common(P))
+            for task in TASKS for label, kw in EXTRACTION.items() for s in _seeds(P)]
+
+
+def extraction_probe_specs(P: Profile) -> list[RunSpec]:
+    """The raw observation and the ACT-JEPA encoder of seed 0 on each task, to probe."""
+    return [RunSpec(task, seed=0, method=m, label=label, n_demos=P.n_demos, **_common(P))
+            for task in TASKS
+            for m, label in (("raw", "raw observation"), ("actjepa", "ACT-JEPA encoder"))]
+
+
 # ------------------------------------------------------------- the paper's formulation (11-12)
 PAPER_METHODS: dict[str, str] = {
     "raw": BASELINES["raw"],

@@ -35,19 +35,29 @@ def rate_cell(mean: float, lo: float | None = None, hi: float | None = None,
     return "<br>".join(lines)
 
 
+def points_cell(d: float, lo: float, hi: float) -> str:
+    """A difference in points in bold, its 95% CI under it."""
+    if pd.isna(d):
+        return "—"
+    return f"<b>{100 * d:+.1f}</b><br><small>[{100 * lo:+.1f}, {100 * hi:+.1f}]</small>"
+
+
 def stacked(frame: pd.DataFrame, index: str, columns: str | Sequence[str], cell: str = "cell",
-            index_order: Sequence | None = None, column_name=None,
-            caption: str | None = None) -> Styler:
+            index_order: Sequence | None = None, column_order: Sequence | None = None,
+            column_name=None, caption: str | None = None) -> Styler:
     """Pivot ``frame`` (one row per ``index`` x ``columns``, the HTML text in ``cell``) into a
-    styled table; ``index_order`` fixes the row order, ``column_name`` (a function) renames the
-    column labels. Cells are HTML, which a Styler renders as written."""
+    styled table; ``index_order`` and ``column_order`` fix the order (names absent from the
+    data are skipped), ``column_name`` (a function) renames the column labels. Cells are HTML,
+    which a Styler renders as written."""
     cols = [columns] if isinstance(columns, str) else list(columns)
     table = frame.pivot(index=index, columns=cols if len(cols) > 1 else cols[0], values=cell)
     if index_order is not None:
         table = table.reindex(index=[i for i in index_order if i in table.index])
+    if column_order is not None:
+        table = table[[c for c in column_order if c in table.columns]]
     if column_name is not None:
         table = table.rename(columns=column_name)
-    styler = table.style.set_table_styles(CELL_CSS)
+    styler = table.style.set_table_styles(CELL_CSS).format(na_rep="—")
     return styler.set_caption(caption) if caption else styler
 
 
@@ -59,6 +69,19 @@ def beside_claimed(summary: pd.DataFrame, index: str, columns: str, index_order:
              zip(summary.success, summary.ci_low, summary.ci_high, summary.claimed_success)]
     return stacked(summary.assign(cell=cells), index, columns, index_order=index_order,
                    column_name=column_name, caption=caption)
+
+
+TASK_COLUMNS = ("reach", "push", "pick_place", "average")
+"""Column order of a per-task table: the tasks, then their average."""
+
+
+def success_table(summary: pd.DataFrame, order: Sequence[str]) -> Styler:
+    """Methods (``order``) x tasks (then the average, where present), each cell the mean
+    success over its 95% CI (columns of ``evaluate.summarize``)."""
+    cells = [rate_cell(m, lo, hi) for m, lo, hi in
+             zip(summary.success, summary.ci_low, summary.ci_high)]
+    return stacked(summary.assign(cell=cells), "method", "task", index_order=order,
+                   column_order=TASK_COLUMNS)
 
 
 def sigma_label(sigma: float) -> str:

@@ -167,3 +167,29 @@ def test_ablation_table_and_paragraph_name_only_the_separated_differences():
     assert "no_bottleneck -" not in text.split(". The article")[0]
     flat = report_article.ablation_paragraph(report_article.ablation_table(ablation_rows({})))
     assert "excludes zero are: **none**" in flat
+
+
+def test_ablation_display_stacks_ours_over_the_articles():
+    from actjepa_core.claims import ABLATIONS as CLAIMED
+
+    table = report_article.ablation_table(ablation_rows({"no_action": 0.3}))
+    shown = report_article.ablation_display(table, ["full", "no_action", "no_ema"]).data
+    assert list(shown.columns) == ["success", "Δ vs full (points)", "article's success"]
+    row = table.set_index("method").loc["no_action"]
+    assert shown.loc["no_action", "success"] == (
+        f"<b>30.0%</b><br><small>[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]</small>"
+        f"<br><small>article {100 * CLAIMED['no_action']:.1f}%</small>")
+    assert shown.loc["no_action", "Δ vs full (points)"].startswith("<b>-30.0</b><br><small>[")
+    assert shown.loc["no_action", "Δ vs full (points)"].endswith(
+        f"<br><small>article {100 * (CLAIMED['no_action'] - CLAIMED['full']):+.1f}</small>")
+    assert shown.loc["full", "Δ vs full (points)"] == "—"
+    assert shown.loc["no_ema", "success"].endswith("<br><small>article collapsed</small>")
+    assert shown.loc["no_ema", "article's success"] == table.set_index("method").loc["no_ema", "verdict"]
+
+
+def test_no_ema_runs_sentence_counts_collapsed_runs():
+    collapse = pd.DataFrame({"collapsed": [3, 0], "runs": [5, 5], "erank": [1.26, 40.04]},
+                            index=["no_ema", "full"])
+    assert report_article.no_ema_runs_sentence(collapse) == (
+        "Without the EMA, **3 of 5** runs end collapsed (mean effective rank 1.3 against 40.0 "
+        "for the full model); the article says the model collapses.")

@@ -47,8 +47,9 @@ def test_leader_sentence_names_the_best_per_task():
 def test_lead_table_is_treatment_minus_control():
     r = rows({"actjepa_paper": 1.0, "act": 0.0, "diffusion_policy": 1.0}, n_eps=20)
     lead = report_paper.lead_table(r)
-    assert lead.loc["ACT", "average"].startswith("+100.0")
-    assert lead.loc["Diffusion Policy", "reach"].startswith("+0.0")
+    assert lead.data.loc["ACT", "average"].startswith("<b>+100.0</b><br><small>[")
+    assert lead.data.loc["Diffusion Policy", "reach"].startswith("<b>+0.0</b>")
+    assert list(lead.data.index) == ["ACT", "Diffusion Policy"]  # raw BC not in the rows
 
 
 def test_future_sentence_follows_the_ratios():
@@ -164,3 +165,14 @@ def test_data_efficiency_sentence_one_difference_per_count():
     text = report_paper.data_efficiency_sentence(r)
     assert text.index("10 demonstrations -30.0 points [") < text.index("25 demonstrations -30.0")
     assert text.count("(lower)") == 2
+
+
+def test_world_model_table_formats_the_gain_and_says_when_it_is_undefined():
+    w = world(0.5)
+    w.loc[(w.method == "ACT-JEPA (paper)") & (w.task == "reach"), "r2"] *= 1.5
+    w.loc[(w.method == "ACT") & (w.task == "push"), "r2"] = -0.2
+    table = report_paper.world_model_table(w).data
+    assert table.loc["reach", "ACT R²"] == "0.450"  # mean of 0.4 and 0.5
+    assert table.loc["reach", "ACT-JEPA (paper) R²"] == "0.675"
+    assert table.loc["reach", "relative gain"] == "+50% [+50%, +50%]"
+    assert table.loc["push", "relative gain"] == "undefined (ACT's R² ≤ 0)"

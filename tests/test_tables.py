@@ -49,3 +49,14 @@ def test_stacked_takes_two_column_levels() -> None:
 
 def test_sigma_label() -> None:
     assert [tables.sigma_label(s) for s in (0.0, 0.05, 0.3)] == ["clean", "σ = 0.05", "σ = 0.3"]
+
+
+def test_success_table_orders_rows_and_task_columns() -> None:
+    summary = pd.DataFrame({"task": ["average", "push", "reach", "push"],
+                            "method": ["m", "m", "m", "n"], "success": [0.5, 0.4, 0.6, 0.1],
+                            "ci_low": [0.4, 0.3, 0.5, 0.0], "ci_high": [0.6, 0.5, 0.7, 0.2]})
+    table = tables.success_table(summary, ["n", "m"]).data
+    assert list(table.index) == ["n", "m"]
+    assert list(table.columns) == ["reach", "push", "average"]
+    assert table.loc["n", "push"] == "<b>10.0%</b><br><small>[0.0, 20.0]</small>"
+    assert pd.isna(table.loc["n", "reach"])

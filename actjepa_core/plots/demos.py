@@ -14,7 +14,7 @@ from ..envs import get_task
 
 def plot_frames(frames: dict[str, np.ndarray]) -> plt.Figure:
     """A row of rendered frames, one per task."""
-    fig, axes = plt.subplots(1, len(frames), figsize=(4 * len(frames), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(frames), figsize=(3.2 * len(frames), 3.5), squeeze=False)
     for ax, (task, frame) in zip(axes[0], frames.items()):
         ax.imshow(frame)
         ax.set_title(f"{task} ({get_task(task).env_id})")
@@ -29,7 +29,7 @@ def plot_paths(demos: dict[str, Demonstrations], n_episodes: int = 12) -> plt.Fi
 
     A circle marks where a path starts, a star the episode's goal.
     """
-    fig, axes = plt.subplots(1, len(demos), figsize=(5 * len(demos), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(demos), figsize=(3.4 * len(demos), 3.8), squeeze=False)
     palette = sns.color_palette("husl", n_episodes)
     for ax, (task, d) in zip(axes[0], demos.items()):
         lay = get_task(task).layout
@@ -42,12 +42,12 @@ def plot_paths(demos: dict[str, Demonstrations], n_episodes: int = 12) -> plt.Fi
                 ax.plot(obj[:, 0], obj[:, 1], color=palette[i], lw=2.5, ls="--", alpha=0.9)
             goal = d.obs[i, 0, lay["goal"]]
             ax.plot(goal[0], goal[1], "*", color=palette[i], ms=12, mec="k", mew=0.5)
-        parts = "gripper (solid), block (dashed)" if "object_pos" in lay.slices else "gripper"
-        ax.set_title(f"{task}: {parts}, goal (star)")
+        ax.set_title(task)
         ax.set_xlabel("x (m)")
         ax.set_ylabel("y (m)")
         ax.set_aspect("equal", adjustable="datalim")
-    fig.suptitle(f"Demonstrated paths seen from above, first {n_episodes} episodes per task")
+    fig.suptitle(f"Demonstrated paths from above, first {n_episodes} episodes per task:\n"
+                 "gripper solid, block dashed (Push, Pick-and-Place), goal a star")
     fig.tight_layout()
     return fig
 
@@ -55,9 +55,9 @@ def plot_paths(demos: dict[str, Demonstrations], n_episodes: int = 12) -> plt.Fi
 def plot_action_distributions(demos: dict[str, Demonstrations]) -> plt.Figure:
     """Histogram of each action component per task (actions are clipped to [-1, 1])."""
     df = actions_frame(demos)
-    g = sns.displot(df, x="value", col="component", hue="task", kind="hist", bins=41,
-                    stat="density", common_norm=False, element="step", height=3, aspect=1.1,
-                    facet_kws={"sharey": False})
+    g = sns.displot(df, x="value", col="component", col_wrap=2, hue="task", kind="hist",
+                    bins=41, stat="density", common_norm=False, element="step", height=2.6,
+                    aspect=1.5, facet_kws={"sharey": False})
     g.set_axis_labels("action value (clipped to [-1, 1])", "density")
     g.set_titles("{col_name}")
     g.figure.suptitle("Distribution of demonstrated actions", y=1.04)

@@ -7,7 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..analysis import check_columns
-from .style import palette
+from .style import palette, panel_grid
 
 
 def plot_loss_terms(terms: pd.DataFrame, title: str = "The loss terms of ACT-JEPA (paper)"
@@ -49,18 +49,19 @@ def plot_probe_curves(summary: pd.DataFrame, title: str = "What the encoder know
                   "plot_probe_curves")
     tasks = list(dict.fromkeys(summary.task))
     colors = palette(list(dict.fromkeys(summary.method)))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks) + 2.5, 4), sharey=True,
-                             squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, axes = panel_grid(len(tasks))
+    for ax, task in zip(axes, tasks):
         for method, part in summary[summary.task == task].groupby("method", sort=False):
             part = part.sort_values("j")
             ax.plot(part.j, part.success, "o-", color=colors[method], label=method)
             ax.fill_between(part.j, part.ci_low, part.ci_high, color=colors[method], alpha=0.2, lw=0)
         ax.set_title(task)
         ax.set_xlabel("future step j")
-    axes[0][0].set_ylabel("held-out R² of o_{t+j} − o_t")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.9), title="method")
+    for ax in axes[::2]:
+        ax.set_ylabel("held-out R² of o_{t+j} − o_t")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), title="method (band: 95% CI)",
+               frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig

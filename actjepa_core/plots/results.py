@@ -17,7 +17,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 
 from ..analysis import check_columns
-from .style import palette
+from .style import palette, panel_grid
 
 
 def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
@@ -30,7 +30,7 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
     xs, hues = list(dict.fromkeys(summary[x])), list(dict.fromkeys(summary[hue]))
     width = 0.8 / len(hues)
     colors = sns.color_palette("colorblind", len(hues))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(xs) * max(1, len(hues) / 3)), 4))
+    fig, ax = plt.subplots(figsize=(min(10.0, max(6.0, 1.6 * len(xs) * max(1, len(hues) / 3))), 4.2))
     for j, h in enumerate(hues):
         part = summary[summary[hue] == h].set_index(x).reindex(xs)
         pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
@@ -40,7 +40,7 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
         if "claimed_success" in part:
             ax.plot(pos, 100 * part["claimed_success"], "D", color="black", ms=5,
                     label="article's claim" if j == 0 else None)
-    ax.set_xticks(np.arange(len(xs)), xs)
+    ax.set_xticks(np.arange(len(xs)), [textwrap.fill(str(v), 12) for v in xs], fontsize="small")
     ax.set_ylim(0, 105)
     ax.set_ylabel("success rate (%)")
     ax.set_xlabel(x)
@@ -136,14 +136,9 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
     panels = list(dict.fromkeys(summary[panel]))
     hues = list(hue_order) if hue_order else list(dict.fromkeys(summary[hue]))
     colors = palette(hues)
-    ncols = 2 if len(panels) > 2 else len(panels)
-    nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows + 1.2), sharey=True,
-                             squeeze=False)
-    for ax in axes.flat[len(panels):]:
-        ax.set_visible(False)
+    fig, axes = panel_grid(len(panels))
     xs = sorted(summary[x].unique())
-    for ax, p in zip(axes.flat, panels):
+    for ax, p in zip(axes, panels):
         sub = summary[summary[panel] == p]
         for h in hues:
             part = sub[sub[hue] == h]
@@ -156,8 +151,8 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
         ax.set_ylim(-3, 105)
         ax.set_title(str(p))
         ax.set_xlabel(xlabel or x)
-    for row in axes:
-        row[0].set_ylabel("success rate (%)")
+    for ax in axes[::2]:
+        ax.set_ylabel("success rate (%)")
     fig.suptitle(title or f"Success against {xlabel or x}, one panel per {panel}")
     curve_legend(fig, colors, has_claims(summary))
     return fig

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import seaborn as sns
 
 
 def set_style() -> None:
     """One look for every figure of the book."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+
+
+def panel_grid(n_panels: int, width: float = 4.6, height: float = 3.4, sharey: bool = True
+               ) -> tuple[plt.Figure, list[plt.Axes]]:
+    """Small multiples at a size the page can show: two columns (a 2x2 grid for three or four
+    panels, the spare one hidden), room under them for a legend. A row of three panels plus a
+    legend beside it is over 15 inches wide and the page shrinks its text to a third."""
+    ncols = 2 if n_panels > 2 else n_panels
+    nrows = -(-n_panels // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows + 1.2),
+                             sharey=sharey, squeeze=False)
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n_panels])
 
 
 def palette(keys: Sequence[str]) -> dict[str, tuple]:
