@@ -202,3 +202,76 @@ def test_every_checkpoint_holds_the_history_up_to_its_step(tmp_path, monkeypatch
                checkpoint_path=tmp_path / "run.pt", checkpoint_every=7)
     assert [s for s, _ in seen] == [7, 14, 21, 28, 30]
     assert all(rows == step for step, rows in seen), seen
+
+
+def test_tau_schedule_from_zero_and_of_two_steps_hits_both_ends():
+    """Catches ``tau_start = 0`` refused (0 is a valid momentum: the target copies the online
+    encoder) and a two-step schedule that never reaches ``tau_end``."""
+    assert list(cosine_tau_schedule(0.0, 1.0, 3)) == pytest.approx([0.0, 0.5, 1.0])
+    assert list(cosine_tau_schedule(0.5, 1.0, 2)) == [0.5, 1.0]
+
+
+def test_lr_factor_stays_at_zero_past_the_end_of_the_schedule():
+    """Catches the cosine's progress clamped above 1: past ``steps`` the factor must stay 0,
+    not climb back up the cosine (at 150 of 100 steps it would be 0.42)."""
+    assert lr_factor(100, 100, 0.1) == pytest.approx(0.0, abs=1e-12)
+    assert lr_factor(150, 100, 0.1) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ema_update_copies_buffers_and_averages_parameters():
+    """Catches buffers (BatchNorm statistics) averaged or left behind: they are copied."""
+    online, target = torch.nn.BatchNorm1d(2), torch.nn.BatchNorm1d(2)
+    with torch.no_grad():
+        online.weight.fill_(3.0)
+        target.weight.fill_(1.0)
+        online.running_mean.fill_(5.0)
+        online.num_batches_tracked.fill_(7)
+    ema_update(target, online, 0.5)
+    assert torch.equal(target.weight, torch.full((2,), 2.0))
+    assert torch.equal(target.running_mean, torch.full((2,), 5.0))
+    assert int(target.num_batches_tracked) == 7
+
+
+def test_checkpoints_are_flushed_to_disk_before_they_replace_the_old_one(tmp_path, monkeypatch):
+    """Catches the ``fsync`` dropped: after a power cut, ``os.replace`` alone can leave an
+    empty file under the checkpoint's name."""
+    import os
+
+    from actjepa_core.train import write_payload
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_size),
+                                                 real_fsync(fd)))
+    path = write_payload(tmp_path / "a.pt", {"x": torch.zeros(3)})
+    assert len(synced) == 1 and synced[0] == path.stat().st_size > 0
+
+
+def test_fit_without_monitor_steps_reads_the_monitor_once_at_the_end():
+    """Catches ``monitor_every = 0`` taken as "every step" (a division by zero) and an
+    incomplete starting history: every step gets a row with its loss and lr, and the
+    monitor's columns hold one value, on the last step."""
+    from types import SimpleNamespace
+
+    from actjepa_core.train import fit
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 1)
+    x = torch.randn(64, 2)
+    data = {"x": x, "y": x @ torch.tensor([[1.0], [-1.0]])}
+    loop = SimpleNamespace(steps=6, batch_size=8, monitor_every=0)
+    opt, sched = make_optimizer(model.parameters(), cfg(lr=0.1, warmup=0.0), steps=6)
+    reads = []
+
+    def monitor(m):
+        reads.append(m.training)
+        return {"mon": float(len(reads))}
+
+    history = fit(model, loop, data, lambda b: (((model(b["x"]) - b["y"]) ** 2).mean(), {}),
+                  opt, sched, torch.Generator().manual_seed(0), monitor=monitor, history={})
+    assert history["step"] == [1, 2, 3, 4, 5, 6]
+    assert len(history["loss"]) == 6 and all(math.isfinite(v) for v in history["loss"])
+    assert history["lr"][0] == pytest.approx(0.1) and history["lr"][-1] < history["lr"][0]
+    assert reads == [False]  # once, in eval mode
+    assert all(math.isnan(v) for v in history["mon"][:5])
+    assert history["mon"][5] == 1.0 and not model.training
