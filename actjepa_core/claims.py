@@ -51,6 +51,16 @@ ABLATIONS = {  # ablation key -> average success (None: the article reports "Col
 }
 """Ablation table: average success of each variant of ACT-JEPA + BC."""
 
+TARGET_ABLATIONS = {  # chapter 4's target configuration -> its row in ABLATIONS
+    "EMA, cosine 0.996 → 1": "full",
+    "no EMA": "no_ema",
+    "τ = 0.99": "tau_0.99",
+    "τ = 0.9999": "tau_0.9999",
+}
+"""The rows of the ablation table that speak of the target encoder, by the names chapter 4
+gives its target configurations: the full model uses the default EMA schedule, and the
+article reports no row for a constant τ = 0.996 (absent here)."""
+
 DATA_EFFICIENCY = {  # method -> average success at 10, 25, 50, 100 demonstrations
     "raw": (0.182, 0.325, 0.438, 0.541),
     "actjepa": (0.427, 0.583, 0.681, 0.753),
