@@ -148,7 +148,8 @@ def test_actions_frame_has_one_row_per_action_component() -> None:
 
 def _history(losses: list[float], erank: list[float], config: str = "c", seed: int = 0
              ) -> pd.DataFrame:
-    """A history of len(losses) steps with monitor readings on steps 5 and 10."""
+    """A history of len(losses) steps with monitor readings every 5 steps, ``erank[i]`` on the
+    (i + 1)-th."""
     steps = np.arange(1, len(losses) + 1)
     mon = steps % 5 == 0
     h = pd.DataFrame({"step": steps, "loss": losses, "config": config, "seed": seed})
@@ -160,13 +161,14 @@ def _history(losses: list[float], erank: list[float], config: str = "c", seed: i
 
 
 def test_summarize_final_loss_is_the_mean_over_the_last_tenth_of_steps() -> None:
-    """Catches the default fraction or the tail's bound changed: of 10 steps with losses
-    1..10 the last tenth is step 10 alone (loss 10); ``>=`` would add step 9."""
-    h = _history([float(v) for v in range(1, 11)], [4.0, 2.0])
+    """Catches the default fraction or the tail's bound changed: of 20 steps with losses
+    1..20 the last tenth is steps 19 and 20 (mean 19.5); ``>=`` would add step 18, a
+    hundredth would keep step 20 alone. Also the final and the lowest effective rank."""
+    h = _history([float(v) for v in range(1, 21)], [4.0, 1.0, 3.0, 2.0])
     out = analysis.summarize_final(h)
-    assert out.loc["c", "final_loss"] == 10.0
-    assert analysis.summarize_final(h, last_fraction=0.3).loc["c", "final_loss"] == 9.0
-    assert out.loc["c", "online_erank"] == 2.0 and out.loc["c", "online_erank_lowest"] == 2.0
+    assert out.loc["c", "final_loss"] == 19.5
+    assert analysis.summarize_final(h, last_fraction=0.3).loc["c", "final_loss"] == 17.5
+    assert out.loc["c", "online_erank"] == 2.0 and out.loc["c", "online_erank_lowest"] == 1.0
 
 
 def test_stack_histories_gives_a_fresh_index() -> None:
