@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from pandas.io.formats.style import Styler
 
-from . import analysis, claims, data, envs, monitor, train
+from . import analysis, claims, data, envs, monitor, tables, train
 from .config import JEPAConfig
 from .models import ACTJEPA
 from .profiles import Profile
@@ -337,10 +338,29 @@ def flagged_readings(history: pd.DataFrame, by: str = "config") -> pd.Series:
             .astype(int).rename("flagged readings"))
 
 
-SUMMARY_FORMAT = {"online_std": "{:.4f}", "online_std_sd": "{:.4f}", "online_erank": "{:.1f}",
-                  "online_erank_sd": "{:.1f}", "online_erank_lowest": "{:.1f}",
-                  "target_erank": "{:.1f}", "collapsed": "{:.0%}", "final_loss": "{:.3g}"}
-"""How chapter 4 shows the columns of ``collapse_summary``."""
+def _mean_sd(mean: float, sd: float, fmt: str) -> str:
+    """A mean in bold over its standard deviation across seeds, in small print."""
+    return f"<b>{fmt.format(mean)}</b><br><small>± {fmt.format(sd)}</small>"
+
+
+def summary_display(summary: pd.DataFrame) -> Styler:
+    """``collapse_summary`` as chapter 4 shows it, narrow enough for the page: each monitor
+    figure's mean over seeds with its standard deviation under it, the lowest effective rank
+    read during training under the final one, then the share of seeds flagged at the end, the
+    final loss and the flagged readings."""
+    s = summary
+    shown = pd.DataFrame({
+        "seeds": s.seeds.astype(int).astype(str),
+        "online std": [_mean_sd(m, sd, "{:.4f}") for m, sd in zip(s.online_std, s.online_std_sd)],
+        "online erank": [_mean_sd(m, sd, "{:.1f}") + f"<br><small>lowest {lo:.1f}</small>"
+                         for m, sd, lo in zip(s.online_erank, s.online_erank_sd,
+                                              s.online_erank_lowest)],
+        "target erank": s.target_erank.map("{:.1f}".format),
+        "seeds collapsed": s.collapsed.map("{:.0%}".format),
+        "final loss": s.final_loss.map("{:.3g}".format),
+        "flagged readings": s["flagged readings"].astype(int).astype(str),
+    }, index=s.index)
+    return shown.style.set_table_styles(tables.CELL_CSS)
 
 
 def collapse_summary(history: pd.DataFrame) -> pd.DataFrame:

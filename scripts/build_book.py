@@ -6,14 +6,17 @@ Steps (wall time of each is printed):
 1. execute every ``notebooks/*.ipynb`` in name order with papermill, passing ``profile``, into
    ``<build-dir>/executed/notebooks/`` (``notebooks/`` itself is never written); stop at the
    first notebook that fails, with its name and error, and exit non-zero;
-2. assemble the source tree ``<build-dir>/src/`` (``_config.yml``, ``_toc.yml``, ``book/``,
+2. check the executed notebooks' layout (``scripts/page_layout.py``): no table wider than the
+   content column, no figure under 600 or over 1100 px, no output showing a warning;
+3. assemble the source tree ``<build-dir>/src/`` (``_config.yml``, ``_toc.yml``, ``book/``,
    ``results/`` and the executed notebooks, at the paths ``_toc.yml`` names); the sizes of the
    profiles (``actjepa_core/profiles.py``) are added to the copy of ``_config.yml`` as MyST
    substitutions ``{{ profile_<name>_<field> }}``, so pages quote them from the code;
-3. ``jupyter-book build`` it with execution off and warnings as errors; the HTML is moved to
+4. ``jupyter-book build`` it with execution off and warnings as errors; the HTML is moved to
    ``<build-dir>/html/``;
-4. check the HTML for broken internal links and missing images (``scripts/check_site.py``);
-5. open every page of ``_toc.yml`` in headless Chromium (``scripts/browser_check.py``):
+5. check the HTML for broken internal links, missing images and scripts from another origin
+   (``scripts/check_site.py``);
+6. open every page of ``_toc.yml`` in headless Chromium (``scripts/browser_check.py``):
    screenshots into ``<build-dir>/screenshots/``, and each page must have its title, no error
    in its cell outputs, and every figure loaded. Skipped, with a note, when
    ``/usr/bin/chromium`` is missing, or with ``--no-browser``.
@@ -40,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import browser_check  # noqa: E402
 import check_site  # noqa: E402
+import page_layout  # noqa: E402
 from notebook_runner import NotebookFailed, executed_profile, run_notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
             log("note: notebooks/ holds no notebook; the book has its markdown pages only")
         step(f"execute {len(notebooks)} notebook(s) with papermill", execute,
              notebooks, args, build_dir)
+    executed = sorted(str(p) for p in (build_dir / "executed" / "notebooks").glob("*.ipynb"))
+    if step("check the page layout of the executed notebooks", page_layout.main, executed):
+        raise SystemExit("tables, figures or outputs that do not fit the page (listed above)")
     src = step("assemble the book source", assemble, build_dir, args.profile)
     html = step("render with jupyter-book (execution off, warnings are errors)", render,
                 src, build_dir)

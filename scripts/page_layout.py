@@ -39,24 +39,29 @@ SMALL = 0.83
 """Width of ``<small>`` text against normal text (the theme's ``small`` is 0.83 em)."""
 
 
-def _cell_width(cell_html: str) -> int:
+def _cell_width(cell_html: str, header: bool = False) -> int:
     """Characters a table cell needs: per line (``<br>`` starts one) the longest run the browser
     cannot break (``&nbsp;`` joins words) or ``WRAP``, whichever is larger, for the widest line;
-    a line in ``<small>`` counts at its smaller size."""
+    a line in ``<small>`` counts at its smaller size. A column header wraps down to its longest
+    word (browsers do that, and a header on two or three lines reads well), so it counts that."""
     widths = []
     for line in re.split(r"<br\s*/?>", cell_html):
         text = re.sub(r"<[^>]+>", "", line).replace("&nbsp;", "\u00a0")
         text = html.unescape(text).strip()
         longest_run = max((len(w) for w in text.split(" ")), default=0)
         scale = SMALL if re.fullmatch(r"\s*<small>.*</small>\s*", line, flags=re.S) else 1.0
-        widths.append(round(scale * max(longest_run, min(len(text), WRAP))))
+        wrapped = longest_run if header else max(longest_run, min(len(text), WRAP))
+        widths.append(round(scale * wrapped))
     return max(widths)
 
 
 def table_width(table_html: str) -> int:
     """Characters a table needs: the widest cell of each column (rows with the full number of
     cells) plus two per cell for padding, or the widest single row if that is more."""
-    rows = [[_cell_width(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)]
+    head = re.search(r"<thead.*?</thead>", table_html, flags=re.S)
+    head_rows = set(re.findall(r"<tr.*?</tr>", head.group(0), flags=re.S)) if head else set()
+    rows = [[_cell_width(c, header=row in head_rows)
+             for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)]
             for row in re.findall(r"<tr.*?</tr>", table_html, flags=re.S)]
     rows = [r for r in rows if r]
     if not rows:

@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from helpers import toc_files  # noqa: E402
 from notebook_runner import NotebookFailed, executed_profile, run_notebook  # noqa: E402
+import page_layout  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 IDS = [nb.stem for nb in NOTEBOOKS]
@@ -52,6 +53,8 @@ def test_notebook_runs_in_smoke_profile(notebook: Path, tmp_path: Path, jupyter_
     if error:
         pytest.fail(error, pytrace=False)
     assert executed_profile(output) == "smoke"
+    problems = page_layout.notebook_problems(output)
+    assert not problems, "does not fit the page:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)

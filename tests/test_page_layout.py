@@ -56,6 +56,13 @@ def test_cell_width_wraps_at_spaces_but_not_at_nbsp() -> None:
     assert page_layout._cell_width("a " * 40) == page_layout.WRAP
     assert page_layout._cell_width("a&nbsp;" * 39 + "a") == 79
     assert page_layout._cell_width("abc<br><small>" + "x" * 20 + "</small>") == round(20 * 0.83)
+    assert page_layout._cell_width("seeds flagged collapsed", header=True) == 9  # "collapsed"
+
+
+def test_headers_wrap_to_their_longest_word() -> None:
+    head = "<thead><tr><th>effective rank at the end</th><th>lowest effective rank</th></tr></thead>"
+    body = "<tbody><tr><td>1.0</td><td>2.0</td></tr></tbody>"
+    assert page_layout.table_width(f"<table>{head}{body}</table>") == 9 + 2 + 9 + 2
 
 
 def test_warnings_in_outputs_are_flagged(tmp_path: Path) -> None:

@@ -218,7 +218,15 @@ def test_flagged_readings_count_the_online_encoders_flags_per_configuration():
     assert summary["flagged readings"].to_dict() == {FULL: 0, NO_EMA: 3}
     assert summary.loc[NO_EMA, "collapsed"] == 0.5            # seed 0 ends flagged, seed 1 not
     assert summary.loc[NO_EMA, "seeds"] == 2
-    assert set(rt.SUMMARY_FORMAT) <= set(summary.columns)
+    shown = rt.summary_display(summary).data
+    assert list(shown.columns) == ["seeds", "online std", "online erank", "target erank",
+                                   "seeds collapsed", "final loss", "flagged readings"]
+    assert shown.loc[NO_EMA, "seeds collapsed"] == "50%"
+    assert shown.loc[NO_EMA, "flagged readings"] == "3"
+    r = summary.loc[NO_EMA]
+    assert shown.loc[NO_EMA, "online erank"] == (
+        f"<b>{r.online_erank:.1f}</b><br><small>± {r.online_erank_sd:.1f}</small>"
+        f"<br><small>lowest {r.online_erank_lowest:.1f}</small>")
 
 
 def test_the_articles_claims_come_from_its_ablation_table():

@@ -119,7 +119,7 @@ def plot_collapse(history: pd.DataFrame, repr_dim: int, hue: str = "config",
     std_col, erank_col = f"{encoder}_std", f"{encoder}_erank"
     check_columns(history, ("step", std_col, erank_col, hue), "plot_collapse")
     df = history[history[std_col].notna()]
-    fig, (ax_std, ax_rank) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, (ax_std, ax_rank) = plt.subplots(1, 2, figsize=(10, 4.4))
     marks = {"marker": "o", "ms": 4} if df["step"].nunique() <= 30 else {}
     sns.lineplot(df, x="step", y=std_col, hue=hue, errorbar=("pi", 100), ax=ax_std, **marks)
     sns.lineplot(df, x="step", y=erank_col, hue=hue, errorbar=("pi", 100), ax=ax_rank,
