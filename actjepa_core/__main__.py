@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from .envs import TASKS
+from .executors import EXECUTORS
 from .profiles import PROFILES, get_profile
 
 
@@ -79,9 +80,12 @@ def _reproduce(args: argparse.Namespace) -> None:
     from .results import compute, write_results
 
     if args.verify or args.keys:
+        if args.executor != "pool":
+            raise SystemExit("reproduce --verify recomputes on the process pool; drop --executor")
         return _verify(args)
     P = get_profile(args.profile)
-    runner = Runner(args.cache or default_cache_dir() / P.name, workers=args.workers)
+    runner = Runner(args.cache or default_cache_dir() / P.name, workers=args.workers,
+                    executor=args.executor, address=args.address, gpus_per_run=args.gpus_per_run)
     for name in args.experiments:
         start = time.perf_counter()
         rows = compute(name, runner, P)
@@ -107,7 +111,16 @@ def main(argv: list[str] | None = None) -> None:
     r = sub.add_parser("reproduce", help="run the experiments and write results/<profile>/*.csv")
     r.add_argument("--profile", default="full", choices=list(PROFILES))
     r.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS), choices=list(EXPERIMENTS))
-    r.add_argument("--workers", type=positive_int, default=2, help="processes side by side")
+    r.add_argument("--workers", type=positive_int, default=2,
+                   help="runs side by side: processes, or the CPUs of a local Ray instance")
+    r.add_argument("--executor", default="pool", choices=list(EXECUTORS),
+                   help="where missing runs are computed: this machine's process pool, or Ray "
+                        "(pip install -e \".[cluster]\"; one task per run)")
+    r.add_argument("--address", default=None, metavar="HOST:PORT",
+                   help="with --executor ray: an existing Ray cluster (default: start a local "
+                        "one of --workers CPUs); --cache must then be a folder every node sees")
+    r.add_argument("--gpus-per-run", type=noise_level, default=0.0, metavar="G",
+                   help="with --executor ray: GPUs each run asks for (default 0: CPU only)")
     r.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     r.add_argument("--cache", type=Path, default=None, help="run cache (default: ~/.cache/actjepa/cache/<profile>, or $ACTJEPA_CACHE/<profile>)")
     r.add_argument("--verify", type=positive_int, default=0, metavar="N",

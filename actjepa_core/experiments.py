@@ -8,7 +8,9 @@ hash of all of that, so
 * a finished run is loaded from the cache instead of recomputed,
 * an interrupted sweep resumes at the first spec without a cached result,
 * a pretrained encoder is shared by every spec that differs only after pretraining
-  (protocol, BC head, evaluation), through a second cache keyed by the pretraining part.
+  (protocol, BC head, evaluation), through a second cache keyed by the pretraining part,
+* the missing runs can be computed elsewhere (a process pool, a Ray cluster: ``executors``);
+  wherever a run executes, it ends by writing its entry here.
 
 Results are tidy rows (one per evaluation episode) with the spec's fields as columns,
 written atomically (temporary file, then ``os.replace``).
@@ -16,17 +18,12 @@ written atomically (temporary file, then ``os.replace``).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import dataclasses
 import hashlib
 import json
 import math
-import multiprocessing
-import os
-import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +42,8 @@ from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
 from .pretrain import METHODS as PRETRAIN_METHODS
 from .pretrain import load_pretrained, method_config, pretrain
 from .cache import file_lock, quarantine, write_csv_atomic
+from .executors import check_executor, open_executor
+from .executors import worker_pool  # noqa: F401  (its earlier home: callers import it here)
 from .probes import action_fit, future_probe, torch_embedder
 from .train import save_checkpoint
 
@@ -221,10 +220,19 @@ class Runner:
     progress: bool = True
     """Show progress bars."""
     workers: int = 1
-    """Processes computing runs side by side (each with one torch thread)."""
+    """Runs side by side (processes, or CPUs of a local Ray instance), each with one torch
+    thread."""
+    executor: str = "pool"
+    """Where missing runs are computed: ``pool`` (this machine's processes; with one worker,
+    this process) or ``ray`` (``executors``)."""
+    address: str | None = None
+    """With ``ray``: the address of an existing cluster (None: start a local instance)."""
+    gpus_per_run: float = 0.0
+    """With ``ray``: GPUs each run asks for (its models then train on ``cuda``)."""
     _demos: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        check_executor(self.executor, self.address, self.gpus_per_run)
         self.cache_dir = Path(self.cache_dir)
         (self.cache_dir / "runs").mkdir(parents=True, exist_ok=True)
         (self.cache_dir / "models").mkdir(parents=True, exist_ok=True)
@@ -232,39 +240,63 @@ class Runner:
     def run(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
         """Results of all ``specs``, computing only those not in the cache.
 
-        With ``workers > 1`` the missing runs are computed first by a pool of processes,
-        one group of specs sharing a pretrained model per task, so no model is trained twice
-        and no two processes write the same file. Every run is deterministic on its own
-        (seeded, one torch thread), so the results are the same as a sequential run's.
+        With ``workers > 1`` or the ``ray`` executor the missing runs are computed first by
+        the executor (``_run_elsewhere``); otherwise one after the other in this process.
+        Every run is deterministic on its own (seeded, one torch thread), so the results are
+        the same wherever they ran. A run that raises does not stop the others: when all
+        are done, ``RunsFailed`` names each failed spec with its error.
         """
         specs = list(specs)
         cached = {s.key(): rows for s in specs if (rows := self._cached_rows(s)) is not None}
-        todo = [s for s in specs if s.key() not in cached]
-        if self.workers > 1 and len(todo) > 1:
-            self._run_parallel(todo)
+        todo = list({s.key(): s for s in specs if s.key() not in cached}.values())
+        failed: dict[str, tuple[RunSpec, BaseException]] = {}
+        if todo and (self.executor == "ray" or (self.workers > 1 and len(todo) > 1)):
+            failed = self._run_elsewhere(todo)
         frames = []
         bar = tqdm(specs, desc="runs", unit="run", disable=not self.progress)
         for spec in bar:
+            if spec.key() in failed:
+                continue
             bar.set_postfix_str(f"{spec.task} {spec.label} seed {spec.seed}")
             rows = cached.get(spec.key())  # read once, above
-            frames.append(self.run_one(spec) if rows is None else _labelled(rows, spec))
+            try:
+                frames.append(self.run_one(spec) if rows is None else _labelled(rows, spec))
+            except Exception as error:  # reported with the others' results done
+                failed[spec.key()] = self._failed(spec, error)
+        if failed:
+            errors = list(failed.values())
+            raise RunsFailed(errors) from errors[0][1]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def _path(self, spec: RunSpec) -> Path:
         return self.cache_dir / "runs" / f"{spec.key()}.csv"
 
-    def _run_parallel(self, todo: list[RunSpec]) -> None:
+    def _failed(self, spec: RunSpec, error: BaseException) -> tuple[RunSpec, BaseException]:
+        """Say at once that ``spec`` failed (long sweeps should not hide it until the end)."""
+        if self.progress:
+            tqdm.write(f"run failed: {describe(spec)}: {type(error).__name__}: {error}")
+        return spec, error
+
+    def _run_elsewhere(self, todo: list[RunSpec]) -> dict[str, tuple[RunSpec, BaseException]]:
+        """Compute ``todo`` with the executor (``_Sweep``); the failures by key."""
         for spec in todo:  # collect demonstrations here, once, before any worker needs them
             self.demos(spec)
-        groups: dict[str, list[RunSpec]] = {}
-        for spec in todo:
-            groups.setdefault(spec.pretrain_key(), []).append(spec)
-        with worker_pool(self.workers) as pool:
-            futures = [pool.submit(_run_group, self.cache_dir, g) for g in groups.values()]
-            done = tqdm(as_completed(futures), total=len(futures), desc=f"runs ({self.workers} workers)",
-                        unit="model", disable=not self.progress)
-            for future in done:
-                future.result()
+        executor = open_executor(self.executor, self.workers, self.address, self.gpus_per_run)
+        where = "ray cluster" if self.address else f"{self.executor}, {self.workers} workers"
+        bar = tqdm(total=len(todo), desc=f"runs ({where})", unit="run", disable=not self.progress)
+        try:
+            return _Sweep(self, executor, bar).run(todo)
+        finally:
+            bar.close()
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _missing_entry(self, spec: RunSpec) -> Exception | None:
+        """An error when a run finished elsewhere but its entry is not in this cache: the
+        cache folder is not shared with the node that ran it."""
+        if self._path(spec).exists():
+            return None
+        return FileNotFoundError(f"the run finished but {self._path(spec)} does not exist: "
+                                 f"--cache must be a folder every node sees at the same path")
 
     def run_one(self, spec: RunSpec) -> pd.DataFrame:
         """One run's rows, from the cache if there, labelled with this spec's label.
@@ -428,6 +460,64 @@ class Runner:
         return rows
 
 
+@dataclass
+class _Sweep:
+    """The missing runs of one ``Runner.run`` on an executor, as chains of runs that share a
+    pretrained model: the first of a chain trains and caches the model, the others are
+    submitted when it is done (then side by side), so no model is trained twice and no worker
+    sits waiting on another's lock. If the first fails, the next one takes its place."""
+
+    runner: Runner
+    executor: Executor
+    bar: tqdm
+    """Counts finished runs, failed ones included."""
+    pending: dict[Future, list[RunSpec]] = field(default_factory=dict)
+    """A submitted run's future -> the run, then the runs waiting for its model."""
+    failed: dict[str, tuple[RunSpec, BaseException]] = field(default_factory=dict)
+
+    def run(self, todo: list[RunSpec]) -> dict[str, tuple[RunSpec, BaseException]]:
+        """Compute ``todo``; the failures by key once every other run is done."""
+        chains: dict[str, list[RunSpec]] = {}
+        for spec in todo:
+            chains.setdefault(spec.pretrain_key(), []).append(spec)
+        for chain in chains.values():
+            self.submit(chain)
+        while self.pending:
+            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                self.settle(future)
+        return self.failed
+
+    def submit(self, chain: list[RunSpec]) -> None:
+        """Submit the first run of ``chain``; a run the executor refuses (a pool broken by a
+        killed worker) fails, and the next one is tried."""
+        for i, spec in enumerate(chain):
+            try:
+                future = self.executor.submit(_run_cached, self.runner.cache_dir, spec)
+            except Exception as error:
+                self.fail(spec, error)
+            else:
+                self.pending[future] = chain[i:]
+                return
+
+    def settle(self, future: Future) -> None:
+        """A run is done: on success its followers go side by side (the model is cached), on
+        failure the next follower trains the model itself."""
+        spec, *followers = self.pending.pop(future)
+        error = future.exception() or self.runner._missing_entry(spec)
+        if error is not None:
+            self.fail(spec, error)
+            self.submit(followers)
+            return
+        self.bar.update(1)
+        for follower in followers:
+            self.submit([follower])
+
+    def fail(self, spec: RunSpec, error: BaseException) -> None:
+        self.failed[spec.key()] = self.runner._failed(spec, error)
+        self.bar.update(1)
+
+
 def _labelled(rows: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
     """A copy of a run's rows with the spec's label as the ``method`` column (second): two
     specs sharing a run (same key, two table rows) each get their own label."""
@@ -468,36 +558,23 @@ def run_problem(rows: pd.DataFrame, spec: RunSpec) -> str | None:
     return None
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes that die with this one (``die_with_parent``):
-    a killed ``reproduce`` leaves no worker (about 500 MB each) running."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=die_with_parent, initargs=(os.getpid(),))
+def _run_cached(cache_dir: Path, spec: RunSpec) -> None:
+    """What an executor runs, wherever it runs it: compute ``spec`` and write its entry to
+    the cache (``Runner.run_one``); the rows stay there, nothing travels back."""
+    Runner(cache_dir, progress=False).run_one(spec)
 
 
-def die_with_parent(parent: int) -> None:
-    """Pool initializer: end this worker when ``parent`` dies, even by SIGKILL.
-
-    On Linux the kernel sends SIGKILL at the parent's death (``prctl(PR_SET_PDEATHSIG)``);
-    elsewhere, and as a fallback, a daemon thread checks every second whether the worker
-    was handed to another parent.
-    """
-    import signal
-    import threading
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # died before the line above took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
+def describe(spec: RunSpec) -> str:
+    """A run as a person finds it: task, label, seed and the key of its cache entry."""
+    return f"{spec.task} / {spec.label} / seed {spec.seed} (run {spec.key()})"
 
 
-def _run_group(cache_dir: Path, specs: list[RunSpec]) -> None:
-    """Worker entry point: compute and cache a group of runs."""
-    Runner(cache_dir, progress=False).run(specs)
+class RunsFailed(RuntimeError):
+    """Runs of a sweep raised; every other run finished and is in the cache, so running the
+    sweep again computes only these. ``failures`` holds each failed spec with its error."""
+
+    def __init__(self, failures: list[tuple[RunSpec, BaseException]]):
+        self.failures = failures
+        lines = [f"  {describe(spec)}: {type(e).__name__}: {e}" for spec, e in failures]
+        super().__init__(f"{len(failures)} run(s) failed (the others finished and are "
+                         f"cached; run again to retry these):\n" + "\n".join(lines))
