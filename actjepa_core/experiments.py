@@ -43,7 +43,6 @@ from .pretrain import METHODS as PRETRAIN_METHODS
 from .pretrain import load_pretrained, method_config, pretrain
 from .cache import file_lock, quarantine, write_csv_atomic
 from .executors import check_executor, open_executor
-from .executors import worker_pool  # noqa: F401  (its earlier home: callers import it here)
 from .probes import action_fit, future_probe, torch_embedder
 from .train import save_checkpoint
 

@@ -17,6 +17,7 @@ from pandas.io.formats.style import Styler
 
 from . import tables
 from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
+from .audit_paper import world_model_gain
 from .data import Demonstrations
 from .methods import registry
 from .methods.base import PolicyConfig
@@ -169,8 +170,6 @@ def lead_table(rows: pd.DataFrame, treatment: str = "actjepa_paper",
 def world_model_table(world_model: pd.DataFrame) -> Styler:
     """``audit_paper.world_model_gain`` as the chapter shows it: each encoder's mean future-probe
     R² and the relative gain of ACT-JEPA (paper) over ACT with its 95% interval."""
-    from .audit_paper import world_model_gain  # audit_paper imports this module's neighbours
-
     gain = world_model_gain(world_model)
     shown = pd.DataFrame({
         "ACT R²": gain.act_r2.map("{:.3f}".format),

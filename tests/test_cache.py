@@ -133,7 +133,7 @@ def test_pool_workers_die_with_a_killed_parent(tmp_path):
 
     parent = textwrap.dedent("""
         import os, sys, time
-        from actjepa_core.experiments import worker_pool
+        from actjepa_core.executors import worker_pool
         pool = worker_pool(1)
         print(pool.submit(os.getpid).result(), flush=True)
         time.sleep(600)
