@@ -55,23 +55,29 @@ class ObsLayout:
 
     @classmethod
     def from_parts(cls, parts: tuple[tuple[str, int], ...], goal_dim: int = 3) -> ObsLayout:
+        """Consecutive slices of ``parts``, then a ``goal`` part of ``goal_dim`` (none at 0:
+        a frame shows the goal rather than listing it)."""
         slices: dict[str, slice] = {}
         start = 0
-        for name, size in (*parts, ("goal", goal_dim)):
+        for name, size in (*parts, *((("goal", goal_dim),) if goal_dim else ())):
             slices[name] = slice(start, start + size)
             start += size
         return cls(slices=slices, dim=start)
 
     def __getitem__(self, name: str) -> slice:
         if name not in self.slices:
-            raise KeyError(f"no part {name!r} in this observation; parts are {list(self.slices)}")
+            hint = " (a frame shows the goal: it is not a separate input)" if name == "goal" else ""
+            raise KeyError(f"no part {name!r} in this observation; parts are "
+                           f"{list(self.slices)}{hint}")
         return self.slices[name]
 
     @property
     def sensor_mask(self) -> np.ndarray:
-        """Boolean mask of the measured part (everything but the goal): where noise goes."""
+        """Boolean mask of the measured part (everything but the goal): where noise goes.
+        A frame has no separate goal part: noise hits every pixel, the drawn goal too."""
         mask = np.ones(self.dim, dtype=bool)
-        mask[self.slices["goal"]] = False
+        if "goal" in self.slices:
+            mask[self.slices["goal"]] = False
         return mask
 
 
@@ -91,10 +97,19 @@ class TaskSpec:
     """dx, dy, dz of the gripper and the finger command, each in [-1, 1]."""
     max_episode_steps: int = 50
     """gymnasium's time limit for the Fetch tasks."""
+    frame_size: int = 0
+    """0: the observation is the flat state vector; else the policy sees an RGB frame of
+    this many pixels a side (``pixels``), flattened channels first to ``3 * size * size``."""
+    state_task: str = ""
+    """The state task of a pixel task (the same env, experts and episodes); "" for a state task."""
 
     @property
     def obs_dim(self) -> int:
         return self.layout.dim
+
+    @property
+    def is_pixels(self) -> bool:
+        return self.frame_size > 0
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -119,11 +134,49 @@ TASKS: dict[str, TaskSpec] = {
 }
 
 
+PIXELS_SUFFIX = "-pixels"
+"""A pixel task is named ``<task>-pixels<size>``, e.g. ``push-pixels64``."""
+
+MIN_FRAME, MAX_FRAME = 8, 512
+"""Frame sizes a pixel task accepts: the CNN's three stride-2 layers need at least 8."""
+
+
+def pixel_task(task: str, size: int) -> str:
+    """The name of ``task`` seen through ``size`` x ``size`` RGB frames (``pixels``)."""
+    if get_task(task).is_pixels:
+        raise ValueError(f"{task!r} is already a pixel task")
+    if not (isinstance(size, int) and MIN_FRAME <= size <= MAX_FRAME):
+        raise ValueError(f"frame size must be an integer in [{MIN_FRAME}, {MAX_FRAME}], got {size!r}")
+    return f"{task}{PIXELS_SUFFIX}{size}"
+
+
 def get_task(name: str) -> TaskSpec:
-    """Look up a task by short name; an unknown name fails with the list of known ones."""
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; known tasks are {sorted(TASKS)}")
-    return TASKS[name]
+    """Look up a task by name (``reach``, or ``reach-pixels64`` for its frames); an unknown
+    name fails with the list of known ones."""
+    if name in TASKS:
+        return TASKS[name]
+    base, _, size = name.partition(PIXELS_SUFFIX)
+    if base in TASKS and size.isdigit():
+        return _pixel_spec(base, int(size))
+    raise ValueError(f"unknown task {name!r}; known tasks are {sorted(TASKS)}, or one of them "
+                     f"followed by '{PIXELS_SUFFIX}<size>' for RGB frames (e.g. 'push-pixels64')")
+
+
+def state_spec(task: str) -> TaskSpec:
+    """The state task behind ``task``: itself, or the task a pixel task renders."""
+    spec = get_task(task)
+    return TASKS[spec.state_task] if spec.is_pixels else spec
+
+
+def _pixel_spec(base: str, size: int) -> TaskSpec:
+    """The pixel variant of state task ``base``: one part, ``pixels``, of 3 * size * size."""
+    if not MIN_FRAME <= size <= MAX_FRAME:
+        raise ValueError(f"frame size must be in [{MIN_FRAME}, {MAX_FRAME}], got {size} "
+                         f"(task {base}{PIXELS_SUFFIX}{size})")
+    state = TASKS[base]
+    layout = ObsLayout.from_parts((("pixels", 3 * size * size),), goal_dim=0)
+    return TaskSpec(f"{base}{PIXELS_SUFFIX}{size}", state.env_id, state.description, layout,
+                    state.action_dim, state.max_episode_steps, frame_size=size, state_task=base)
 
 
 def flatten_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
@@ -165,8 +218,9 @@ def route_mujoco_warnings() -> None:
 
 
 def make_env(task: str, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
-    """A single Fetch env of the named task; ``kwargs`` go to ``gym.make`` (e.g. width)."""
-    spec = get_task(task)
+    """A single Fetch env of the named task (a pixel task's env is its state task's);
+    ``kwargs`` go to ``gym.make`` (e.g. width)."""
+    spec = state_spec(task)
     route_mujoco_warnings()
     env = gym.make(spec.env_id, render_mode=render_mode, **kwargs)
     got = flatten_obs(env.observation_space.sample()).shape[-1]
@@ -189,7 +243,7 @@ def make_vector_env(task: str, num_envs: int) -> gym.vector.VectorEnv:
     """
     if num_envs < 1:
         raise ValueError(f"num_envs must be at least 1, got {num_envs}")
-    spec = get_task(task)
+    spec = state_spec(task)
     route_mujoco_warnings()
     return gym.vector.SyncVectorEnv(
         [lambda: gym.make(spec.env_id) for _ in range(num_envs)],
