@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Demonstrations
+from .envs import state_spec
 from .evaluate import summarize
 from .stats import t975, wilson_interval
 
@@ -21,6 +22,12 @@ def with_task_average(rows: pd.DataFrame) -> pd.DataFrame:
     like any task: the article's "Avg" columns are compared against exactly this.
     """
     return pd.concat([rows, rows.assign(task="average")], ignore_index=True)
+
+
+def as_state_tasks(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of pixel tasks (``push-pixels64``) under their state task's name (``push``), so
+    the article's tables, keyed by task, compare with them as with the state rows."""
+    return rows.assign(task=rows.task.map(lambda t: state_spec(t).name))
 
 
 def fmt_ci(mean: float, lo: float, hi: float) -> str:

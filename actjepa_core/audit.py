@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import claims, monitor
 from .audit_paper import paper_claims
-from .analysis import fmt_ci, paired_difference, with_task_average
+from .analysis import as_state_tasks, fmt_ci, paired_difference, with_task_average
 from .config import JEPAConfig
 from .evaluate import summarize
 from .models import mlp
@@ -301,6 +301,19 @@ def audit(main: pd.DataFrame, ablations: pd.DataFrame, data_efficiency: pd.DataF
     if twice:
         raise ValueError(f"claim ids must be unique; repeated: {twice}")
     return table
+
+
+PIXEL_SECTIONS = ("main table", "noise")
+"""The sections of the audit measured again on frames (chapter 13)."""
+
+
+def pixel_audit(pixels: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """The article's main-table and noise claims measured on the pixel suite's rows, by the
+    same rules as on states (``main_claims``, ``noise_claims``); each id gets the prefix
+    ``pixels/`` so a claim's two measurements sit side by side (``report_audit``)."""
+    rows = as_state_tasks(pixels)
+    table = pd.DataFrame([*main_claims(rows), *noise_claims(rows, seed=seed)])
+    return table.assign(id="pixels/" + table.id)
 
 
 def hyperparameters(pretrain_steps: int) -> pd.DataFrame:

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from .config import JEPAConfig
 from .data import Demonstrations, demonstrations
-from .envs import get_task
+from .envs import get_task, state_spec
 from .evaluate import evaluate_policy
 from .chunked import ChunkedPolicy
 from .methods import registry
@@ -43,7 +43,8 @@ from .pretrain import METHODS as PRETRAIN_METHODS
 from .pretrain import load_pretrained, method_config, pretrain
 from .cache import file_lock, quarantine, write_csv_atomic
 from .executors import check_executor, open_executor
-from .probes import action_fit, future_probe, torch_embedder
+from .probes import action_fit, future_probe, probe_representation, torch_embedder
+from .runtime import resolve_device
 from .train import save_checkpoint
 
 METHODS = ("raw", *PRETRAIN_METHODS, *registry.METHODS)
@@ -108,6 +109,8 @@ class RunSpec:
         if self.protocol == "mpc" and self.method != "actjepa":
             raise ValueError(f"latent MPC needs ACT-JEPA's action-conditioned latent predictor; "
                              f"method {self.method!r} has none")
+        if get_task(self.task).is_pixels:
+            self._check_pixels()
         for name in ("jepa", "bc", "mpc", "policy"):
             object.__setattr__(self, name, _frozen_items(getattr(self, name)))
         object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
@@ -136,6 +139,17 @@ class RunSpec:
         for name in ("demo_action_noise", "demo_obs_noise"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
+
+    def _check_pixels(self) -> None:
+        """Pixel runs are the article's protocol on frames: its five pretraining methods
+        under a BC head or nearest neighbours; latent MPC plans toward the goal part of a
+        state, which a frame does not have, and the chunked methods are state-only here."""
+        if self.is_chunked:
+            raise ValueError(f"{self.method!r} runs on state observations only; on pixels choose "
+                             f"one of {[m for m in METHODS if m not in registry.METHODS]}")
+        if self.protocol == "mpc":
+            raise ValueError("latent MPC plans toward the goal part of a state observation; a "
+                             "frame has none: use protocol 'bc' or 'nn' on pixels")
 
     def _check_chunked(self) -> None:
         if self.protocol not in ("policy", "bc"):
@@ -197,8 +211,9 @@ class RunSpec:
         if self.is_chunked:
             raise ValueError(f"{self.method!r} is a chunked policy: see policy_config()")
         spec_t = get_task(self.task)
+        frames = {"frame_size": spec_t.frame_size} if spec_t.is_pixels else {}
         cfg = JEPAConfig(obs_dim=spec_t.obs_dim, action_dim=spec_t.action_dim,
-                         steps=self.pretrain_steps, seed=self.seed, **dict(self.jepa))
+                         steps=self.pretrain_steps, seed=self.seed, **frames, **dict(self.jepa))
         return method_config(self.method, cfg)
 
     def pretrain_key(self) -> str:
@@ -389,6 +404,25 @@ class Runner:
             quarantine(path, f"checkpoint does not load ({e})")
             return None
 
+    def probe_encoders(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
+        """Linear probes (``probes.probe_representation``) of the representation each spec
+        pretrains, on its training demonstrations; a spec without pretraining probes the raw
+        observation. A pixel spec's targets come from the state demonstrations of the same
+        episodes. Columns: the probe's, then ``task`` (the state task), ``method`` (the
+        spec's label), ``seed``, and the run's ``spec_key`` and ``spec`` (as evaluation rows)."""
+        rows = []
+        for spec in specs:
+            d = self.training_demos(spec)
+            model = self.pretrained(spec, d)
+            embed = torch_embedder(model.encoder if model is not None else None)
+            state = state_spec(spec.task).name
+            states = (self.training_demos(dataclasses.replace(spec, task=state))
+                      if state != spec.task else None)
+            rows.append(probe_representation(embed, d, states=states).assign(
+                task=state, method=spec.label, seed=spec.seed, spec_key=spec.key(),
+                spec=json.dumps(spec.identity(), sort_keys=True, default=str)))
+        return pd.concat(rows, ignore_index=True)
+
     def probe_future(self, specs: Iterable[RunSpec], held_out: int = 25) -> pd.DataFrame:
         """World-model probes of trained chunked methods: one row per run and future step j.
 
@@ -454,6 +488,8 @@ class Runner:
         last = history.dropna(subset=["online_erank"]).iloc[-1] if has_monitor else None
         rows["encoder_std"] = last["online_std"] if last is not None else float("nan")
         rows["encoder_erank"] = last["online_erank"] if last is not None else float("nan")
+        if get_task(spec.task).is_pixels:  # the page says which device made the numbers
+            rows["device"] = resolve_device("auto").type
         rows["spec_key"] = spec.key()
         rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
         return rows

@@ -46,7 +46,10 @@ def ridge_r2(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     mu_x, mu_y = x_train.mean(0), y_train.mean(0)
     X, Y = x_train - mu_x, y_train - mu_y
     lam = RIDGE * max(float(X.var(0).mean()), 1e-12) * len(X)
-    W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y)
+    if X.shape[1] <= X.shape[0]:
+        W = np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ Y)
+    else:  # more features than rows (a raw frame): the same ridge fit, solved in its dual form
+        W = X.T @ np.linalg.solve(X @ X.T + lam * np.eye(X.shape[0]), Y)
     return r2_score(y_test, (x_test - mu_x) @ W + mu_y, mu_y)
 
 
@@ -59,11 +62,18 @@ def r2_score(y: np.ndarray, pred: np.ndarray, baseline: np.ndarray) -> float:
 
 
 def probe_representation(embed: Callable[[np.ndarray], np.ndarray], d: Demonstrations,
-                         test_frac: float = 0.25) -> pd.DataFrame:
+                         test_frac: float = 0.25, states: Demonstrations | None = None
+                         ) -> pd.DataFrame:
     """R^2 of linear probes from ``embed(standardised obs)`` to each probe target.
 
-    The last ``test_frac`` of the episodes are held out for scoring.
+    The last ``test_frac`` of the episodes are held out for scoring. The targets come from
+    ``states`` when given: the state demonstrations of the same episodes as the frames of
+    ``d`` (a frame has no goal vector to read a target from).
     """
+    states = states if states is not None else d
+    if not (np.array_equal(states.seeds, d.seeds) and np.array_equal(states.actions, d.actions)):
+        raise ValueError("the state demonstrations must be the same episodes as the probed ones "
+                         "(same reset seeds and actions)")
     if not 0 < test_frac < 1:
         raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
     n_test = max(2, int(round(d.n_episodes * test_frac)))
@@ -73,7 +83,7 @@ def probe_representation(embed: Callable[[np.ndarray], np.ndarray], d: Demonstra
     feats = np.asarray(embed(o.reshape(-1, o.shape[-1])), dtype=np.float64)
     feats = feats.reshape(d.n_episodes, d.episode_len, -1)
     rows = []
-    for name, y in probe_targets(d).items():
+    for name, y in probe_targets(states).items():
         y = np.asarray(y, dtype=np.float64)
         tr, te = slice(0, -n_test), slice(-n_test, None)
         flat = lambda a, s: a[s].reshape(-1, a.shape[-1])  # noqa: E731

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from . import audit, report_paper
+from . import audit, report_paper, tables
 from .plots.audit import VERDICT_COLORS
 from .profiles import Profile, get_profile
 from .results import experiment_results
@@ -45,6 +45,8 @@ class AuditInputs:
     ablations: pd.DataFrame
     data_efficiency: pd.DataFrame
     table: pd.DataFrame
+    pixels: pd.DataFrame | None = None
+    """``audit.pixel_audit`` of the pixel suite; None where it has no results yet."""
 
 
 def load(profile: str) -> AuditInputs:
@@ -59,7 +61,9 @@ def load(profile: str) -> AuditInputs:
     table = audit.audit(main, ablations, data_efficiency,
                         paper_main=report_paper.results_if_run("paper_main", profile),
                         world_model=report_paper.results_if_run("paper_world_model", profile))
-    return AuditInputs(get_profile(profile), main, ablations, data_efficiency, table)
+    pixel_rows = report_paper.results_if_run("pixels", profile)
+    pixels = audit.pixel_audit(pixel_rows) if pixel_rows is not None else None
+    return AuditInputs(get_profile(profile), main, ablations, data_efficiency, table, pixels)
 
 
 def distinct_episodes(*rows: pd.DataFrame) -> int:
@@ -196,3 +200,57 @@ def hyperparameter_paragraph(hp: pd.DataFrame, steps: int) -> str:
             "inferred. Where the article gives a range, the book takes a value inside it, and it "
             f"uses a step count of its own for every method, {steps} in this profile, where the "
             "article says only \"task-dependent, moderate\".")
+
+
+# ------------------------------------------------------------------------------ on pixels
+def modality_table(table: pd.DataFrame, pixels: pd.DataFrame | None) -> pd.DataFrame:
+    """Each claim of ``audit.PIXEL_SECTIONS``: ours and the verdict on states, the same on
+    frames (``pixels/<id>`` of ``audit.pixel_audit``; "not testable yet" without it), and
+    whether the modality changes the verdict."""
+    states = table[table.section.isin(audit.PIXEL_SECTIONS)]
+    cols = ["id", "section", "claim", "claimed", "ours", "verdict"]
+    if pixels is None:
+        pix = states[["id"]].assign(pixels_ours="not run", pixels_verdict="not testable yet")
+    else:
+        pix = (pixels.assign(id=pixels.id.str.removeprefix("pixels/"))[["id", "ours", "verdict"]]
+               .rename(columns={"ours": "pixels_ours", "verdict": "pixels_verdict"}))
+    out = states[cols].merge(pix, on="id", how="left", validate="one_to_one")
+    tested = out.pixels_verdict != "not testable yet"
+    out["changed"] = tested & (out.verdict != out.pixels_verdict)
+    return out
+
+
+def _modality_cell(ours: str, verdict: str) -> str:
+    return f"{ours}<br><small>{verdict}</small>"
+
+
+def modality_styler(modality: pd.DataFrame, section: str) -> Styler:
+    """One section of ``modality_table``: the claim, the claimed number, then ours with the
+    verdict under it on states and on pixels; a changed verdict in bold."""
+    rows = modality[modality.section == section]
+    shown = pd.DataFrame({
+        "claim": rows.claim, "claimed": rows.claimed,
+        "states": [_modality_cell(o, v) for o, v in zip(rows.ours, rows.verdict)],
+        "pixels": [_modality_cell(o, f"<b>{v}</b>" if c else v)
+                   for o, v, c in zip(rows.pixels_ours, rows.pixels_verdict, rows.changed)],
+    })
+    return (shown.style.hide(axis="index").set_table_styles(tables.CELL_CSS)
+            .set_properties(subset=["claim"], **{"text-align": "left"}))
+
+
+def modality_paragraph(modality: pd.DataFrame) -> str:
+    """The verdict counts on states and on pixels for the same claims, and which change."""
+    if (modality.pixels_verdict == "not testable yet").all():
+        return ("The pixel suite has no results in this profile yet, so every claim's pixel "
+                "verdict is *not testable yet*; `python -m actjepa_core reproduce --experiments "
+                "pixels` computes them.")
+    counts = {"states": audit.verdict_counts(modality),
+              "pixels": audit.verdict_counts(modality.assign(verdict=modality.pixels_verdict))}
+    words = {m: ", ".join(f"{c[v]} {v}" for v in c.index if c[v]) for m, c in counts.items()}
+    changed = modality[modality.changed]
+    listing = "; ".join(f"{r.claim}: {r.verdict} → {r.pixels_verdict}"
+                        for r in changed.itertuples())
+    return (f"Of the **{len(modality)}** main-table and noise claims, on states: {words['states']}; "
+            f"on pixels: {words['pixels']}. The modality changes **{len(changed)}** verdicts"
+            + (f" ({listing})." if len(changed) else ".")
+            + f" The other {len(modality) - len(changed)} keep their verdict.")

@@ -7,26 +7,11 @@ from __future__ import annotations
 import pandas as pd
 
 from .envs import TASKS
-from .experiments import Runner, RunSpec
-from .probes import probe_representation, torch_embedder
 
 GOAL_R2 = 0.95
 """Chapter 5's rule, fixed before any run: the BC head also gets the goal directly when a
 linear read-out recovers it from the frozen ACT-JEPA representation with R² below this on
 any task (the goal is an input the policy cannot do without)."""
-
-
-def encoder_probes(runner: Runner, specs: list[RunSpec]) -> pd.DataFrame:
-    """Linear probes (``probes.probe_representation``) of the encoder each spec pretrains on
-    its training demonstrations; a spec without pretraining probes the raw observation.
-    Columns: those of the probe, plus ``task`` and ``method`` (the spec's label)."""
-    rows = []
-    for spec in specs:
-        d = runner.training_demos(spec)
-        model = runner.pretrained(spec, d)
-        embed = torch_embedder(model.encoder if model is not None else None)
-        rows.append(probe_representation(embed, d).assign(task=spec.task, method=spec.label))
-    return pd.concat(rows, ignore_index=True)
 
 
 def short_label(label: str) -> str:

@@ -110,5 +110,5 @@ def compute(name: str, runner: Runner, P: Profile) -> pd.DataFrame:
     specs = EXPERIMENTS[name](P)
     if name in PROBE_EXPERIMENTS:
         runner.run(specs)  # trains (in parallel with workers > 1) what the probes read
-        return runner.probe_future(specs)
+        return getattr(runner, PROBE_EXPERIMENTS[name])(specs)
     return runner.run(specs)

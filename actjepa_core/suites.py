@@ -8,7 +8,7 @@ the article's (``config.JEPAConfig`` defaults, its section 5) for every method a
 
 from __future__ import annotations
 
-from .envs import TASKS
+from .envs import TASKS, pixel_task
 from .experiments import RunSpec
 from .profiles import Profile
 
@@ -224,6 +224,24 @@ def paper_world_model_specs(P: Profile) -> list[RunSpec]:
             for task in TASKS for m in PAPER_DATA_METHODS for s in _seeds(P)]
 
 
+# ------------------------------------------------------------------------------ pixels (13)
+def pixel_specs(P: Profile) -> list[RunSpec]:
+    """The main table's five methods on frames (``envs.pixel_task``) x 3 tasks x the pixel
+    seeds, each evaluated at every test-noise level on ``P.pixel_episodes`` held-out
+    episodes: the article's main and noise tables in the article's own modality. The same
+    demonstrations (their frames), steps and BC head as the state rows."""
+    common = {**_common(P), "eval_episodes": P.pixel_episodes}
+    return [RunSpec(pixel_task(task, P.pixel_size), method=m, seed=s, n_demos=P.n_demos,
+                    sigmas=NOISE_SIGMAS, label=BASELINES[m], **common)
+            for task in TASKS for m in BASELINES for s in range(P.pixel_seeds)]
+
+
+def pixel_probe_specs(P: Profile) -> list[RunSpec]:
+    """The pixel suite's runs of training seed 0, whose frozen representations chapter 13
+    probes (``experiments.Runner.probe_encoders``)."""
+    return [s for s in pixel_specs(P) if s.seed == 0]
+
+
 EXPERIMENTS = {
     "main": main_specs,
     "noisy_demos": noisy_demo_specs,
@@ -234,8 +252,12 @@ EXPERIMENTS = {
     "paper_ablations": paper_ablation_specs,
     "paper_frozen_encoder": paper_frozen_specs,
     "paper_world_model": paper_world_model_specs,
+    "pixels": pixel_specs,
+    "pixel_probes": pixel_probe_specs,
 }
 """Experiment name -> spec builder; each is one CSV under ``results/``."""
 
-PROBE_EXPERIMENTS = ("paper_world_model",)
-"""Experiments whose rows are probe scores of trained models, not evaluation episodes."""
+PROBE_EXPERIMENTS: dict[str, str] = {"paper_world_model": "probe_future",
+                                     "pixel_probes": "probe_encoders"}
+"""Experiments whose rows are probe scores of trained models, not evaluation episodes ->
+the ``experiments.Runner`` method that scores them."""

@@ -3,10 +3,10 @@ report module), returns the figure with a title, axis labels with units and a le
 notebook cell is one call. The look (theme, palette) is set once, in ``style``.
 
 ``demos``: chapter 1; ``training``: pretraining and collapse (3-4); ``results``: success bars and
-curves (5-9, 12); ``audit``: the claims audit (10); ``paper``: the paper's ACT-JEPA (11-12).
+curves (5-9, 12); ``audit``: the claims audit (10); ``paper``: the paper's ACT-JEPA (11-12); ``pixels``: what a pixel policy sees (13).
 """
 
-from . import audit, demos, paper, results, training
+from . import audit, demos, paper, pixels, results, training
 from .style import palette, set_style
 
-__all__ = ["audit", "demos", "paper", "results", "training", "palette", "set_style"]
+__all__ = ["audit", "demos", "paper", "pixels", "results", "training", "palette", "set_style"]
