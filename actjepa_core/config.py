@@ -17,6 +17,15 @@ from typing import Any
 INJECTIONS = ("concat", "add", "film", "none")
 """Ways the action reaches the predictor; ``none`` is passive (V-JEPA-style) prediction."""
 
+MIN_FRAME_SIZE = 8
+"""Smallest frame side a pixel config accepts: ``ConvEncoder``'s three stride-2 convolutions
+shrink a side 8-fold, so 8 pixels is the least that still leaves a 1 x 1 map (``envs`` has
+the same bound for pixel tasks)."""
+
+PIXEL_FIELDS = ("frame_size", "augment")
+"""Fields left out of ``to_dict`` at 0: every state run's results-cache key and checkpoint
+were written before they existed and must keep matching."""
+
 
 def check_optimiser(cfg: Any) -> None:
     """Validate the optimiser fields every training config has (``lr``, ``weight_decay``,
@@ -91,6 +100,13 @@ class JEPAConfig:
     """Torch device; "auto" picks cuda when available, else cpu."""
     threads: int = 1
     """CPU threads for torch during training (0 = leave torch's setting); see train.py."""
+    frame_size: int = 0
+    """0: state observations, MLP encoder; else the encoder is ``ConvEncoder`` over 3 x
+    frame_size x frame_size frames, and obs_dim must then equal 3 * frame_size**2."""
+    augment: int = 0
+    """DrQ-style random shift of the frames by up to this many pixels, in the online encoder's
+    training passes only; pixel encoders only (must be 0 for states). 0 = off, the article's
+    protocol (it does not mention augmentation)."""
 
     def __post_init__(self) -> None:
         self.enc_hidden = tuple(int(w) for w in self.enc_hidden)
@@ -136,11 +152,42 @@ class JEPAConfig:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
         if self.monitor_every < 0:
             raise ValueError(f"monitor_every must be >= 0 (0 = off), got {self.monitor_every}")
+        self._check_pixels()
         check_optimiser(self)
 
+    def _check_pixels(self) -> None:
+        """``frame_size`` and ``augment`` must agree with each other and with ``obs_dim``."""
+        for name in PIXEL_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.frame_size == 0:
+            if self.augment:
+                raise ValueError(f"augment={self.augment} shifts frames, but this config has "
+                                 f"state observations (frame_size=0); set augment=0, or set "
+                                 f"frame_size for a pixel task")
+            return
+        if self.frame_size < MIN_FRAME_SIZE:
+            raise ValueError(f"frame_size must be 0 (states) or >= {MIN_FRAME_SIZE} (the CNN "
+                             f"halves the frame three times), got {self.frame_size}")
+        if self.obs_dim != 3 * self.frame_size ** 2:
+            raise ValueError(f"frame_size={self.frame_size} means RGB frames of 3 * "
+                             f"{self.frame_size}**2 = {3 * self.frame_size ** 2} values, but "
+                             f"obs_dim={self.obs_dim}; set obs_dim to the task's obs_dim and "
+                             f"frame_size to its frame_size (frame_size=0 for a state task)")
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields (tuples kept), e.g. to store in a checkpoint."""
-        return asdict(self)
+        """Plain dict of the fields (tuples kept), e.g. to store in a checkpoint.
+
+        ``frame_size`` and ``augment`` are left out when 0 (see ``PIXEL_FIELDS``): a state
+        config gives exactly the dict it gave before pixels existed, so the cache keys and
+        checkpoints of existing runs still match; ``from_dict`` fills them back in as 0.
+        """
+        d = asdict(self)
+        for name in PIXEL_FIELDS:
+            if d[name] == 0:
+                del d[name]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> JEPAConfig:
