@@ -4,7 +4,9 @@ The model learns a forward model in representation space: from ``s_t = f(o_t)`` 
 action embedding ``e_a = h(a_t)``, the predictor outputs ``g(s_t, e_a)``, trained to match the
 target ``f_bar(o_{t+1})`` of an EMA copy ``f_bar`` of the encoder. The observation given to the
 encoder is the whole flat vector ``observation ++ desired_goal`` (see ``envs``): the goal is
-part of the state a policy must see, so the encoder sees it too.
+part of the state a policy must see, so the encoder sees it too. On a pixel task it is an RGB
+frame flattened channels first, and ``ConvEncoder`` takes the place of ``MLPEncoder``
+(``make_encoder`` picks one from the config); everything downstream of the encoder is the same.
 """
 
 from __future__ import annotations
@@ -88,8 +90,100 @@ class MLPEncoder(Encoder):
         return self.net(obs)
 
 
+def conv_out_size(size: int, layers: int = 3) -> int:
+    """Side of the map after ``layers`` 3x3 convolutions of stride 2 and padding 1:
+    each one maps a side n to ceil(n / 2) (64 -> 32 -> 16 -> 8)."""
+    for _ in range(layers):
+        size = (size - 1) // 2 + 1
+    return size
+
+
+def random_shift(frames: torch.Tensor, pad: int) -> torch.Tensor:
+    """DrQ's augmentation (Kostrikov et al., 2020): pad each frame by ``pad`` pixels,
+    repeating its border, and crop a random ``S x S`` window back out, a shift of up to
+    ``pad`` pixels per axis, drawn per frame.
+
+    The shifts come from torch's global CPU generator, so ``torch.manual_seed`` fixes them
+    and they are the same on every device (the training loops seed it, see
+    ``train.augment_rng``); only the small index tensor moves to the frames' device.
+    """
+    b, c, h, w = frames.shape
+    padded = F.pad(frames, (pad, pad, pad, pad), mode="replicate")
+    shifts = torch.randint(0, 2 * pad + 1, (b, 2)).to(frames.device)
+    rows = shifts[:, :1] + torch.arange(h, device=frames.device)  # (B, H)
+    cols = shifts[:, 1:] + torch.arange(w, device=frames.device)  # (B, W)
+    batch = torch.arange(b, device=frames.device)[:, None, None, None]
+    chan = torch.arange(c, device=frames.device)[None, :, None, None]
+    return padded[batch, chan, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+class ConvEncoder(Encoder):
+    """Pixel encoder f: flat RGB frame (B, 3*S*S), channels first -> representation (B, D).
+
+    Observations stay flat vectors everywhere in the package (datasets, batches, the
+    standardisation), so the frame is reshaped to (B, 3, S, S) here. The torso is a small
+    CNN in the style of DrQ / SAC-AE (Kostrikov et al., 2020; Yarats et al., 2021: four 3x3
+    convolutions of 32 channels with ReLU) and of the Nature-DQN (Mnih et al., 2015: three
+    strided convolutions, then fully connected layers): three 3x3 convolutions, 32
+    channels, stride 2, padding 1, ReLU, then one linear layer to D. Unlike DrQ (stride 2
+    once, then stride 1) every layer halves the frame, 64 -> 32 -> 16 -> 8, so the linear
+    layer sees 32 * 8 * 8 = 2048 features rather than tens of thousands, and a step stays
+    affordable on CPU. The sizes are our choice.
+
+    ``augment > 0``: ``random_shift`` by up to that many pixels, in training mode only
+    (the EMA target encoder is never in training mode, so targets see the frame as it is).
+    """
+
+    channels = 32
+    """Channels of each convolution."""
+
+    def __init__(self, frame_size: int, out_dim: int = 128, augment: int = 0):
+        super().__init__()
+        if frame_size < 1 or augment < 0:
+            raise ValueError(f"need frame_size >= 1 and augment >= 0, got {frame_size}, {augment}")
+        self.frame_size, self.augment = frame_size, augment
+        self.obs_shape = (3 * frame_size * frame_size,)
+        self.out_dim = out_dim
+        c = self.channels
+        self.torso = nn.Sequential(
+            nn.Conv2d(3, c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(c, c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(c, c, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(c * conv_out_size(frame_size) ** 2, out_dim)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        # a wrong width would reshape silently into a wrong batch: check the shape (no sync)
+        if obs.dim() != 2 or obs.shape[1] != self.obs_shape[0]:
+            raise ValueError(
+                f"obs must have shape (B, {self.obs_shape[0]}), got {tuple(obs.shape)}: wrong "
+                f"observation width for a ConvEncoder of {self.frame_size}x{self.frame_size} "
+                f"frames; pass RGB frames flattened channels first, (B, 3, S, S) -> (B, 3*S*S)"
+            )
+        # reshape, not view: a training batch is a column slice of the data tensor
+        x = obs.reshape(obs.shape[0], 3, self.frame_size, self.frame_size)
+        if self.training and self.augment > 0:
+            x = random_shift(x, self.augment)
+        return self.head(self.torso(x))
+
+
+def make_encoder(cfg: JEPAConfig) -> Encoder:
+    """The observation encoder a config asks for: ``ConvEncoder`` over frames when
+    ``cfg.frame_size > 0``, else ``MLPEncoder`` (every method builds its encoder here, so
+    all of them share one architecture per observation kind)."""
+    if cfg.frame_size > 0:
+        return ConvEncoder(cfg.frame_size, cfg.repr_dim, cfg.augment)
+    return MLPEncoder(cfg.obs_dim, cfg.repr_dim, cfg.enc_hidden)
+
+
 class MLPDecoder(nn.Module):
-    """Decoder representation (B, D) -> observation (B, O), for the autoencoder baseline."""
+    """Decoder representation (B, D) -> observation (B, O), for the autoencoder baseline.
+
+    On pixel tasks it decodes the flat frame too (our choice: one decoder for both kinds,
+    the pixel-space MSE of the article's baselines); SAC-AE / DrQ-style pixel work uses a
+    transposed-convolution decoder instead.
+    """
 
     def __init__(self, repr_dim: int, obs_dim: int, hidden: Sequence[int] = (256, 256)):
         super().__init__()
@@ -189,7 +283,7 @@ class ACTJEPA(nn.Module):
     def __init__(self, cfg: JEPAConfig, encoder: Encoder | None = None):
         super().__init__()
         if encoder is None:
-            encoder = MLPEncoder(cfg.obs_dim, cfg.repr_dim, cfg.enc_hidden)
+            encoder = make_encoder(cfg)
         if encoder.out_dim != cfg.repr_dim:
             raise ValueError(
                 f"encoder.out_dim={encoder.out_dim} differs from cfg.repr_dim={cfg.repr_dim}"
@@ -274,13 +368,13 @@ class ACTJEPA(nn.Module):
 
 # ------------------------------------------------------------------ baselines' pretraining models
 class _PretrainModel(nn.Module):
-    """Common part of the baselines' models: an online encoder ``f`` (MLPEncoder from cfg,
+    """Common part of the baselines' models: an online encoder ``f`` (``make_encoder(cfg)``,
     the same architecture as ACT-JEPA's), input checks, and the optimised parameters."""
 
     def __init__(self, cfg: JEPAConfig):
         super().__init__()
         self.cfg = cfg
-        self.encoder: Encoder = MLPEncoder(cfg.obs_dim, cfg.repr_dim, cfg.enc_hidden)
+        self.encoder: Encoder = make_encoder(cfg)
 
     def trainable_parameters(self) -> Iterator[nn.Parameter]:
         """Every parameter (the baselines have no EMA target)."""
@@ -320,7 +414,11 @@ class ContrastiveModel(_PretrainModel):
     """SimCLR-style baseline: two Gaussian-noise views of ``o_t`` (std ``cfg.view_noise``),
     ``f`` then a projection head ``p`` (2-layer MLP D -> D -> D, as in SimCLR), and
     ``info_nce_loss(p(f(v1)), p(f(v2)), cfg.temperature)``. The representation used
-    downstream is ``f(o)``, before the projection head (SimCLR's choice)."""
+    downstream is ``f(o)``, before the projection head (SimCLR's choice).
+
+    On frames the views are the same Gaussian noise, per pixel in standardised units (our
+    choice, so that states and pixels share one baseline; SimCLR itself crops and
+    colour-jitters images). With ``cfg.augment`` the encoder also shifts each view."""
 
     def __init__(self, cfg: JEPAConfig):
         super().__init__(cfg)

@@ -4,8 +4,9 @@
 ``(model, history)``; ``model.encoder`` is the representation handed to the BC head.
 All methods share, from the same ``JEPAConfig``:
 
-- the encoder: ``MLPEncoder(cfg.obs_dim, cfg.repr_dim, cfg.enc_hidden)``, initialised
-  inside ``torch.random.fork_rng`` seeded with ``cfg.seed``;
+- the encoder: ``models.make_encoder(cfg)``, an ``MLPEncoder(cfg.obs_dim, cfg.repr_dim,
+  cfg.enc_hidden)`` on states, a ``ConvEncoder(cfg.frame_size, cfg.repr_dim, cfg.augment)``
+  on frames, initialised inside ``torch.random.fork_rng`` seeded with ``cfg.seed``;
 - the data: the same standardised transitions, the same batches (a ``torch.Generator``
   seeded with ``cfg.seed`` draws ``cfg.batch_size`` rows with replacement per step), the
   same ``cfg.steps``;
@@ -13,7 +14,12 @@ All methods share, from the same ``JEPAConfig``:
   then cosine decay (``train.make_optimizer``), under ``runtime.torch_settings(cfg.threads,
   cfg.deterministic)``;
 - the loop: ``train.fit`` (no per-step host sync; collapse figures of the online encoder,
-  ``online_std/erank/cos/collapsed``, every ``cfg.monitor_every`` steps).
+  ``online_std/erank/cos/collapsed``, every ``cfg.monitor_every`` steps), under
+  ``train.augment_rng(cfg.seed)`` (the stream of the frames' random shifts, if any).
+
+On frames the decoders of ``autoencoder`` and ``recon`` are still MLPs to the flat frame and
+the contrastive views still Gaussian noise per value (see ``models``): the methods differ
+only by their objective, on states and on pixels alike.
 
 Methods (rows of the article's main table, plus the reconstruction ablation):
 
@@ -52,8 +58,8 @@ from .config import JEPAConfig
 from .models import ActionConditionedAE, Autoencoder, ContrastiveModel
 from .monitor import check_collapse
 from .runtime import resolve_device, torch_settings
-from .train import (fit, load_checkpoint, make_optimizer, monitor_batch, read_payload, train_jepa,
-                    transition_tensors)
+from .train import (augment_rng, fit, load_checkpoint, make_optimizer, monitor_batch,
+                    read_payload, train_jepa, transition_tensors)
 
 METHODS = ("actjepa", "passive", "autoencoder", "contrastive", "recon")
 """Pretraining methods ``pretrain`` knows."""
@@ -138,12 +144,13 @@ def pretrain(method: str, cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any
     transitions (every method gets all three; the autoencoder and contrastive methods use
     ``obs`` only). ``cfg`` is checked and resolved by ``method_config`` first.
 
-    Returns ``(model, history)``: ``model.encoder`` is an ``MLPEncoder`` of output width
-    ``cfg.repr_dim``, ``model.cfg`` the config trained with; the model is on ``cfg.device``
-    in eval mode. ``history`` has one row per step: ``step``, ``loss``, ``lr`` (and ``tau``,
-    the target figures and ``drift`` for the JEPA methods, as in ``train_jepa``) and the
-    collapse figures ``online_std``, ``online_erank``, ``online_cos``, ``online_collapsed``
-    on every ``cfg.monitor_every``-th step and the last. Same seed -> identical weights.
+    Returns ``(model, history)``: ``model.encoder`` is an ``MLPEncoder`` (a ``ConvEncoder``
+    when ``cfg.frame_size > 0``) of output width ``cfg.repr_dim``, ``model.cfg`` the config
+    trained with; the model is on ``cfg.device`` in eval mode. ``history`` has one row per
+    step: ``step``, ``loss``, ``lr`` (and ``tau``, the target figures and ``drift`` for the
+    JEPA methods, as in ``train_jepa``) and the collapse figures ``online_std``,
+    ``online_erank``, ``online_cos``, ``online_collapsed`` on every ``cfg.monitor_every``-th
+    step and the last. Same seed -> identical weights.
     """
     cfg = method_config(method, cfg)
     if method in _JEPA:
@@ -168,8 +175,9 @@ def pretrain(method: str, cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any
             return model(batch[:, :o_w], batch[:, o_w:o_w + a_w], batch[:, o_w + a_w:],
                          check=False, **extra)
 
-        history = fit(model, cfg, data, batch_loss, opt, sched, gen, monitor=monitor,
-                      progress=progress, desc=method)
+        with augment_rng(cfg.seed):
+            history = fit(model, cfg, data, batch_loss, opt, sched, gen, monitor=monitor,
+                          progress=progress, desc=method)
     return model, pd.DataFrame(history)
 
 

@@ -21,6 +21,11 @@ Why the loop looks the way it does (CPU first, where the book is built):
   ``cfg.seed`` (the caller's global RNG is left alone), batches come from a dedicated
   generator, and ``cfg.deterministic`` turns on ``torch.use_deterministic_algorithms``
   for the duration of training. Same seed, same thread count -> bit-identical weights on CPU.
+  Frames shifted by a pixel encoder's ``augment`` draw from torch's global CPU generator,
+  forked and seeded from ``cfg.seed`` for the run (``augment_rng``) and saved in checkpoints.
+- Pixels: a frame is a flat row of ``3 * S * S`` values like any observation, so the data
+  tensor, the batches and the checkpoints are the same; only the encoder (``ConvEncoder``,
+  chosen by ``cfg.frame_size``) differs.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ MONITOR_BATCH = 1024
 """Observations in the fixed batch the collapse monitor reads (fewer if the data is smaller)."""
 
 CHECKPOINT_VERSION = 1
+
+AUGMENT_SEED_OFFSET = 3
+"""``augment_rng`` seeds with ``cfg.seed + 3``: +0 draws the batches, +1 the monitor batch,
++2 the contrastive views, so the shifts are a stream of their own."""
 
 
 # ---------------------------------------------------------------------------- schedules
@@ -142,8 +151,25 @@ def _as_tensor(name: str, x: Any, device: torch.device) -> torch.Tensor:
     return t.to(device=device, dtype=torch.float32)
 
 
+@contextlib.contextmanager
+def augment_rng(seed: int, state: torch.Tensor | None = None) -> Iterator[None]:
+    """Fork torch's global CPU generator for a training run and seed it with
+    ``seed + AUGMENT_SEED_OFFSET`` (or restore ``state``, saved by a checkpoint).
+
+    ``models.random_shift`` draws its shifts there: under this block the same seed gives the
+    same shifts whatever ran before, and the caller's generator is left as it was. Runs
+    without augmentation draw nothing from it, so their weights do not depend on it.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + AUGMENT_SEED_OFFSET)
+        if state is not None:
+            torch.set_rng_state(state)
+        yield
+
+
 def build_model(cfg: JEPAConfig, encoder: Encoder | None = None) -> ACTJEPA:
-    """``ACTJEPA(cfg)`` initialised from ``cfg.seed`` without touching the global RNG."""
+    """``ACTJEPA(cfg)`` initialised from ``cfg.seed`` without touching the global RNG; its
+    encoder is ``models.make_encoder(cfg)`` (MLP for states, CNN for frames) unless given."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         return ACTJEPA(cfg, encoder)
@@ -163,6 +189,8 @@ class Checkpoint:
     scheduler: dict | None = None
     generator: torch.Tensor | None = None
     """State of the batch sampler's generator."""
+    rng: torch.Tensor | None = None
+    """State of the augmentation stream (``augment_rng``); None in older checkpoints."""
 
 
 def _history_dict(history: pd.DataFrame | dict | None) -> dict[str, list]:
@@ -211,11 +239,13 @@ def read_payload(path: str | os.PathLike) -> dict[str, Any]:
 def save_checkpoint(path: str | os.PathLike, model: ACTJEPA, cfg: JEPAConfig,
                     history: pd.DataFrame | dict | None, step: int,
                     optimizer: torch.optim.Optimizer | None = None,
-                    scheduler: Any = None, generator: torch.Generator | None = None) -> Path:
+                    scheduler: Any = None, generator: torch.Generator | None = None,
+                    rng: torch.Tensor | None = None) -> Path:
     """Write a checkpoint atomically: a temporary file in the same folder, then ``os.replace``.
 
     An interrupted write never leaves a half checkpoint under ``path``. With the optimiser,
-    scheduler and sampler generator included, ``train_jepa`` resumes the exact run.
+    scheduler, sampler generator and augmentation stream (``rng``) included, ``train_jepa``
+    resumes the exact run.
     """
     payload = {
         "cfg": cfg.to_dict(),
@@ -225,6 +255,7 @@ def save_checkpoint(path: str | os.PathLike, model: ACTJEPA, cfg: JEPAConfig,
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "generator": generator.get_state() if generator is not None else None,
+        "rng": rng,
     }
     return write_payload(path, payload)
 
@@ -233,7 +264,8 @@ def load_checkpoint(path: str | os.PathLike, encoder: Encoder | None = None) -> 
     """Read a checkpoint written by ``save_checkpoint``; the model comes back on the CPU.
 
     Pass ``encoder`` (an untrained instance of the same architecture) if the model was built
-    with a custom encoder instead of the default MLP.
+    with a custom encoder instead of the one ``make_encoder`` builds from the saved config
+    (MLP, or CNN for a config with ``frame_size``).
     """
     payload = read_payload(path)
     cfg = JEPAConfig.from_dict(payload["cfg"])
@@ -241,7 +273,8 @@ def load_checkpoint(path: str | os.PathLike, encoder: Encoder | None = None) -> 
     model.load_state_dict(payload["model"])
     return Checkpoint(model=model, cfg=cfg, history=pd.DataFrame(payload["history"]),
                       step=payload["step"], optimizer=payload["optimizer"],
-                      scheduler=payload["scheduler"], generator=payload["generator"])
+                      scheduler=payload["scheduler"], generator=payload["generator"],
+                      rng=payload.get("rng"))
 
 
 # ---------------------------------------------------------------------------- training
@@ -418,7 +451,8 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
                encoder: Encoder | None = None) -> tuple[ACTJEPA, pd.DataFrame]:
     """Pretrain ACT-JEPA on transitions ``(obs, actions, next_obs)``; return model and history.
 
-    Arrays are float32 ``(N, O)``, ``(N, A)``, ``(N, O)``, already standardised.
+    Arrays are float32 ``(N, O)``, ``(N, A)``, ``(N, O)``, already standardised (on a pixel
+    task ``O = 3 * S * S``, frames flattened channels first, with ``cfg.frame_size = S``).
     ``history`` has one row per step (``step`` counted from 1, ``loss``, ``lr``, ``tau``; tau
     is NaN without EMA; ``latent`` and ``vc`` too when ``cfg.vc_weight > 0``) and, on every
     ``cfg.monitor_every``-th step and the last, the collapse figures of ``CollapseMonitor``
@@ -489,10 +523,12 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
             return {"tau": tau}
 
         def write_checkpoint(done: int, hist: dict[str, list]) -> None:
-            save_checkpoint(checkpoint_path, model, cfg, hist, done, opt, sched, gen)
+            save_checkpoint(checkpoint_path, model, cfg, hist, done, opt, sched, gen,
+                            rng=torch.get_rng_state())  # the augmentation stream, see below
 
-        history = fit(model, cfg, data, batch_loss, opt, sched, gen, monitor=monitor,
-                      history=history, start=start, stop=stop, after_step=ema_step,
-                      checkpoint=write_checkpoint if checkpoint_path is not None else None,
-                      checkpoint_every=checkpoint_every, progress=progress, desc="ACT-JEPA")
+        with augment_rng(cfg.seed, ckpt.rng if ckpt is not None else None):
+            history = fit(model, cfg, data, batch_loss, opt, sched, gen, monitor=monitor,
+                          history=history, start=start, stop=stop, after_step=ema_step,
+                          checkpoint=write_checkpoint if checkpoint_path is not None else None,
+                          checkpoint_every=checkpoint_every, progress=progress, desc="ACT-JEPA")
     return model, pd.DataFrame(history)
