@@ -15,24 +15,68 @@ it: the goal never changes within an episode, so it is trivially predictable and
 kept, or be drowned out by the dynamics of the gripper. Chapter 5 measures with linear
 probes how much of the goal the frozen representation keeps, and ``BCConfig.goal_input``
 hands the (standardised) goal to the head directly when it does not.
+
+On a pixel task the observation is a flat RGB frame (``layout`` has one part, ``pixels``)
+that shows the goal rather than listing it: there is no goal part to hand to the head, and
+no "task done" observation can be written by editing numbers, so ``goal_input`` and latent
+MPC refuse pixel layouts. Raw BC on pixels trains a fresh ``ConvEncoder`` with the head.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 from torch import nn
 
-from .config import check_optimiser
+from .config import JEPAConfig, check_optimiser
 from .data import NormStats
 from .envs import ObsLayout, check_flat_obs
-from .models import BCHead, Encoder
+from .models import BCHead, ConvEncoder, Encoder
 from .runtime import resolve_device, torch_settings
 from .train import fit, make_optimizer
+
+
+FEATURE_ROWS = 1024
+"""Frames a frozen pixel encoder embeds at once: the features of a whole dataset are computed
+in chunks of this many rows, so memory stays bounded whatever the number of demonstrations."""
+
+RAW_PIXEL_DIM = next(f.default for f in fields(JEPAConfig) if f.name == "repr_dim")
+"""Output width of raw pixel BC's own ``ConvEncoder``: the D of the pretrained encoders
+(``JEPAConfig.repr_dim``'s default, 128), so the raw row differs from them only by training."""
+
+
+def is_pixel_layout(layout: ObsLayout) -> bool:
+    """Whether observations of this layout are RGB frames (one ``pixels`` part)."""
+    return "pixels" in layout.slices
+
+
+def frame_size(layout: ObsLayout) -> int:
+    """Side S of the frames of a pixel layout (its ``pixels`` part has 3 * S * S values)."""
+    part = layout["pixels"]
+    size = math.isqrt((part.stop - part.start) // 3)
+    if 3 * size * size != part.stop - part.start:
+        raise ValueError(f"a pixels part of {part.stop - part.start} values is not 3 * S * S")
+    return size
+
+
+def refuse_pixels(layout: ObsLayout, what: str, fix: str) -> None:
+    """Raise ValueError if ``layout`` is a frame's: ``what`` needs a separate goal part."""
+    if is_pixel_layout(layout):
+        raise ValueError(f"{what} needs the goal as a separate part of the observation, but "
+                         f"this is a pixel task (the goal is drawn in the frame); {fix}")
+
+
+@torch.no_grad()
+def embed_in_chunks(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                    rows: int = FEATURE_ROWS) -> torch.Tensor:
+    """``fn(x)`` computed ``rows`` rows at a time and concatenated (bounded memory for CNNs)."""
+    return torch.cat([fn(x[i:i + rows]) for i in range(0, len(x), rows)], dim=0)
 
 
 class RolloutPolicy:
@@ -112,35 +156,47 @@ def train_bc(encoder: Encoder | None, obs: np.ndarray, actions: np.ndarray, stat
              ) -> tuple[BCPolicy, np.ndarray]:
     """Fit a BC head to (standardised ``obs``, ``actions``); return the policy and the loss curve.
 
-    ``encoder=None`` is raw BC: the head sees the standardised observation itself, trained
-    end to end (its "encoder" is its own first layers). A given encoder is frozen (a copy
-    of it is fine-tuned if ``cfg.finetune``), so the same pretrained encoder can serve
-    several heads.
+    ``encoder=None`` is raw BC: on states the head sees the standardised observation itself,
+    trained end to end (its "encoder" is its own first layers); on frames a fresh
+    ``ConvEncoder`` (the pretrained encoders' architecture, D = ``RAW_PIXEL_DIM``) is
+    initialised from ``cfg.seed`` and trained end to end with the head (the article's "raw
+    pixel BC"). A given encoder is frozen (a copy of it is fine-tuned if ``cfg.finetune``),
+    so the same pretrained encoder can serve several heads; its features are computed once
+    (in chunks of ``FEATURE_ROWS`` frames for a CNN).
     """
     device = resolve_device(cfg.device)
     O = obs.shape[1]
     if obs.ndim != 2 or actions.shape != (len(obs), actions.shape[1]) or O != layout.dim:
         raise ValueError(f"obs must be (N, {layout.dim}) and actions (N, A); got {obs.shape}, "
                          f"{actions.shape}")
+    if cfg.goal_input:
+        refuse_pixels(layout, "BCConfig.goal_input=True", "set goal_input=False")
     with torch_settings(cfg.threads, deterministic=True), torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        enc = None
+        enc, trained = None, False  # trained: the encoder's weights are optimised
         if encoder is not None:
-            enc = copy.deepcopy(encoder).to(device)
-            enc.requires_grad_(cfg.finetune)
-            enc.train(cfg.finetune)
+            enc, trained = copy.deepcopy(encoder).to(device), cfg.finetune
+        elif is_pixel_layout(layout):  # raw pixel BC: a CNN of its own, trained with the head
+            enc, trained = ConvEncoder(frame_size(layout), RAW_PIXEL_DIM).to(device), True
+        if enc is not None:
+            enc.requires_grad_(trained)
+            enc.train(trained)
         in_dim = (enc.out_dim if enc is not None else O) + (
             layout["goal"].stop - layout["goal"].start if cfg.goal_input else 0)
         head = BCHead(in_dim, actions.shape[1], cfg.hidden).to(device)
         policy = BCPolicy(enc, head, stats, layout["goal"] if cfg.goal_input else None, device)
-        params = list(head.parameters()) + (list(enc.parameters()) if enc is not None and cfg.finetune else [])
+        params = list(head.parameters()) + (list(enc.parameters()) if trained else [])
         opt, sched = make_optimizer(params, cfg, cfg.steps)
         X = torch.as_tensor(obs, dtype=torch.float32, device=device)
         Y = torch.as_tensor(actions, dtype=torch.float32, device=device)
         gen = torch.Generator(device=device).manual_seed(cfg.seed)
-        if enc is not None and not cfg.finetune:
-            with torch.no_grad():  # the frozen encoder's features never change: compute once
-                X = policy.features(X)
+        if enc is not None and not trained:
+            # the frozen encoder's features never change: compute them once
+            if isinstance(enc, ConvEncoder):
+                X = embed_in_chunks(policy.features, X)
+            else:  # states: one pass, as the cached state runs were computed
+                with torch.no_grad():
+                    X = policy.features(X)
             features = nn.Identity()
         else:
             features = policy.features
@@ -166,8 +222,12 @@ class LatentNN(RolloutPolicy):
                  stats: NormStats, device: str = "auto") -> None:
         super().__init__(stats, resolve_device(device))
         self.encoder = encoder.to(self.device).eval() if encoder is not None else None
-        with torch.no_grad():
-            self.memory = self._embed(torch.as_tensor(obs, dtype=torch.float32, device=self.device))
+        x = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+        if isinstance(self.encoder, ConvEncoder):
+            self.memory = embed_in_chunks(self._embed, x)
+        else:
+            with torch.no_grad():
+                self.memory = self._embed(x)
         self.actions = torch.as_tensor(actions, dtype=torch.float32, device=self.device)
 
     def _embed(self, z: torch.Tensor) -> torch.Tensor:
@@ -209,8 +269,10 @@ def goal_observation(obs: np.ndarray, layout: ObsLayout) -> np.ndarray:
     What is achieved moves to the goal and stops: for Reach the gripper is at the goal;
     with a block, block *and* gripper are at the goal (the gripper ends next to the block
     in every demonstration), their offset is zero, and all velocities are zero. The
-    gripper's opening and the block's rotation are kept as they are now.
+    gripper's opening and the block's rotation are kept as they are now. A frame cannot be
+    edited this way: a pixel layout is refused.
     """
+    refuse_pixels(layout, "goal_observation", "there is no state vector to edit")
     g = np.array(obs, dtype=np.float32, copy=True)
     goal = g[:, layout["goal"]]
     g[:, layout["grip_pos"]] = goal
@@ -230,6 +292,8 @@ class LatentMPC(RolloutPolicy):
     def __init__(self, model: nn.Module, stats: NormStats, layout: ObsLayout,
                  cfg: MPCConfig = MPCConfig(), device: str = "auto") -> None:
         super().__init__(stats, resolve_device(device))
+        refuse_pixels(layout, "latent MPC (its goal representation is the encoding of "
+                      "goal_observation)", "use a BC head or nearest neighbour on pixel tasks")
         if getattr(model, "action_encoder", None) is None:
             raise ValueError("latent MPC needs an action-conditioned predictor; this model has none")
         self.model, self.layout, self.cfg = model.to(self.device).eval(), layout, cfg
