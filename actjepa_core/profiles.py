@@ -48,6 +48,9 @@ class Profile:
     pixel_seeds: int
     """Training seeds per configuration of the pixel suite (fewer than on states: a CNN
     trains about 50 times slower than the state MLP on this CPU)."""
+    pixel_batch: int
+    """Frames per optimiser step of every pixel model, pretraining and BC head alike (ours:
+    the state runs' 256 would make one pixel model take about half an hour on this CPU)."""
     pixel_episodes: int
     """Held-out evaluation episodes per training seed and noise level of the pixel suite
     (every step is a rendered frame, about 10 ms here)."""
@@ -57,17 +60,17 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_demos=4, demo_action_noise=0.1, expert_episodes=8, frame_size=96,
                      pretrain_steps=40, bc_steps=40, policy_steps=40, policy_batch=16,
                      monitor_every=10, train_seeds=2, eval_episodes=4, demo_counts=(2, 4),
-                     train_noise_sigmas=(0.1,), pixel_size=16, pixel_seeds=2, pixel_episodes=4),
+                     train_noise_sigmas=(0.1,), pixel_size=16, pixel_seeds=2, pixel_batch=16, pixel_episodes=4),
     "quick": Profile("quick", n_demos=25, demo_action_noise=0.1, expert_episodes=50,
                      frame_size=320, pretrain_steps=1500, bc_steps=1500, policy_steps=1500,
                      policy_batch=64, monitor_every=100, train_seeds=2, eval_episodes=30,
                      demo_counts=(10, 25), train_noise_sigmas=(0.1, 0.3),
-                     pixel_size=64, pixel_seeds=2, pixel_episodes=20),
+                     pixel_size=64, pixel_seeds=2, pixel_batch=64, pixel_episodes=20),
     "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200,
                     frame_size=320, pretrain_steps=2000, bc_steps=2000, policy_steps=2000,
                     policy_batch=64, monitor_every=100, train_seeds=5, eval_episodes=100,
                     demo_counts=(10, 25, 50, 100), train_noise_sigmas=(0.1, 0.3),
-                    pixel_size=64, pixel_seeds=3, pixel_episodes=50),
+                    pixel_size=64, pixel_seeds=3, pixel_batch=64, pixel_episodes=50),
 }
 
 

@@ -229,10 +229,13 @@ def pixel_specs(P: Profile) -> list[RunSpec]:
     """The main table's five methods on frames (``envs.pixel_task``) x 3 tasks x the pixel
     seeds, each evaluated at every test-noise level on ``P.pixel_episodes`` held-out
     episodes: the article's main and noise tables in the article's own modality. The same
-    demonstrations (their frames), steps and BC head as the state rows."""
-    common = {**_common(P), "eval_episodes": P.pixel_episodes}
+    demonstrations (their frames), steps and BC head as the state rows; every pixel model,
+    pretrained or BC, takes ``P.pixel_batch`` frames per step."""
+    common = {**_common(P), "eval_episodes": P.pixel_episodes,
+              "bc": {"batch_size": P.pixel_batch}}
     return [RunSpec(pixel_task(task, P.pixel_size), method=m, seed=s, n_demos=P.n_demos,
-                    sigmas=NOISE_SIGMAS, label=BASELINES[m], **common)
+                    sigmas=NOISE_SIGMAS, label=BASELINES[m],
+                    jepa={} if m == "raw" else {"batch_size": P.pixel_batch}, **common)
             for task in TASKS for m in BASELINES for s in range(P.pixel_seeds)]
 
 

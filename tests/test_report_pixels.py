@@ -113,6 +113,9 @@ def test_pixel_suite_is_the_main_table_on_frames() -> None:
     assert len(specs) == 3 * len(BASELINES) * P.pixel_seeds
     assert {s.task for s in specs} == {f"{t}-pixels64" for t in claims.TASKS}
     assert all(s.eval_episodes == P.pixel_episodes and s.sigmas == SIGMAS for s in specs)
+    # one batch for every pixel model: the BC head's and, where there is one, pretraining's
+    assert all(dict(s.bc)["batch_size"] == P.pixel_batch for s in specs)
+    assert all(s.jepa_config().batch_size == P.pixel_batch for s in specs if s.method != "raw")
     assert [s.key() for s in pixel_probe_specs(P)] == [s.key() for s in specs if s.seed == 0]
     assert {"pixels", "pixel_probes"} <= set(EXPERIMENTS)
 
