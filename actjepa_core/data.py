@@ -5,6 +5,9 @@ the three views the book uses: standardisation statistics, ``(o_t, a_t, o_{t+1})
 transitions for next-step latent prediction, and windows of action and observation chunks
 for the chunked policies. Datasets are written with ``minari.create_dataset_from_buffers`` so anyone with
 Minari can open them, and read back with checks that name what is wrong.
+
+Demonstrations of a pixel task (``push-pixels64``) are those of its state task, replayed
+and rendered: the same episodes, seen as frames (see :func:`render_demonstrations`).
 """
 
 from __future__ import annotations
@@ -23,13 +26,18 @@ from pathlib import Path
 import numpy as np
 
 from .cache import file_lock
-from .envs import add_sensor_noise, get_task
-from .rollout import run_episodes
+from .envs import PIXELS_SUFFIX, TaskSpec, add_sensor_noise, get_task
+from .pixels import CHANNELS
+from .rollout import replay_frames, run_episodes
 from .seeds import BLOCK, episode_seeds
 
 STD_FLOOR = 1e-3
 """Smallest std used to standardise a dimension: the locked fingers of Push barely move in
 the demonstrations, and dividing by their tiny std would blow simulator jitter up."""
+
+PIXEL_STD_FLOOR = 1.0
+"""Smallest std of a colour channel, in pixel units (0..255): a channel that never changes
+in the demonstrations would otherwise be divided by ~0."""
 
 EPISODES_PER_SEED = 10_000
 """Each collection seed owns this many demonstration env seeds, so seeds never overlap."""
@@ -40,9 +48,10 @@ class NormStats:
     """Per-dimension mean and std of observations, used to standardise model inputs."""
 
     mean: np.ndarray
-    """(obs_dim,) float32."""
+    """(obs_dim,) float32. For frames: the mean of each colour channel, repeated over its
+    pixels."""
     std: np.ndarray
-    """(obs_dim,) float32, floored at STD_FLOOR."""
+    """(obs_dim,) float32, floored at STD_FLOOR (frames: per channel, PIXEL_STD_FLOOR)."""
 
     def standardize(self, obs: np.ndarray) -> np.ndarray:
         return ((obs - self.mean) / self.std).astype(np.float32)
@@ -68,7 +77,8 @@ class Demonstrations:
     seeds: np.ndarray
     """(E,) int64 env reset seed of each episode."""
     stats: NormStats = field(init=False, repr=False)
-    """Standardisation statistics of all observations in these episodes."""
+    """Standardisation statistics of all observations in these episodes (frames: per
+    colour channel, see :func:`channel_stats`)."""
 
     def __post_init__(self) -> None:
         spec = get_task(self.task)
@@ -94,10 +104,7 @@ class Demonstrations:
                 raise ValueError(f"{name} of {self.task} contain NaN/inf (first in episode {ep})")
         if E == 0:
             raise ValueError("a Demonstrations needs at least one episode")
-        flat = self.obs.reshape(-1, spec.obs_dim)
-        std = np.maximum(flat.std(0), STD_FLOOR)
-        object.__setattr__(self, "stats", NormStats(flat.mean(0).astype(np.float32),
-                                                    std.astype(np.float32)))
+        object.__setattr__(self, "stats", _norm_stats(self.obs, spec))
 
     @property
     def n_episodes(self) -> int:
@@ -176,6 +183,37 @@ class Demonstrations:
         }
 
 
+def _norm_stats(obs: np.ndarray, spec: TaskSpec) -> NormStats:
+    """Per-dimension statistics of states; per-channel ones of frames."""
+    if spec.is_pixels:
+        return channel_stats(obs, spec.frame_size)
+    flat = obs.reshape(-1, spec.obs_dim)
+    std = np.maximum(flat.std(0), STD_FLOOR)
+    return NormStats(flat.mean(0).astype(np.float32), std.astype(np.float32))
+
+
+def channel_stats(obs: np.ndarray, size: int) -> NormStats:
+    """Mean and std of each colour channel over all frames and pixels, repeated per pixel.
+
+    Per-pixel statistics would divide the background, which never changes, by ~0 (or by a
+    floor), and blow up any change there; per channel, a sensor noise of sigma means sigma
+    standardised units of that channel, the same on every pixel. The result is per
+    dimension, so ``standardize`` and ``add_sensor_noise`` work on frames unchanged.
+    Computed in float64 over blocks of frames: a float64 copy of 100 episodes of 64x64
+    frames would take 500 MB.
+    """
+    pix = obs.reshape(-1, CHANNELS, size * size)
+    mean = pix.mean(axis=(0, 2), dtype=np.float64)
+    sq = np.zeros(CHANNELS)
+    block = max(1, 2**21 // pix[0].size)
+    for start in range(0, len(pix), block):
+        d = pix[start:start + block].astype(np.float64) - mean[None, :, None]
+        sq += np.einsum("fcp,fcp->c", d, d)
+    std = np.maximum(np.sqrt(sq / (len(pix) * size * size)), PIXEL_STD_FLOOR)
+    return NormStats(np.repeat(mean, size * size).astype(np.float32),
+                     np.repeat(std, size * size).astype(np.float32))
+
+
 def collect(
     task: str, n_episodes: int, seed: int = 0, action_noise: float = 0.0,
     num_envs: int = 16, progress: bool = False,
@@ -190,6 +228,10 @@ def collect(
     """
     from .experts import make_expert
 
+    if get_task(task).is_pixels:
+        raise ValueError(f"{task!r} is a pixel task: its demonstrations are those of "
+                         f"{get_task(task).state_task!r} rendered by replay; ask "
+                         f"demonstrations({task!r}, ...) (or render_demonstrations)")
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be at least 1, got {n_episodes}")
     if not 0 <= seed < BLOCK // EPISODES_PER_SEED:
@@ -211,6 +253,37 @@ def collect(
                                   for f in fields))
 
 
+def render_demonstrations(task: str, states: Demonstrations, num_envs: int = 16,
+                          progress: bool = False) -> Demonstrations:
+    """The frames of the episodes in ``states`` (demonstrations of pixel task ``task``'s
+    state task), rendered by replaying their actions from their reset seeds.
+
+    Replaying, not collecting again, makes the pixel and state datasets hold the same
+    episodes, so a comparison of the two sees only the change of input. Every replayed
+    state must equal the recorded one exactly; one that does not means the simulation is
+    not reproducible here (another MuJoCo version, or rendering that touched the physics)
+    and is an error naming the episode.
+    """
+    spec = get_task(task)
+    if not spec.is_pixels:
+        raise ValueError(f"{task!r} is a state task; render_demonstrations needs a pixel task")
+    if states.task != spec.state_task:
+        raise ValueError(f"{task!r} renders demonstrations of {spec.state_task!r}, "
+                         f"got demonstrations of {states.task!r}")
+    replayed, frames = replay_frames(task, states.seeds, states.actions, num_envs,
+                                     progress=f"render {task}" if progress else False)
+    differ = np.flatnonzero((replayed != states.obs).any(axis=(1, 2)))
+    if len(differ):
+        ep = int(differ[0])
+        raise ValueError(
+            f"replaying episode {ep} (seed {int(states.seeds[ep])}) of {states.task} did not "
+            f"give its recorded states ({len(differ)} of {states.n_episodes} episodes differ); "
+            f"were the demonstrations collected with another MuJoCo or gymnasium-robotics? "
+            f"Collect them again (delete their dataset)")
+    obs = frames.reshape(*frames.shape[:2], -1).astype(np.float32)
+    return Demonstrations(task, obs, states.actions, states.rewards, states.success, states.seeds)
+
+
 # --------------------------------------------------------------------------- Minari storage
 
 
@@ -223,13 +296,17 @@ def dataset_id(task: str, seed: int = 0, action_noise: float = 0.0) -> str:
     """Minari id ``actjepa/<task>/expert-s<seed>-noise<n>-v0`` of a collection.
 
     ``<n>`` is the noise in thousandths when that is exact (0.1 -> ``100``), else the exact
-    value itself (0.1004 -> ``0.1004``): two noise levels never share a dataset.
+    value itself (0.1004 -> ``0.1004``): two noise levels never share a dataset. The frames
+    of a pixel task are ``actjepa/<state task>/expert-s<seed>-noise<n>-pixels<S>-v0``, next
+    to the states they were rendered from.
     """
-    get_task(task)
+    spec = get_task(task)
     if not (math.isfinite(action_noise) and action_noise >= 0):
         raise ValueError(f"action_noise must be a finite number >= 0, got {action_noise}")
     milli = round(action_noise * 1000)
     noise = str(milli) if milli / 1000 == action_noise else repr(float(action_noise))
+    if spec.is_pixels:
+        return f"actjepa/{spec.state_task}/expert-s{seed}-noise{noise}-pixels{spec.frame_size}-v0"
     return f"actjepa/{task}/expert-s{seed}-noise{noise}-v0"
 
 
@@ -247,11 +324,37 @@ def _minari_root(root: Path) -> Iterator[None]:
             os.environ["MINARI_DATASETS_PATH"] = old
 
 
-def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> Path:
-    """Write ``demos`` as a Minari dataset (flat Box observations) and return its folder.
+def _obs_space(spec: TaskSpec):
+    """The Minari observation space of a task: a flat float32 Box of states, or a uint8
+    Box of (S, S, 3) frames (Minari's image layout is height, width, channels)."""
+    import gymnasium as gym
 
-    A previous dataset of the same id is replaced only once the new one is complete:
-    it is written under a temporary id first, then moved into place.
+    if spec.is_pixels:
+        S = spec.frame_size
+        return gym.spaces.Box(0, 255, (S, S, CHANNELS), np.uint8)
+    return gym.spaces.Box(-np.inf, np.inf, (spec.obs_dim,), np.float32)
+
+
+def _stored_obs(demos: Demonstrations, i: int, spec: TaskSpec) -> np.ndarray:
+    """Episode ``i``'s observations as stored: states as they are, frames as uint8 HWC."""
+    if not spec.is_pixels:
+        return demos.obs[i]
+    S = spec.frame_size
+    frames = demos.obs[i].astype(np.uint8)
+    if not np.array_equal(frames, demos.obs[i]):
+        raise ValueError(f"episode {i} of {demos.task} holds frames that are not whole numbers "
+                         "in 0..255 (noisy or standardised?); only rendered frames are stored")
+    return frames.reshape(-1, CHANNELS, S, S).transpose(0, 2, 3, 1)
+
+
+def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> Path:
+    """Write ``demos`` as a Minari dataset and return its folder.
+
+    States are a flat float32 Box; frames a uint8 (S, S, 3) Box, stored raw
+    (``jpeg_encoding=False``, about 12 KB per 64x64 frame, 63 MB per 100 episodes): JPEG's
+    artefacts would make the training frames differ from the frames a policy sees when
+    it is evaluated. A previous dataset of the same id is replaced only once the new one
+    is complete: it is written under a temporary id first, then moved into place.
     """
     import gymnasium as gym
     import minari
@@ -259,12 +362,13 @@ def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> 
 
     root = Path(root or data_root())
     spec = get_task(demos.task)
-    obs_space = gym.spaces.Box(-np.inf, np.inf, (spec.obs_dim,), np.float32)
+    obs_space = _obs_space(spec)
     act_space = gym.spaces.Box(-1.0, 1.0, (spec.action_dim,), np.float32)
     T = demos.episode_len
     buffers = [
         EpisodeBuffer(
-            id=i, seed=int(demos.seeds[i]), observations=demos.obs[i], actions=demos.actions[i],
+            id=i, seed=int(demos.seeds[i]), observations=_stored_obs(demos, i, spec),
+            actions=demos.actions[i],
             rewards=list(demos.rewards[i].astype(np.float64)),
             terminations=[False] * T, truncations=[False] * (T - 1) + [True],
         )
@@ -279,9 +383,7 @@ def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> 
         minari.create_dataset_from_buffers(
             dataset_id=tmp_id, buffer=buffers, env=spec.env_id, eval_env=spec.env_id, algorithm_name="scripted expert",
             author="actjepa_core", observation_space=obs_space, action_space=act_space,
-            description=(f"Scripted-expert demonstrations of {spec.env_id}. Observations are the "
-                         "env observation followed by desired_goal (float32); rewards are the "
-                         "env's sparse rewards; an episode succeeded if its last reward is 0."),
+            description=_description(spec), jpeg_encoding=False,
         )
     final = root / ds_id
     shutil.rmtree(final, ignore_errors=True)
@@ -289,6 +391,15 @@ def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> 
     os.replace(root / tmp_id, final)
     _fix_dataset_id(final, tmp_id, ds_id)
     return final
+
+
+def _description(spec: TaskSpec) -> str:
+    """What the dataset holds, in the words a Minari user reads."""
+    what = (f"{spec.frame_size}x{spec.frame_size} RGB frames (uint8, height x width x "
+            "channels) of one fixed camera, the goal drawn as a red sphere"
+            if spec.is_pixels else "the env observation followed by desired_goal (float32)")
+    return (f"Scripted-expert demonstrations of {spec.env_id}. Observations are {what}; "
+            "rewards are the env's sparse rewards; an episode succeeded if its last reward is 0.")
 
 
 def _fix_dataset_id(folder: Path, old: str, new: str) -> None:
@@ -307,11 +418,14 @@ def load_minari(ds_id: str, task: str, n_episodes: int | None = None,
                 root: Path | None = None) -> Demonstrations:
     """Read a Minari dataset written by :func:`save_minari` back into ``Demonstrations``.
 
-    Fails with a clear error if the dataset is missing, unreadable, or holds fewer
-    episodes than asked; shape and NaN checks happen in ``Demonstrations``.
+    Fails with a clear error if the dataset is missing, unreadable, holds observations of
+    another kind than ``task``'s (states read as frames, or frames of another size), or
+    holds fewer episodes than asked; shape and NaN checks happen in ``Demonstrations``.
+    Frames come back channels first and flat, as float32 (E, T + 1, 3*S*S).
     """
     from minari import MinariDataset
 
+    spec = get_task(task)
     folder = Path(root or data_root()) / ds_id / "data"
     if not folder.exists():
         raise FileNotFoundError(
@@ -320,24 +434,51 @@ def load_minari(ds_id: str, task: str, n_episodes: int | None = None,
         )
     try:
         ds = MinariDataset(str(folder))
-        total = ds.total_episodes
-        n = total if n_episodes is None else n_episodes
-        if n > total:
-            raise ValueError(f"asked for {n} episodes but dataset {ds_id!r} holds only {total}")
+        total, space = ds.total_episodes, ds.observation_space
+    except Exception as e:  # h5py/minari/json raise many types on a damaged dataset
+        raise ValueError(f"dataset {ds_id!r} at {folder} is corrupt or unreadable: {e}") from e
+    _check_space(space, spec, ds_id)
+    n = total if n_episodes is None else n_episodes
+    if n > total:
+        raise ValueError(f"asked for {n} episodes but dataset {ds_id!r} holds only {total}")
+    try:
         episodes = list(ds.iterate_episodes(range(n)))
         meta = list(ds.storage.get_episode_metadata(range(n)))
-    except Exception as e:  # h5py/minari/json raise many types on a damaged dataset
-        if isinstance(e, ValueError) and "holds only" in str(e):
-            raise
+    except Exception as e:
         raise ValueError(f"dataset {ds_id!r} at {folder} is corrupt or unreadable: {e}") from e
     return Demonstrations(
         task=task,
-        obs=np.stack([np.asarray(ep.observations, np.float32) for ep in episodes]),
+        obs=np.stack([_loaded_obs(ep.observations, spec) for ep in episodes]),
         actions=np.stack([np.asarray(ep.actions, np.float32) for ep in episodes]),
         rewards=np.stack([np.asarray(ep.rewards, np.float32) for ep in episodes]),
         success=np.array([ep.rewards[-1] == 0 for ep in episodes], dtype=bool),
         seeds=np.array([m["seed"] for m in meta], dtype=np.int64),
     )
+
+
+def _check_space(space, spec: TaskSpec, ds_id: str) -> None:
+    """A ValueError when a dataset's observations are not of the kind ``spec`` reads."""
+    want = _obs_space(spec)
+    got = (getattr(space, "shape", None), getattr(space, "dtype", None))
+    if got == (want.shape, want.dtype):
+        return
+    base = spec.state_task or spec.name
+    frames = got[1] == np.uint8 and got[0] is not None and len(got[0]) == 3
+    kind = f"frames of shape {got[0]}" if frames else f"state observations of shape {got[0]}"
+    need = (f"frames of shape {want.shape} uint8" if spec.is_pixels else
+            f"state observations of shape {want.shape}")
+    made_for = f"{base}{PIXELS_SUFFIX}{got[0][0]}" if frames else base
+    raise ValueError(f"dataset {ds_id!r} holds {kind} ({got[1]}), but task {spec.name!r} reads "
+                     f"{need}; read it as task {made_for!r}, or ask demonstrations("
+                     f"{spec.name!r}, ...) for a dataset of {spec.name!r}")
+
+
+def _loaded_obs(observations, spec: TaskSpec) -> np.ndarray:
+    """One episode's stored observations as flat float32 rows (frames: HWC -> CHW)."""
+    obs = np.asarray(observations)
+    if spec.is_pixels:
+        obs = obs.transpose(0, 3, 1, 2).reshape(len(obs), -1)
+    return obs.astype(np.float32)
 
 
 def demonstrations(task: str, n_episodes: int, seed: int = 0, action_noise: float = 0.0,
@@ -347,6 +488,8 @@ def demonstrations(task: str, n_episodes: int, seed: int = 0, action_noise: floa
     Because collections are nested, a stored collection of at least ``n_episodes`` answers
     any smaller request; a larger request collects afresh and replaces the stored one. Under
     the dataset's lock: a second process asking at the same time waits, then reads it.
+    A pixel task renders the stored (or newly collected) demonstrations of its state task
+    by replay and stores the frames as their own dataset.
     """
     ds_id = dataset_id(task, seed, action_noise)
     if n_episodes < 1:
@@ -358,7 +501,12 @@ def demonstrations(task: str, n_episodes: int, seed: int = 0, action_noise: floa
         stored = _load_if_enough(ds_id, task, n_episodes, root)
         if stored is not None:
             return stored
-        demos = collect(task, n_episodes, seed, action_noise, progress=progress)
+        spec = get_task(task)
+        if spec.is_pixels:
+            states = demonstrations(spec.state_task, n_episodes, seed, action_noise, root, progress)
+            demos = render_demonstrations(task, states, progress=progress)
+        else:
+            demos = collect(task, n_episodes, seed, action_noise, progress=progress)
         save_minari(demos, ds_id, root)
         return demos
 
