@@ -1,0 +1,121 @@
+"""How fast are pixel observations? Prints figures; not a test.
+
+(a) the bare rate of one env stepping and rendering each step through a plain
+    ``mujoco.Renderer`` on the env's own data: the most a pixel loop can do here;
+(b) the frames per second of the pixel evaluation loop (``rollout.run_episodes`` on a
+    pixel task, a trivial numpy policy) and its ratio to (a) (target: at least 80%);
+(c) the bare step rate without rendering, to show what rendering costs;
+(d) the seconds to render the pixel demonstrations of one task by replay, the bytes they
+    take in memory (float32) and on disk (Minari, raw uint8).
+
+    MUJOCO_GL=egl python benchmarks/bench_pixels.py --size 64 --episodes 20 --demos 100
+
+Numbers depend on the OpenGL renderer (software llvmpipe on a CPU-only machine, the GPU
+with EGL on one) and on what else runs: the load average is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from actjepa_core import data, pixels, rollout
+from actjepa_core.envs import make_env, pixel_task, state_spec
+from actjepa_core.seeds import episode_seeds
+
+
+def bare_rate(task: str, size: int, steps: int, render: bool) -> float:
+    """Steps per second of one env, rendering each step when asked."""
+    import mujoco
+
+    env = make_env(task)
+    env.reset(seed=0)
+    u = env.unwrapped
+    renderer = mujoco.Renderer(u.model, size, size) if render else None
+    camera = pixels._free_camera(pixels.CAMERA)
+    action = np.zeros(4, np.float32)
+    try:
+        for _ in range(5 if renderer is not None else 0):  # the first frames compile shaders
+            renderer.update_scene(u.data, camera=camera)
+            renderer.render()
+        start = time.perf_counter()
+        for t in range(steps):
+            if t % 50 == 49:
+                env.reset(seed=t)
+            env.step(action)
+            if renderer is not None:
+                renderer.update_scene(u.data, camera=camera)
+                renderer.render()
+        return steps / (time.perf_counter() - start)
+    finally:
+        if renderer is not None:
+            renderer.close()
+        env.close()
+
+
+def loop_rate(task: str, episodes: int, num_envs: int) -> tuple[float, float]:
+    """Frames per second of run_episodes on a pixel task, warm (pool and renderer made),
+    and the seconds the first call took to make them."""
+    policy = lambda obs: np.zeros((len(obs), 4), np.float32)  # noqa: E731
+    start = time.perf_counter()
+    rollout.run_episodes(task, policy, episode_seeds("evaluation", num_envs), num_envs)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    rollout.run_episodes(task, policy, episode_seeds("evaluation", episodes), num_envs)
+    return episodes * 50 / (time.perf_counter() - start), first
+
+
+def demo_cost(task: str, n: int) -> dict[str, float]:
+    """Seconds to render ``n`` demonstrations by replay; their size in memory and on disk."""
+    states = data.collect(state_spec(task).name, n, seed=0, action_noise=0.1, progress=True)
+    start = time.perf_counter()
+    demos = data.render_demonstrations(task, states, progress=True)
+    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as root:
+        folder = data.save_minari(demos, data.dataset_id(task, 0, 0.1), Path(root))
+        disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return {"seconds": seconds, "frames": demos.obs.shape[0] * demos.obs.shape[1],
+            "memory_mb": demos.obs.nbytes / 1e6, "disk_mb": disk / 1e6}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--size", type=int, default=64, help="frame side in pixels")
+    p.add_argument("--episodes", type=int, default=20, help="episodes of the evaluation loop (b)")
+    p.add_argument("--num-envs", type=int, default=10, help="vector env size of (b)")
+    p.add_argument("--demos", type=int, default=100, help="demonstrations rendered in (d)")
+    p.add_argument("--steps", type=int, default=300, help="steps of the bare loops (a), (c)")
+    p.add_argument("--task", default="reach", help="state task of (a)-(c)")
+    p.add_argument("--demo-task", default="push", help="state task of (d)")
+    args = p.parse_args()
+    print(f"MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}  load average {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} CPUs  frames {args.size}x{args.size}")
+    stepped = bare_rate(args.task, args.size, args.steps, render=False)
+    bare = bare_rate(args.task, args.size, args.steps, render=True)
+    loop, first = loop_rate(pixel_task(args.task, args.size), args.episodes, args.num_envs)
+    demo = demo_cost(pixel_task(args.demo_task, args.size), args.demos)
+    rows = [
+        ("(a) bare step + render, 1 env", f"{bare:8.1f} frames/s"),
+        (f"(b) run_episodes {args.task} pixels, {args.episodes} ep x {args.num_envs} envs",
+         f"{loop:8.1f} frames/s"),
+        ("    (b) / (a)", f"{loop / bare:8.1%}  (target >= 80%)"),
+        ("    first call (env pool + renderer)", f"{first:8.1f} s"),
+        ("(c) bare step, no render, 1 env", f"{stepped:8.1f} steps/s"),
+        (f"(d) render {args.demos} {args.demo_task} demos by replay",
+         f"{demo['seconds']:8.1f} s  ({demo['frames'] / demo['seconds']:.0f} frames/s)"),
+        ("    in memory (float32) / on disk (Minari)",
+         f"{demo['memory_mb']:8.1f} MB / {demo['disk_mb']:.1f} MB"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
