@@ -82,7 +82,7 @@ class FrameRenderer:
                              "is it a Fetch env?")
         self._camera = _free_camera(camera)
         self._renderer = _make_renderer(self._model, size)
-        self._finalizer = weakref.finalize(self, self._renderer.close)
+        self._finalizer = weakref.finalize(self, _close_quietly, self._renderer)
 
     @property
     def num_envs(self) -> int:
@@ -121,6 +121,16 @@ class FrameRenderer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _close_quietly(renderer: Any) -> None:
+    """Free a renderer's OpenGL context. At interpreter exit MuJoCo's EGL display may be
+    terminated before the finaliser runs; the context is then already gone and freeing it
+    raises EGL_NOT_INITIALIZED, a traceback in every worker's stderr that means nothing."""
+    try:
+        renderer.close()
+    except Exception:  # noqa: BLE001 - PyOpenGL raises its own error types, all harmless here
+        pass
 
 
 def _fetch_envs(venv: Any) -> list[Any]:
