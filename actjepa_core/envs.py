@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -20,10 +21,16 @@ import numpy as np
 
 from .cache import mujoco_log_path
 
-with contextlib.redirect_stderr(io.StringIO()):
-    # gymnasium-robotics 1.4.2 prints a notice about the Adroit tasks' rewards at import;
-    # it does not concern the Fetch tasks and would otherwise land in every notebook.
-    import gymnasium_robotics
+try:
+    with contextlib.redirect_stderr(io.StringIO()):
+        # gymnasium-robotics 1.4.2 prints a notice about the Adroit tasks' rewards at import;
+        # it does not concern the Fetch tasks and would otherwise land in every notebook.
+        import gymnasium_robotics
+except AttributeError as e:  # PyOpenGL without the library MUJOCO_GL names: 'NoneType' ... GL
+    raise ImportError(
+        f"MuJoCo could not load the OpenGL library that MUJOCO_GL={os.environ.get('MUJOCO_GL')!r} "
+        f"asks for ({e}). Install it (osmesa: Debian package libosmesa6; egl: libegl1) or "
+        f"choose another: MUJOCO_GL=egl, set before the first import of mujoco.") from e
 
 gym.register_envs(gymnasium_robotics)
 

@@ -3,6 +3,8 @@ demonstrations that are the state demonstrations seen as frames, and clear error
 
 from __future__ import annotations
 
+import os
+
 import mujoco
 import numpy as np
 import pytest
@@ -226,3 +228,17 @@ def test_a_renderer_needs_fetch_envs_of_one_task() -> None:
     env.envs.append(make_vector_env("push", 1).envs[0])
     with pytest.raises(ValueError, match="copies of one task"):
         pixels.FrameRenderer(env, S)
+
+
+@pytest.mark.skipif(__import__("ctypes.util").util.find_library("OSMesa") is not None,
+                    reason="OSMesa is installed here, so MUJOCO_GL=osmesa works")
+def test_a_missing_opengl_library_fails_at_import_naming_the_fix() -> None:
+    import subprocess
+    import sys
+
+    # without the PYOPENGL_PLATFORM that this process's mujoco import set (egl)
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"} | {"MUJOCO_GL": "osmesa"}
+    out = subprocess.run([sys.executable, "-c", "import actjepa_core.envs"], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "libosmesa6" in out.stderr and "MUJOCO_GL=egl" in out.stderr
