@@ -21,6 +21,7 @@ the goal marker is drawn at the sub-env's goal. Nothing of the env is written.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import os
 import weakref
@@ -83,6 +84,10 @@ class FrameRenderer:
         self._camera = _free_camera(camera)
         self._renderer = _make_renderer(self._model, size)
         self._finalizer = weakref.finalize(self, _close_quietly, self._renderer)
+        # At exit, before MuJoCo's own atexit hook terminates the EGL display (registered
+        # when mujoco.egl was imported, so it runs after this one): weakref's hook may have
+        # been registered earlier than MuJoCo's and then run too late.
+        atexit.register(self._finalizer)
 
     @property
     def num_envs(self) -> int:
@@ -130,7 +135,8 @@ def _close_quietly(renderer: Any) -> None:
     try:
         renderer.close()
     except Exception:  # noqa: BLE001 - PyOpenGL raises its own error types, all harmless here
-        pass
+        # nothing left to free: keep the renderer's own __del__ from trying again
+        renderer._gl_context = renderer._mjr_context = None
 
 
 def _fetch_envs(venv: Any) -> list[Any]:

@@ -6,7 +6,12 @@
     pixel task, a trivial numpy policy) and its ratio to (a) (target: at least 80%);
 (c) the bare step rate without rendering, to show what rendering costs;
 (d) the seconds to render the pixel demonstrations of one task by replay, the bytes they
-    take in memory (float32) and on disk (Minari, raw uint8).
+    take in memory (float32) and on disk (Minari, raw uint8);
+(e) training steps per second of every pixel model of the suite at the profile's batch (the
+    CNN's pretraining under each objective; raw pixel BC, CNN and head end to end), one
+    torch thread as in the runner;
+(f) the CPU-hours of the profile's pixel suite projected from (a)-(e), split into rendering,
+    simulation and training, and the wall-clock hours with two workers.
 
     MUJOCO_GL=egl python benchmarks/bench_pixels.py --size 64 --episodes 20 --demos 100
 
@@ -25,8 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from actjepa_core import data, pixels, rollout
-from actjepa_core.envs import make_env, pixel_task, state_spec
+from actjepa_core.config import JEPAConfig
+from actjepa_core.envs import get_task, make_env, pixel_task, state_spec
+from actjepa_core.policies import BCConfig, train_bc
+from actjepa_core.pretrain import pretrain
+from actjepa_core.profiles import get_profile
 from actjepa_core.seeds import episode_seeds
+from actjepa_core.suites import BASELINES, pixel_specs
 
 
 def bare_rate(task: str, size: int, steps: int, render: bool) -> float:
@@ -83,6 +93,46 @@ def demo_cost(task: str, n: int) -> dict[str, float]:
             "memory_mb": demos.obs.nbytes / 1e6, "disk_mb": disk / 1e6}
 
 
+def train_rates(size: int, batch: int, steps: int) -> dict[str, float]:
+    """Optimiser steps per second of each method of the pixel suite on random frames of
+    ``size`` (the cost of a step does not depend on what the pixels show)."""
+    task = get_task(pixel_task("push", size))
+    rng = np.random.default_rng(0)
+    n = max(4 * batch, 512)
+    o, o2 = (rng.standard_normal((n, task.obs_dim)).astype(np.float32) for _ in range(2))
+    a = rng.uniform(-1, 1, (n, 4)).astype(np.float32)
+    rates = {}
+    for method in BASELINES:
+        start = time.perf_counter()
+        if method == "raw":  # the CNN and the head, end to end
+            stats = data.NormStats(np.zeros(task.obs_dim, np.float32), np.ones(task.obs_dim, np.float32))
+            train_bc(None, o, a, stats, task.layout, BCConfig(steps=steps, batch_size=batch, device="cpu"))
+        else:
+            cfg = JEPAConfig(obs_dim=task.obs_dim, action_dim=4, frame_size=size, steps=steps,
+                             batch_size=batch, monitor_every=0, device="cpu")
+            pretrain(method, cfg, o, a, o2)
+        rates[method] = steps / (time.perf_counter() - start)
+    return rates
+
+
+def suite_hours(profile: str, render_fps: float, step_rate: float, demo_fps: float,
+                rates: dict[str, float]) -> dict[str, float]:
+    """CPU-hours of the pixel suite of ``profile``: rendering (evaluation frames and the
+    demonstrations' replay), simulation (the evaluation steps) and training (pretraining or
+    raw BC; the frozen BC heads train on features computed once and are left out)."""
+    P = get_profile(profile)
+    specs = pixel_specs(P)
+    frames = sum(s.eval_episodes * 50 * len(s.sigmas) for s in specs)
+    demo_frames = 3 * P.n_demos * 51
+    training = sum((P.bc_steps if s.method == "raw" else P.pretrain_steps) / rates[s.method]
+                   for s in specs)
+    hours = {"rendering": (frames / render_fps + demo_frames / demo_fps) / 3600,
+             "simulation": frames / step_rate / 3600, "training": training / 3600}
+    hours["total"] = sum(hours.values())
+    hours["wall, 2 workers"] = hours["total"] / 2
+    return hours
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=64, help="frame side in pixels")
@@ -92,13 +142,18 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=300, help="steps of the bare loops (a), (c)")
     p.add_argument("--task", default="reach", help="state task of (a)-(c)")
     p.add_argument("--demo-task", default="push", help="state task of (d)")
+    p.add_argument("--train-steps", type=int, default=20, help="optimiser steps timed in (e)")
+    p.add_argument("--profile", default="full", help="profile whose pixel suite (e)-(f) costs")
     args = p.parse_args()
+    P = get_profile(args.profile)
     print(f"MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}  load average {os.getloadavg()[0]:.2f} "
           f"on {os.cpu_count()} CPUs  frames {args.size}x{args.size}")
     stepped = bare_rate(args.task, args.size, args.steps, render=False)
     bare = bare_rate(args.task, args.size, args.steps, render=True)
     loop, first = loop_rate(pixel_task(args.task, args.size), args.episodes, args.num_envs)
     demo = demo_cost(pixel_task(args.demo_task, args.size), args.demos)
+    if args.size != P.pixel_size:
+        print(f"note: (e)-(f) use the profile's {P.pixel_size}x{P.pixel_size} frames")
     rows = [
         ("(a) bare step + render, 1 env", f"{bare:8.1f} frames/s"),
         (f"(b) run_episodes {args.task} pixels, {args.episodes} ep x {args.num_envs} envs",
@@ -111,6 +166,12 @@ def main() -> None:
         ("    in memory (float32) / on disk (Minari)",
          f"{demo['memory_mb']:8.1f} MB / {demo['disk_mb']:.1f} MB"),
     ]
+    rates = train_rates(P.pixel_size, P.pixel_batch, args.train_steps)
+    rows += [(f"(e) train {BASELINES[m]}, batch {P.pixel_batch}", f"{r:8.2f} steps/s")
+             for m, r in rates.items()]
+    render_fps = 1 / max(1 / bare - 1 / stepped, 1e-9)  # the render part of (a)
+    hours = suite_hours(args.profile, render_fps, stepped, demo["frames"] / demo["seconds"], rates)
+    rows += [(f"(f) {args.profile} pixel suite, {k}", f"{v:8.2f} h") for k, v in hours.items()]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
