@@ -60,7 +60,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_demos=4, demo_action_noise=0.1, expert_episodes=8, frame_size=96,
                      pretrain_steps=40, bc_steps=40, policy_steps=40, policy_batch=16,
                      monitor_every=10, train_seeds=2, eval_episodes=4, demo_counts=(2, 4),
-                     train_noise_sigmas=(0.1,), pixel_size=16, pixel_seeds=2, pixel_batch=16, pixel_episodes=2),
+                     train_noise_sigmas=(0.1,), pixel_size=16, pixel_seeds=2, pixel_batch=16, pixel_episodes=1),
     "quick": Profile("quick", n_demos=25, demo_action_noise=0.1, expert_episodes=50,
                      frame_size=320, pretrain_steps=1500, bc_steps=1500, policy_steps=1500,
                      policy_batch=64, monitor_every=100, train_seeds=2, eval_episodes=30,
