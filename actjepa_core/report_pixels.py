@@ -129,12 +129,13 @@ def probe_table(probes: pd.DataFrame) -> pd.DataFrame:
     return report_results.probe_table(probes, ORDER)
 
 
-def example_frames(task: str, size: int, sigmas: tuple[float, ...], n_demos: int,
+def example_frames(task: str, size: int, sigmas: tuple[float, ...],
                    action_noise: float) -> dict[float, np.ndarray]:
-    """The first frame of the first demonstration of ``task`` as a policy sees it at each
-    test-noise level: noise added in standardised units, mapped back to pixels and clipped
-    for display only (the policy itself gets the unclipped values)."""
-    d = demonstrations(pixel_task(task, size), n_demos, action_noise=action_noise, progress=False)
+    """The first frame of the first demonstration of ``task`` at each test-noise level, for
+    display: the noise is in units of that one episode's channel std (rendering one episode
+    is quick; the policies' statistics come from all their demonstrations), mapped back to
+    pixels and clipped to 0..255 (a policy itself gets the unclipped values)."""
+    d = demonstrations(pixel_task(task, size), 1, action_noise=action_noise, progress=False)
     frame, layout = d.obs[:1, 0], get_task(d.task).layout
     rng = np.random.default_rng(0)
     out = {}

@@ -143,3 +143,10 @@ def test_ridge_in_dual_form_is_the_same_fit() -> None:
     primal = np.linalg.solve(X.T @ X + lam * np.eye(60), X.T @ Y)
     expected = r2_score(y_test, (x_test - x.mean(0)) @ primal + y.mean(0), y.mean(0))
     assert ridge_r2(x, y, x_test, y_test) == pytest.approx(expected, abs=1e-9)
+
+
+def test_example_frames_show_the_first_frame_clean_and_noisy() -> None:
+    frames = report_pixels.example_frames("reach", 16, (0.0, 0.3), action_noise=0.1)
+    clean, noisy = frames[0.0], frames[0.3]
+    assert clean.shape == noisy.shape == (16, 16, 3) and clean.dtype == np.uint8
+    assert clean.std() > 0 and not np.array_equal(clean, noisy)
