@@ -242,8 +242,8 @@ def modality_paragraph(modality: pd.DataFrame) -> str:
     """The verdict counts on states and on pixels for the same claims, and which change."""
     if (modality.pixels_verdict == "not testable yet").all():
         return ("The pixel suite has no results in this profile yet, so every claim's pixel "
-                "verdict is *not testable yet*; `python -m actjepa_core reproduce --experiments "
-                "pixels` computes them.")
+                "verdict is *not testable yet*; `python -m actjepa_core reproduce --profile full "
+                "--experiments pixels` computes them.")
     counts = {"states": audit.verdict_counts(modality),
               "pixels": audit.verdict_counts(modality.assign(verdict=modality.pixels_verdict))}
     words = {m: ", ".join(f"{c[v]} {v}" for v in c.index if c[v]) for m, c in counts.items()}
