@@ -225,11 +225,11 @@ def _modality_cell(ours: str, verdict: str) -> str:
 
 
 def modality_styler(modality: pd.DataFrame, section: str) -> Styler:
-    """One section of ``modality_table``: the claim, the claimed number, then ours with the
-    verdict under it on states and on pixels; a changed verdict in bold."""
+    """One section of ``modality_table``: the claim with the claimed number under it, then
+    ours with the verdict under it on states and on pixels; a changed verdict in bold."""
     rows = modality[modality.section == section]
     shown = pd.DataFrame({
-        "claim": rows.claim, "claimed": rows.claimed,
+        "claim": [f"{c}<br><small>claimed {n}</small>" for c, n in zip(rows.claim, rows.claimed)],
         "states": [_modality_cell(o, v) for o, v in zip(rows.ours, rows.verdict)],
         "pixels": [_modality_cell(o, f"<b>{v}</b>" if c else v)
                    for o, v, c in zip(rows.pixels_ours, rows.pixels_verdict, rows.changed)],
