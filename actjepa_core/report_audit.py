@@ -246,7 +246,7 @@ def modality_paragraph(modality: pd.DataFrame) -> str:
                 "--experiments pixels` computes them.")
     counts = {"states": audit.verdict_counts(modality),
               "pixels": audit.verdict_counts(modality.assign(verdict=modality.pixels_verdict))}
-    words = {m: ", ".join(f"{c[v]} {v}" for v in c.index if c[v]) for m, c in counts.items()}
+    words = {m: ", ".join(f"*{v}* {c[v]}" for v in c.index if c[v]) for m, c in counts.items()}
     changed = modality[modality.changed]
     listing = "; ".join(f"{r.claim}: {r.verdict} → {r.pixels_verdict}"
                         for r in changed.itertuples())
