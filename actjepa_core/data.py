@@ -351,7 +351,8 @@ def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> 
     """Write ``demos`` as a Minari dataset and return its folder.
 
     States are a flat float32 Box; frames a uint8 (S, S, 3) Box, stored raw
-    (``jpeg_encoding=False``, about 12 KB per 64x64 frame, 63 MB per 100 episodes): JPEG's
+    (``jpeg_encoding=False``: 12 KB per 64x64 frame, about 87 MB on disk per 100
+    episodes, as measured by ``benchmarks/bench_pixels.py``): JPEG's
     artefacts would make the training frames differ from the frames a policy sees when
     it is evaluated. A previous dataset of the same id is replaced only once the new one
     is complete: it is written under a temporary id first, then moved into place.
