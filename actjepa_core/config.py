@@ -19,8 +19,8 @@ INJECTIONS = ("concat", "add", "film", "none")
 
 MIN_FRAME_SIZE = 8
 """Smallest frame side a pixel config accepts: ``ConvEncoder``'s three stride-2 convolutions
-shrink a side 8-fold, so 8 pixels is the least that still leaves a 1 x 1 map (``envs`` has
-the same bound for pixel tasks)."""
+shrink a side 8-fold, so 8 pixels is the least that still leaves a 1 x 1 map (``envs``
+reads it for the pixel tasks)."""
 
 PIXEL_FIELDS = ("frame_size", "augment")
 """Fields left out of ``to_dict`` at 0: every state run's results-cache key and checkpoint

@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 from .cache import mujoco_log_path
+from .config import MIN_FRAME_SIZE
 
 try:
     with contextlib.redirect_stderr(io.StringIO()):
@@ -144,8 +145,9 @@ TASKS: dict[str, TaskSpec] = {
 PIXELS_SUFFIX = "-pixels"
 """A pixel task is named ``<task>-pixels<size>``, e.g. ``push-pixels64``."""
 
-MIN_FRAME, MAX_FRAME = 8, 512
-"""Frame sizes a pixel task accepts: the CNN's three stride-2 layers need at least 8."""
+MIN_FRAME, MAX_FRAME = MIN_FRAME_SIZE, 512
+"""Frame sizes a pixel task accepts: the CNN's three stride-2 layers need at least 8
+(``config.MIN_FRAME_SIZE``, the one place that bound is set)."""
 
 
 def pixel_task(task: str, size: int) -> str:

@@ -82,11 +82,8 @@ def beside_states(inputs: PixelInputs) -> pd.DataFrame:
 
 def _cell(r) -> str:
     """Pixel rate and CI, then the state rate and the article's number in small print."""
-    cell = tables.rate_cell(r.success, r.ci_low, r.ci_high, r.claimed_success)
-    if pd.isna(r.states):
-        return cell
-    head, _, rest = cell.partition("</small>")
-    return f"{head}</small><br><small>states {fmt_pct(r.states)}</small>{rest}"
+    beside = f"states {fmt_pct(r.states)}" if pd.notna(r.states) else None
+    return tables.rate_cell(r.success, r.ci_low, r.ci_high, r.claimed_success, beside=beside)
 
 
 def main_styler(table: pd.DataFrame) -> Styler:

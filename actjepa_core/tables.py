@@ -22,14 +22,18 @@ CELL_CSS = [
 
 
 def rate_cell(mean: float, lo: float | None = None, hi: float | None = None,
-              claimed: float | None = None, claimed_by: str = "article") -> str:
-    """One cell: the rate in bold; under it the 95% CI; under that the claimed number, where
-    there is one (``claimed_by`` names whose). Missing values leave their line out."""
+              claimed: float | None = None, claimed_by: str = "article",
+              beside: str | None = None) -> str:
+    """One cell: the rate in bold; under it the 95% CI; then ``beside`` (another measurement
+    of the same cell, e.g. ``"states 54.1%"``); then the claimed number, where there is one
+    (``claimed_by`` names whose). Missing values leave their line out."""
     if pd.isna(mean):
         return "—"
     lines = [f"<b>{fmt_pct(mean)}</b>"]
     if lo is not None and hi is not None and pd.notna(lo) and pd.notna(hi):
         lines.append(f"<small>[{100 * lo:.1f}, {100 * hi:.1f}]</small>")
+    if beside:
+        lines.append(f"<small>{beside}</small>")
     if claimed is not None and pd.notna(claimed):
         lines.append(f"<small>{claimed_by} {fmt_pct(claimed)}</small>")
     return "<br>".join(lines)
