@@ -9,6 +9,7 @@ part only and the goal (a task specification, not a measurement) stays clean.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import time
@@ -154,9 +155,9 @@ def pixel_task(task: str, size: int) -> str:
     """The name of ``task`` seen through ``size`` x ``size`` RGB frames (``pixels``)."""
     if get_task(task).is_pixels:
         raise ValueError(f"{task!r} is already a pixel task")
-    if not (isinstance(size, int) and MIN_FRAME <= size <= MAX_FRAME):
-        raise ValueError(f"frame size must be an integer in [{MIN_FRAME}, {MAX_FRAME}], got {size!r}")
-    return f"{task}{PIXELS_SUFFIX}{size}"
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise ValueError(f"frame size must be an integer, got {size!r}")
+    return get_task(f"{task}{PIXELS_SUFFIX}{size}").name  # get_task checks the size's range
 
 
 def get_task(name: str) -> TaskSpec:
@@ -177,8 +178,10 @@ def state_spec(task: str) -> TaskSpec:
     return TASKS[spec.state_task] if spec.is_pixels else spec
 
 
+@functools.lru_cache(maxsize=None)
 def _pixel_spec(base: str, size: int) -> TaskSpec:
-    """The pixel variant of state task ``base``: one part, ``pixels``, of 3 * size * size."""
+    """The pixel variant of state task ``base``: one part, ``pixels``, of 3 * size * size.
+    Made once per (task, size): a run looks its task up many times, and the spec is frozen."""
     if not MIN_FRAME <= size <= MAX_FRAME:
         raise ValueError(f"frame size must be in [{MIN_FRAME}, {MAX_FRAME}], got {size} "
                          f"(task {base}{PIXELS_SUFFIX}{size})")
