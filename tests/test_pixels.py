@@ -45,7 +45,8 @@ def test_frames_are_uint8_channels_first_one_per_sub_env() -> None:
 
 def test_frames_show_the_env_scene_with_its_goal() -> None:
     """The scratch-data frame equals the env's own rendering path (its _render_callback,
-    then mj_forward on its data) through the same camera, mocap hidden the same way."""
+    then mj_forward on its data) through the same camera, mocap hidden the same way and
+    without anti-aliasing (which would halve the frame rate)."""
     env = _fresh_env("pick_place", [3])
     env.step(np.full((1, 4), 0.5, np.float32))  # the arm and the mocap leave their reset place
     with pixels.FrameRenderer(env, S) as r:
@@ -53,6 +54,7 @@ def test_frames_show_the_env_scene_with_its_goal() -> None:
     u = env.envs[0].unwrapped
     u._render_callback()  # the env's own goal drawing; this throwaway env may be touched
     pixels._hide_mocap(u.model)
+    u.model.vis.quality.offsamples = 0  # frames are drawn without anti-aliasing
     ref = mujoco.Renderer(u.model, S, S)
     try:
         ref.update_scene(u.data, camera=pixels._free_camera(pixels.CAMERA))
