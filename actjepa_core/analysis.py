@@ -59,7 +59,7 @@ def beside_claimed(summary: pd.DataFrame, claimed: pd.DataFrame, on: Sequence[st
     return out
 
 
-def summarize_with_average(rows: pd.DataFrame, by: Sequence[str] = ("task", "method")) -> pd.DataFrame:
+def summarize_with_average(rows: pd.DataFrame, by: Sequence[str] = ("task", "label")) -> pd.DataFrame:
     """``summarize`` per task and for the task average."""
     return summarize(with_task_average(rows), by=by)
 
@@ -77,7 +77,7 @@ def retention(summary: pd.DataFrame, by: Sequence[str] = ("method",)) -> pd.Data
 
 
 def paired_difference(rows: pd.DataFrame, treatment: str, control: str,
-                      by: Sequence[str] = ("task",), key: str = "pretraining",
+                      by: Sequence[str] = ("task",), key: str = "method",
                       unit: str = "seed") -> pd.DataFrame:
     """Mean difference ``treatment - control`` of success per group, with a 95% interval
     over the paired units.

@@ -43,7 +43,7 @@ def _success_claims(summary: pd.DataFrame, claimed: pd.DataFrame, on: list[str],
                  claim_row(*head, r.success, r.ci_low, r.ci_high,
                            fmt_ci(r.success, r.ci_low, r.ci_high),
                            number_verdict(r.claimed_success, r.ci_low, r.ci_high)))
-        out.append({**found, "method": BASELINES[row["pretraining"]]})
+        out.append({**found, "label": BASELINES[row["method"]]})
     return out
 
 
@@ -54,10 +54,10 @@ def _task_name(task: str) -> str:
 def main_claims(main: pd.DataFrame) -> list[dict]:
     """The main table's 20 cells, the ranking, the lead over passive prediction, and where it is largest."""
     clean = with_task_average(main[main.sigma == 0])
-    summary = summarize(clean, by=("task", "pretraining"))
-    claimed = claims.main_table().rename(columns={"method": "pretraining"})
-    out = _success_claims(summary, claimed, ["pretraining", "task"], "main table",
-                          lambda r: f"{BASELINES[r['pretraining']]}, {_task_name(r['task'])}")
+    summary = summarize(clean, by=("task", "method"))
+    claimed = claims.main_table()
+    out = _success_claims(summary, claimed, ["method", "task"], "main table",
+                          lambda r: f"{BASELINES[r['method']]}, {_task_name(r['task'])}")
     out.append(_ranking_claim(clean, summary))
     lead = paired_difference(clean, "actjepa", "passive", by=("task",)).set_index("task")
     claimed_lead = {t: claims.MAIN["actjepa"][i] - claims.MAIN["passive"][i]
@@ -73,7 +73,7 @@ def main_claims(main: pd.DataFrame) -> list[dict]:
 
 
 def _ranking_claim(clean: pd.DataFrame, summary: pd.DataFrame) -> dict:
-    avg = summary[summary.task == "average"].set_index("pretraining").success.sort_values(ascending=False)
+    avg = summary[summary.task == "average"].set_index("method").success.sort_values(ascending=False)
     rank = list(avg.index).index("actjepa") + 1
     ours = f"ACT-JEPA + BC ranks {rank} of {len(avg)}; highest: {BASELINES[avg.index[0]]} {fmt_pct(avg.iloc[0])}"
     if rank == 1:
@@ -108,11 +108,11 @@ def _largest_gain_claim(lead: pd.DataFrame, claimed_lead: dict[str, float]) -> d
 
 def noise_claims(main: pd.DataFrame, seed: int = 0) -> list[dict]:
     """The noise table's 16 noisy cells, the four retentions at the largest sigma, and "most graceful"."""
-    rows = with_task_average(main[main.pretraining.isin(NOISE_METHODS)])
-    summary = summarize(rows[rows.task == "average"], by=("pretraining", "sigma"))
-    table = claims.noise_table().rename(columns={"method": "pretraining"})
-    out = _success_claims(summary, table[table.sigma > 0], ["pretraining", "sigma"], "noise",
-                          lambda r: f"{BASELINES[r['pretraining']]}, σ = {r['sigma']:g}")
+    rows = with_task_average(main[main.method.isin(NOISE_METHODS)])
+    summary = summarize(rows[rows.task == "average"], by=("method", "sigma"))
+    table = claims.noise_table()
+    out = _success_claims(summary, table[table.sigma > 0], ["method", "sigma"], "noise",
+                          lambda r: f"{BASELINES[r['method']]}, σ = {r['sigma']:g}")
     s_max = max(claims.CLAIMED_SIGMAS)
     boot = retention_bootstrap(main, s_max, seed=seed)
     for m in NOISE_METHODS:
@@ -178,7 +178,7 @@ def retention_bootstrap(main: pd.DataFrame, sigma: float, seed: int = 0,
 
 def _success_array(main: pd.DataFrame, method: str, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Success at ``sigma`` and at 0 as arrays (task, seed, episode), episodes in the same order."""
-    parts = [main[(main.pretraining == method) & np.isclose(main.sigma, s)]
+    parts = [main[(main.method == method) & np.isclose(main.sigma, s)]
              .sort_values(["task", "seed", "episode"]) for s in (sigma, 0.0)]
     keys = [p[["task", "seed", "episode"]].to_numpy() for p in parts]
     if len(parts[0]) == 0 or keys[0].shape != keys[1].shape or (keys[0] != keys[1]).any():
@@ -196,7 +196,7 @@ def ablation_claims(ablations: pd.DataFrame) -> list[dict]:
     for name, claimed in claims.ABLATIONS.items():
         if name in ("full", "concat") or claimed is None:
             continue  # the full model itself (concat is its default), and "no EMA" (below)
-        d = diffs[name] = paired_difference(avg, name, "full", key="method").iloc[0]
+        d = diffs[name] = paired_difference(avg, name, "full", key="label").iloc[0]
         out.append(claim_row(f"ablations/{name}", "ablations", f"{name}: task-average success changes by "
                           f"{fmt_points(claimed - full)} against the full model", "difference",
                           f"{fmt_points(claimed - full)} ({fmt_pct(claimed)})", claimed - full,
@@ -222,11 +222,11 @@ def ablation_claims(ablations: pd.DataFrame) -> list[dict]:
 def collapse_table(ablations: pd.DataFrame) -> pd.DataFrame:
     """Per ablation row: runs, runs whose encoder ends collapsed, mean final effective rank and std."""
     dim = next(f.default for f in dataclasses.fields(JEPAConfig) if f.name == "repr_dim")
-    runs = ablations.drop_duplicates(["task", "method", "seed"])
+    runs = ablations.drop_duplicates(["task", "label", "seed"])
     runs = runs[runs.encoder_erank.notna()]
     flags = [bool(monitor.is_collapsed({"std": s, "erank": e}, dim))
              for s, e in zip(runs.encoder_std, runs.encoder_erank)]
-    return (runs.assign(collapsed=flags).groupby("method", sort=False)
+    return (runs.assign(collapsed=flags).groupby("label", sort=False)
             .agg(runs=("seed", "size"), collapsed=("collapsed", "sum"),
                  erank=("encoder_erank", "mean"), std=("encoder_std", "mean")))
 
@@ -246,10 +246,10 @@ def data_efficiency_claims(rows: pd.DataFrame) -> list[dict]:
     """The data-efficiency table's 8 cells, the 4 advantages, and "largest at 10-25 demonstrations"."""
     clean = with_task_average(rows[rows.sigma == 0])
     avg = clean[clean.task == "average"]
-    summary = summarize(avg, by=("pretraining", "n_demos"))
-    claimed = claims.data_efficiency_table().rename(columns={"method": "pretraining"})
-    out = _success_claims(summary, claimed, ["pretraining", "n_demos"], "data efficiency",
-                          lambda r: f"{BASELINES[r['pretraining']]}, {r['n_demos']} demonstrations")
+    summary = summarize(avg, by=("method", "n_demos"))
+    claimed = claims.data_efficiency_table()
+    out = _success_claims(summary, claimed, ["method", "n_demos"], "data efficiency",
+                          lambda r: f"{BASELINES[r['method']]}, {r['n_demos']} demonstrations")
     adv = paired_difference(avg, "actjepa", "raw", by=("n_demos",)).set_index("n_demos")
     claimed_adv = {n: a - r for n, a, r in zip(claims.DEMO_COUNTS, claims.DATA_EFFICIENCY["actjepa"],
                                            claims.DATA_EFFICIENCY["raw"])}

@@ -39,12 +39,12 @@ BOOTSTRAP = 4000
 def paper_claims(paper_main: pd.DataFrame | None, world_model: pd.DataFrame | None,
                  seed: int = 0) -> list[dict]:
     """The four rows of the paper's claims (see the module docstring for the rules)."""
-    if paper_main is None or not {JEPA, ACT, DP} <= set(paper_main.pretraining):
+    if paper_main is None or not {JEPA, ACT, DP} <= set(paper_main.method):
         rows = [_untested(c) for c in ("on_par_act", "on_par_dp", "outperforms", "up_to_success")]
     else:
         clean = paper_main[paper_main.sigma == 0]
         rows = [*_on_par(clean), *_strongest_claims(clean)]
-    if world_model is None or not {NAMES[JEPA], NAMES[ACT]} <= set(world_model.method):
+    if world_model is None or not {NAMES[JEPA], NAMES[ACT]} <= set(world_model.label):
         rows.append(_untested("up_to_world_model"))
     else:
         rows.append(_world_model_claim(world_model, seed))
@@ -75,7 +75,7 @@ def _on_par(clean: pd.DataFrame) -> list[dict]:
 
 def strongest_baseline(clean: pd.DataFrame) -> dict[str, str]:
     """Per task, the baseline (ACT or Diffusion Policy) with the higher mean clean success."""
-    means = clean[clean.pretraining.isin([ACT, DP])].groupby(["task", "pretraining"]).success.mean()
+    means = clean[clean.method.isin([ACT, DP])].groupby(["task", "method"]).success.mean()
     return {t: means[t].idxmax() for t in TASKS}
 
 
@@ -118,7 +118,7 @@ def world_model_gain(world_model: pd.DataFrame, seed: int = 0,
     bootstrap interval over training seeds (resampled with the same indices for both, which
     share seeds, demonstrations and probe episodes)."""
     rng = np.random.default_rng(seed)
-    per_seed = world_model.groupby(["task", "method", "seed"]).r2.mean().unstack("method")
+    per_seed = world_model.groupby(["task", "label", "seed"]).r2.mean().unstack("label")
     out = []
     for task, g in per_seed.groupby(level="task", sort=False):
         jepa, act = g[NAMES[JEPA]].to_numpy(float), g[NAMES[ACT]].to_numpy(float)

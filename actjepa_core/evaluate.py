@@ -29,7 +29,7 @@ def evaluate_policy(
     sigma: float = 0.0,
     noise_seed: int = 0,
     num_envs: int = 25,
-    method: str = "",
+    label: str = "",
     seed: int = 0,
     progress: bool | str = False,
 ) -> pd.DataFrame:
@@ -57,12 +57,12 @@ def evaluate_policy(
         r = run_episodes(task, policy, episode_seeds("evaluation", n_episodes), num_envs=num_envs,
                          observe=observe, noise_seed=noise_seed, progress=progress)
     return pd.DataFrame({
-        "task": task, "method": method, "seed": seed, "sigma": sigma,
+        "task": task, "label": label, "seed": seed, "sigma": sigma,
         "episode": np.arange(n_episodes), "env_seed": r.seeds, "success": r.success.astype(float),
     })
 
 
-def summarize(rows: pd.DataFrame, by: Sequence[str] = ("task", "method", "sigma")) -> pd.DataFrame:
+def summarize(rows: pd.DataFrame, by: Sequence[str] = ("task", "label", "sigma")) -> pd.DataFrame:
     """Mean success and 95% CI per group, treating training seeds as the units.
 
     Each training seed's success rate over its episodes is one sample; see

@@ -337,7 +337,7 @@ class Runner:
         if not path.exists():
             return None
         try:
-            rows = pd.read_csv(path, dtype={"spec_key": str})
+            rows = pd.read_csv(path, dtype={"spec_key": str}).rename(columns=OLD_RUN_COLUMNS)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
             problem = f"unreadable ({type(e).__name__})"
         else:
@@ -415,8 +415,8 @@ class Runner:
         """Linear probes (``probes.probe_representation``) of the representation each spec
         pretrains, on its training demonstrations; a spec without pretraining probes the raw
         observation. A pixel spec's targets come from the state demonstrations of the same
-        episodes. Columns: the probe's, then ``task`` (the state task), ``method`` (the
-        spec's label), ``seed``, and the run's ``spec_key`` and ``spec`` (as evaluation rows)."""
+        episodes. Columns: the probe's, then ``task`` (the state task), ``label`` and
+        ``method`` (the spec's), ``seed``, and the run's ``spec_key`` and ``spec`` (as evaluation rows)."""
         rows = []
         for spec in specs:
             d = self.training_demos(spec)
@@ -426,7 +426,8 @@ class Runner:
             states = (self.training_demos(dataclasses.replace(spec, task=state))
                       if state != spec.task else None)
             rows.append(probe_representation(embed, d, states=states).assign(
-                task=state, method=spec.label, seed=spec.seed, spec_key=spec.key(),
+                task=state, label=spec.label, method=spec.method, seed=spec.seed,
+                spec_key=spec.key(),
                 spec=json.dumps(spec.identity(), sort_keys=True, default=str)))
         return pd.concat(rows, ignore_index=True)
 
@@ -459,8 +460,9 @@ class Runner:
             rows = future_probe(torch_embedder(model.encoder), d, test, horizon)
             rows["action_r2"] = action_fit(model, d, test)  # one value per run, on every row
             rows.insert(0, "task", spec.task)
-            rows.insert(1, "method", spec.label)
-            rows.insert(2, "seed", spec.seed)
+            rows.insert(1, "label", spec.label)
+            rows.insert(2, "method", spec.method)
+            rows.insert(3, "seed", spec.seed)
             rows["spec_key"] = spec.key()
             rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
             frames.append(rows)
@@ -486,9 +488,9 @@ class Runner:
                 evaluate_policy(spec.task, policy, spec.eval_episodes, d.stats, sigma=s,
                                 seed=spec.seed)
                 for s in spec.sigmas
-            ], ignore_index=True).drop(columns="method")
+            ], ignore_index=True).drop(columns="label")
         rows.insert(1, "protocol", spec.protocol)
-        rows.insert(1, "pretraining", spec.method)
+        rows.insert(1, "method", spec.method)
         rows["n_demos"] = spec.n_demos
         # the collapse monitor's last reading of the frozen encoder, for the ablation chapter
         has_monitor = history is not None and "online_erank" in history
@@ -561,16 +563,20 @@ class _Sweep:
 
 
 def _labelled(rows: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
-    """A copy of a run's rows with the spec's label as the ``method`` column (second): two
-    specs sharing a run (same key, two table rows) each get their own label."""
+    """A copy of a run's rows with the spec's display label as the ``label`` column (second):
+    two specs sharing a run (same key, two table rows) each get their own label."""
     rows = rows.copy()
-    rows.insert(1, "method", spec.label)
+    rows.insert(1, "label", spec.label)
     return rows
 
 
-RUN_COLUMNS = ("task", "pretraining", "protocol", "seed", "sigma", "episode", "env_seed",
+RUN_COLUMNS = ("task", "method", "protocol", "seed", "sigma", "episode", "env_seed",
                "success", "n_demos", "spec_key", "spec")
 """Columns every cached run has (``Runner._compute``)."""
+
+OLD_RUN_COLUMNS = {"pretraining": "method"}
+"""Entries cached before the results' columns were named plainly (2026-11) call the method
+key ``pretraining``; they are read under today's name, so no run is computed again."""
 
 
 def not_binary(success: pd.Series) -> pd.Series:

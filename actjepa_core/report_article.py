@@ -18,14 +18,14 @@ FULL, NO_EMA = "EMA, cosine 0.996 → 1", "no EMA"
 
 
 def claimed_retention() -> pd.DataFrame:
-    """The article's retention success(σ) / success(0) per method (``pretraining``) and σ,
+    """The article's retention success(σ) / success(0) per method (its ``method`` key) and σ,
     computed from its noise table; an error when that disagrees with the retention its prose
     states at σ = 0.30 (``claims.RETENTION_AT_030``) by more than rounding."""
     table = claims.noise_table().rename(columns={"claimed_success": "success"})
     ret = (analysis.retention(table)
-           .rename(columns={"method": "pretraining", "retention": "claimed_retention"})
-           [["pretraining", "sigma", "claimed_retention"]])
-    at = ret[ret.sigma == max(claims.CLAIMED_SIGMAS)].set_index("pretraining").claimed_retention
+           .rename(columns={"retention": "claimed_retention"})
+           [["method", "sigma", "claimed_retention"]])
+    at = ret[ret.sigma == max(claims.CLAIMED_SIGMAS)].set_index("method").claimed_retention
     stated = pd.Series(claims.RETENTION_AT_030)
     off = (at - stated).abs()
     if (off >= 5e-4).any():
@@ -36,9 +36,9 @@ def claimed_retention() -> pd.DataFrame:
 
 def retention_beside_claimed(avg: pd.DataFrame) -> pd.DataFrame:
     """Our retention per method and σ (from the task-average summary ``avg``, with
-    ``pretraining``) merged with the article's (``claimed_retention``)."""
-    ours = analysis.retention(avg, by=("method", "pretraining"))
-    return ours.merge(claimed_retention(), on=("pretraining", "sigma"), how="left")
+    ``label`` and ``method``) merged with the article's (``claimed_retention``)."""
+    ours = analysis.retention(avg, by=("label", "method"))
+    return ours.merge(claimed_retention(), on=("method", "sigma"), how="left")
 
 
 def retention_table(ret: pd.DataFrame, order: list[str]) -> Styler:
@@ -46,7 +46,7 @@ def retention_table(ret: pd.DataFrame, order: list[str]) -> Styler:
     noisy = ret[ret.sigma > 0]
     cells = [tables.rate_cell(a, claimed=b) for a, b in zip(noisy.retention,
                                                            noisy.claimed_retention)]
-    return tables.stacked(noisy.assign(cell=cells), "method", "sigma", index_order=order,
+    return tables.stacked(noisy.assign(cell=cells), "label", "sigma", index_order=order,
                           column_name=tables.sigma_label)
 
 
@@ -61,7 +61,7 @@ def _ranking(at: pd.DataFrame, s_max: float) -> str:
     known = at.retention.dropna().sort_values(ascending=False)
     if known.empty:
         return "No method has a clean success above zero, so no retention is defined. "
-    labels = at.method.to_dict()
+    labels = at.label.to_dict()
     if "actjepa" not in known.index:
         lead = "ACT-JEPA + BC has no clean success, so no retention"
     elif known.index[0] == "actjepa":
@@ -79,8 +79,8 @@ def retention_paragraph(ret: pd.DataFrame) -> str:
     """The ranking by retention at the article's largest σ, then ACT-JEPA + BC against raw BC
     in absolute terms, clean and at that σ, ours beside the article's (point estimates)."""
     s_max = max(claims.CLAIMED_SIGMAS)
-    at = ret[ret.sigma == s_max].set_index("pretraining")
-    clean = ret[ret.sigma == 0].set_index("pretraining").success
+    at = ret[ret.sigma == s_max].set_index("method")
+    clean = ret[ret.sigma == 0].set_index("method").success
     jepa, raw = at.loc["actjepa"], at.loc["raw"]
     gap0, gap = clean["actjepa"] - clean["raw"], jepa.success - raw.success
     claimed0 = claims.NOISE["actjepa"][0] - claims.NOISE["raw"][0]
@@ -105,10 +105,10 @@ def noise_conditions(rows: pd.DataFrame, noisy: pd.DataFrame) -> pd.DataFrame:
     """Task-average success of the noise-table methods in both conditions at the noise levels
     of the noisy-demonstration runs (``noisy``); the test-only rows are the main runs
     (``rows``), so both conditions meet the same test episodes and noise draws."""
-    test_only = rows[rows.pretraining.isin(NOISE_METHODS) & rows.sigma.isin(noisy.sigma.unique())]
+    test_only = rows[rows.method.isin(NOISE_METHODS) & rows.sigma.isin(noisy.sigma.unique())]
     both = pd.concat([test_only.assign(condition=TEST_ONLY), noisy.assign(condition=DEMOS_TOO)],
                      ignore_index=True)
-    by = ("task", "method", "pretraining", "sigma", "condition")
+    by = ("task", "label", "method", "sigma", "condition")
     cond = analysis.summarize_with_average(both, by=by)
     return cond[cond.task == "average"].reset_index(drop=True)
 
@@ -117,15 +117,15 @@ def noise_conditions_table(cond_avg: pd.DataFrame) -> Styler:
     """Methods x (σ, condition), each cell our rate over its 95% CI."""
     cells = [tables.rate_cell(m, lo, hi) for m, lo, hi in
              zip(cond_avg.success, cond_avg.ci_low, cond_avg.ci_high)]
-    return tables.stacked(cond_avg.assign(cell=cells), "method", ["sigma", "condition"],
+    return tables.stacked(cond_avg.assign(cell=cells), "label", ["sigma", "condition"],
                           index_order=[BASELINES[m] for m in NOISE_METHODS],
                           column_name=lambda c: tables.sigma_label(c) if isinstance(c, float) else c)
 
 
 def noisy_demo_paragraph(cond_avg: pd.DataFrame) -> str:
     """Per σ, how training on noisy demonstrations changes each method's task-average success
-    (``cond_avg``: columns sigma, pretraining, condition, success), as Markdown bullets."""
-    wide = cond_avg.pivot_table(index=["sigma", "pretraining"], columns="condition",
+    (``cond_avg``: columns sigma, method, condition, success), as Markdown bullets."""
+    wide = cond_avg.pivot_table(index=["sigma", "method"], columns="condition",
                                 values="success")
     wide["change"] = wide[DEMOS_TOO] - wide[TEST_ONLY]
     lines = []
@@ -285,22 +285,22 @@ def ablation_table(avg: pd.DataFrame) -> pd.DataFrame:
     rows ``avg``: our success, its paired difference to the full model, the article's success
     and difference (its "Collapsed" for no EMA), and where the article's number falls."""
     average = avg[avg.task == "average"]
-    summary = analysis.summarize(average, by=("method",))
-    diffs = pd.concat([analysis.paired_difference(average, name, "full", key="method")
-                       .assign(method=name) for name in [*ABLATIONS, *REMEDIES] if name != "full"],
+    summary = analysis.summarize(average, by=("label",))
+    diffs = pd.concat([analysis.paired_difference(average, name, "full", key="label")
+                       .assign(label=name) for name in [*ABLATIONS, *REMEDIES] if name != "full"],
                       ignore_index=True).rename(columns={"difference": "diff", "ci_low": "diff_low",
                                                          "ci_high": "diff_high"})
-    claimed = pd.DataFrame({"method": list(claims.ABLATIONS),
+    claimed = pd.DataFrame({"label": list(claims.ABLATIONS),
                             "claimed_success": list(claims.ABLATIONS.values())})
-    table = analysis.beside_claimed(summary, claimed, on=("method",)).merge(diffs, on="method",
+    table = analysis.beside_claimed(summary, claimed, on=("label",)).merge(diffs, on="label",
                                                                             how="left")
     table["Δ vs full (ours)"] = [
         "—" if pd.isna(d) else f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
         for d, lo, hi in zip(table["diff"], table.diff_low, table.diff_high)]
     table["Δ vs full (article)"] = [
         "—" if pd.isna(v) or name == "full" else f"{100 * (v - claims.ABLATIONS['full']):+.1f}"
-        for name, v in zip(table.method, table.claimed_success)]
-    table.loc[table.method == "no_ema", "claimed"] = "collapsed"
+        for name, v in zip(table.label, table.claimed_success)]
+    table.loc[table.label == "no_ema", "claimed"] = "collapsed"
     return table
 
 
@@ -308,7 +308,7 @@ def ablation_display(table: pd.DataFrame, rows: list[str]) -> Styler:
     """``ablation_table`` as the chapter shows it, one row per name in ``rows``: success and
     the difference to the full model, each ours (bold, its 95% CI under it) over the
     article's, and where the article's success falls against our interval."""
-    t = table.set_index("method").loc[rows]
+    t = table.set_index("label").loc[rows]
     success = [tables.rate_cell(m, lo, hi, c) if name != "no_ema" else
                tables.rate_cell(m, lo, hi) + "<br><small>article collapsed</small>"
                for name, m, lo, hi, c in zip(t.index, t.success, t.ci_low, t.ci_high,
@@ -316,10 +316,10 @@ def ablation_display(table: pd.DataFrame, rows: list[str]) -> Styler:
     delta = [tables.points_cell(d, lo, hi)
              + ("" if pd.isna(d) or a == "—" else f"<br><small>article {a}</small>")
              for d, lo, hi, a in zip(t["diff"], t.diff_low, t.diff_high, t["Δ vs full (article)"])]
-    shown = pd.DataFrame({"method": t.index, "success": success, "Δ vs full (points)": delta,
+    shown = pd.DataFrame({"label": t.index, "success": success, "Δ vs full (points)": delta,
                           "article's success": t.verdict})
-    long = shown.melt(id_vars="method", var_name="column", value_name="cell")
-    return tables.stacked(long, "method", "column", index_order=rows,
+    long = shown.melt(id_vars="label", var_name="column", value_name="cell")
+    return tables.stacked(long, "label", "column", index_order=rows,
                           column_order=["success", "Δ vs full (points)", "article's success"])
 
 
@@ -335,7 +335,7 @@ def no_ema_runs_sentence(collapse: pd.DataFrame) -> str:
 def ablation_paragraph(table: pd.DataFrame) -> str:
     """The ablations whose difference to the full model has an interval excluding zero,
     beside the differences the article claims."""
-    by_name = table.set_index("method")
+    by_name = table.set_index("label")
 
     def said(name: str) -> str:
         r = by_name.loc[name]

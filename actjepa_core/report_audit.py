@@ -90,9 +90,9 @@ def rules_list() -> str:
 
 def success_cells(table: pd.DataFrame) -> pd.DataFrame:
     """The audit's single success rates, each with the main-table label of its method (the
-    audit's ``method`` column), which must be one of ``suites.BASELINES``."""
+    audit's ``label`` column), which must be one of ``suites.BASELINES``."""
     cells = table[table.kind == "success rate"]
-    unknown = set(cells.method) - set(BASELINES.values())
+    unknown = set(cells.label) - set(BASELINES.values())
     if unknown:
         raise ValueError(f"success-rate claims of no known method: {sorted(map(str, unknown))}")
     return cells
@@ -103,7 +103,7 @@ def claimed_minus_ours(table: pd.DataFrame) -> pd.Series:
     ACT-JEPA + BC and for the other methods together: whether the article leans one way.
     A group with no measured cell is NaN."""
     cells = success_cells(table)
-    group = cells.method.eq(BASELINES["actjepa"]).map({True: "ACT-JEPA + BC",
+    group = cells.label.eq(BASELINES["actjepa"]).map({True: "ACT-JEPA + BC",
                                                        False: "other methods"})
     return ((cells.claimed_value - cells.value).groupby(group).mean()
             .reindex(["ACT-JEPA + BC", "other methods"]))

@@ -103,7 +103,7 @@ def config_table(cfg: PolicyConfig) -> pd.DataFrame:
 # ------------------------------------------------------------------------------- chapter 12
 def success_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean clean success with its 95% CI per task (and the task average) and method."""
-    return summarize_with_average(rows[rows.sigma == 0], by=("task", "method", "pretraining"))
+    return summarize_with_average(rows[rows.sigma == 0], by=("task", "label", "method"))
 
 
 def success_table(summary: pd.DataFrame) -> Styler:
@@ -114,15 +114,15 @@ def success_table(summary: pd.DataFrame) -> Styler:
 def present(summary: pd.DataFrame) -> list[str]:
     """The method labels of ``summary``: those of ``ORDER`` first, in its order, then any other
     (an ablation's rows) in order of appearance."""
-    labels = list(dict.fromkeys(summary.method))
+    labels = list(dict.fromkeys(summary.label))
     return [m for m in ORDER if m in labels] + [m for m in labels if m not in ORDER]
 
 
 def protocol_sentence(rows: pd.DataFrame, P) -> str:
     """What the comparison's rows hold: seeds, episodes, noise levels, how many episodes."""
     sigmas = ", ".join(f"{s:g}" for s in sorted(rows.sigma.unique()))
-    per_seed = rows[rows.sigma == 0].groupby(["task", "method", "seed"]).size()
-    return (f"Profile **{P.name}**: {rows.method.nunique()} methods x {rows.task.nunique()} "
+    per_seed = rows[rows.sigma == 0].groupby(["task", "label", "seed"]).size()
+    return (f"Profile **{P.name}**: {rows.label.nunique()} methods x {rows.task.nunique()} "
             f"tasks, {P.n_demos} demonstrations per task, {rows.seed.nunique()} training seeds "
             f"each, {int(per_seed.min())} held-out episodes per seed at each noise level σ in "
             f"{{{sigmas}}}; {len(rows):,} episodes in all. Each chunked method trains for "
@@ -141,7 +141,7 @@ def leader_sentence(summary: pd.DataFrame) -> str:
     parts = []
     for task, g in summary.groupby("task", sort=False):
         best = g.loc[g.success.idxmax()]
-        parts.append(f"{task}: {best.method} ({100 * best.success:.1f}%)")
+        parts.append(f"{task}: {best.label} ({100 * best.success:.1f}%)")
     return "Highest mean clean success per task — " + "; ".join(parts) + "."
 
 
@@ -152,7 +152,7 @@ def lead_table(rows: pd.DataFrame, treatment: str = "actjepa_paper",
     clean = summarize_input(rows)
     out = []
     for control in controls:
-        if control not in set(clean.pretraining):
+        if control not in set(clean.method):
             continue
         d = paired_difference(clean, treatment, control)
         out.append(d.assign(control=control))
@@ -197,9 +197,9 @@ def probe_summary(world_model: pd.DataFrame) -> pd.DataFrame:
     """Mean probe R^2 per task, method and j with a Student-t 95% interval over seeds
     (columns ``success, ci_low, ci_high`` so the book's curve figures draw it)."""
     out = []
-    for (task, method, j), g in world_model.groupby(["task", "method", "j"], sort=False):
+    for (task, label, j), g in world_model.groupby(["task", "label", "j"], sort=False):
         mean, low, high = _seed_interval(g.r2.to_numpy(float))
-        out.append({"task": task, "method": method, "j": j, "success": mean,
+        out.append({"task": task, "label": label, "j": j, "success": mean,
                     "ci_low": low, "ci_high": high, "seeds": len(g)})
     return pd.DataFrame(out)
 
@@ -208,10 +208,10 @@ def action_fit_table(world_model: pd.DataFrame) -> pd.DataFrame:
     """``action_r2`` (``probes.action_fit``: the policy's first action against the
     demonstrated one, unseen episodes) per method (rows) and task (columns), mean [95% CI]
     over training seeds."""
-    runs = world_model.drop_duplicates(["task", "method", "seed"])
+    runs = world_model.drop_duplicates(["task", "label", "seed"])
     cells = {(method, task): "{:.2f} [{:.2f}, {:.2f}]".format(
                  *_seed_interval(g.action_r2.to_numpy(float)))
-             for (task, method), g in runs.groupby(["task", "method"], sort=False)}
+             for (task, method), g in runs.groupby(["task", "label"], sort=False)}
     table = pd.Series(cells).unstack()
     return table.reindex(index=[m for m in ORDER if m in table.index],
                          columns=list(dict.fromkeys(runs.task)))
@@ -222,9 +222,9 @@ def blind_decoder_sentence(world_model: pd.DataFrame, treatment: str = "ACT-JEPA
     """Names the tasks where ``treatment``'s action fit is below ``ratio`` times
     ``reference``'s (means over seeds), with both values and both encoders' future probe
     R^2 at j = 1."""
-    runs = world_model.drop_duplicates(["task", "method", "seed"])
-    fit = runs.groupby(["task", "method"]).action_r2.mean()
-    probe = world_model[world_model.j == 1].groupby(["task", "method"]).r2.mean()
+    runs = world_model.drop_duplicates(["task", "label", "seed"])
+    fit = runs.groupby(["task", "label"]).action_r2.mean()
+    probe = world_model[world_model.j == 1].groupby(["task", "label"]).r2.mean()
     blind = [t for t in dict.fromkeys(runs.task)
              if fit[(t, treatment)] < ratio * fit[(t, reference)]]
     if not blind:
@@ -248,11 +248,11 @@ def frozen_sentence(summary: pd.DataFrame) -> str:
     """Per end-to-end policy of ``summary`` (a ``success_summary`` of the frozen-encoder
     experiment), the task-average success of a BC head on its frozen encoder beside its own,
     and the tasks where the head's interval lies wholly above the policy's."""
-    avg = summary[summary.task == "average"].set_index("method")
+    avg = summary[summary.task == "average"].set_index("label")
     parts = []
     for method in [m for m in ORDER if m in avg.index and m + FROZEN_SUFFIX in avg.index]:
         own, head = avg.loc[method], avg.loc[method + FROZEN_SUFFIX]
-        per_task = summary[summary.task != "average"].set_index(["method", "task"])
+        per_task = summary[summary.task != "average"].set_index(["label", "task"])
         above = [t for t in dict.fromkeys(summary.task) if t != "average"
                  and per_task.loc[(method + FROZEN_SUFFIX, t), "ci_low"]
                  > per_task.loc[(method, t), "ci_high"]]
@@ -276,18 +276,18 @@ def _direction(lo: float, hi: float) -> str:
 
 
 def versus_sentence(rows: pd.DataFrame, reference: str) -> str:
-    """Every other row label (``method``) of ``rows`` against ``reference``: clean, task
+    """Every other row label (``label``) of ``rows`` against ``reference``: clean, task
     average, the paired difference over training seeds with its 95% CI
     (``analysis.paired_difference``) and what the interval says. The one rule of chapter 12's
     ablations: a row differs from the reference only where that interval excludes zero."""
     clean = with_task_average(rows[rows.sigma == 0])
-    ref = summarize_with_average(rows[rows.sigma == 0], by=("task", "method"))
-    ref = ref[(ref.task == "average") & (ref.method == reference)]
+    ref = summarize_with_average(rows[rows.sigma == 0], by=("task", "label"))
+    ref = ref[(ref.task == "average") & (ref.label == reference)]
     if ref.empty:
         raise ValueError(f"no rows labelled {reference!r} to compare against")
     parts = []
-    for label in [m for m in dict.fromkeys(rows.method) if m != reference]:
-        d = paired_difference(clean, label, reference, by=("task",), key="method")
+    for label in [m for m in dict.fromkeys(rows.label) if m != reference]:
+        d = paired_difference(clean, label, reference, by=("task",), key="label")
         d = d[d.task == "average"].iloc[0]
         parts.append(f"{label} {fmt_points(d.difference, d.ci_low, d.ci_high)}, "
                      f"{_direction(d.ci_low, d.ci_high)}")
@@ -301,7 +301,7 @@ def data_efficiency_sentence(rows: pd.DataFrame, treatment: str = "ACT-JEPA (pap
     """At each number of demonstrations, ``treatment`` minus ``control`` (clean, task average,
     paired by seed, 95% CI), with the same words as ``versus_sentence``."""
     clean = with_task_average(rows[rows.sigma == 0])
-    d = paired_difference(clean, treatment, control, by=("task", "n_demos"), key="method")
+    d = paired_difference(clean, treatment, control, by=("task", "n_demos"), key="label")
     d = d[d.task == "average"].sort_values("n_demos")
     parts = [f"{int(r.n_demos)} demonstrations {fmt_points(r.difference, r.ci_low, r.ci_high)} "
              f"({_direction(r.ci_low, r.ci_high)})" for r in d.itertuples()]

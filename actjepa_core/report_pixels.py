@@ -60,7 +60,7 @@ def setup_sentence(inputs: PixelInputs) -> str:
 
 
 def _summary(rows: pd.DataFrame) -> pd.DataFrame:
-    return summarize_with_average(rows, by=("task", "method", "pretraining", "sigma"))
+    return summarize_with_average(rows, by=("task", "label", "method", "sigma"))
 
 
 def beside_states(inputs: PixelInputs) -> pd.DataFrame:
@@ -70,14 +70,14 @@ def beside_states(inputs: PixelInputs) -> pd.DataFrame:
     if inputs.pixels is None:
         raise ValueError("the pixel suite has no results in this profile yet")
     pix = _summary(inputs.pixels)
-    states = _summary(inputs.states)[["task", "pretraining", "sigma", "success"]]
+    states = _summary(inputs.states)[["task", "method", "sigma", "success"]]
     out = pix.merge(states.rename(columns={"success": "states"}),
-                    on=["task", "pretraining", "sigma"], how="left")
-    main = claims.main_table().rename(columns={"method": "pretraining"}).assign(sigma=0.0)
-    noise = (claims.noise_table().rename(columns={"method": "pretraining"})
+                    on=["task", "method", "sigma"], how="left")
+    main = claims.main_table().assign(sigma=0.0)
+    noise = (claims.noise_table()
              .assign(task="average"))
     claimed = pd.concat([main, noise[noise.sigma > 0]], ignore_index=True)
-    return out.merge(claimed, on=["task", "pretraining", "sigma"], how="left")
+    return out.merge(claimed, on=["task", "method", "sigma"], how="left")
 
 
 def _cell(r) -> str:
@@ -89,21 +89,21 @@ def _cell(r) -> str:
 def main_styler(table: pd.DataFrame) -> Styler:
     """Methods x tasks, clean: each cell pixels [CI], states, article."""
     clean = table[table.sigma == 0]
-    return tables.stacked(clean.assign(cell=[_cell(r) for r in clean.itertuples()]), "method",
+    return tables.stacked(clean.assign(cell=[_cell(r) for r in clean.itertuples()]), "label",
                           "task", index_order=ORDER, column_order=tables.TASK_COLUMNS)
 
 
 def noise_styler(table: pd.DataFrame) -> Styler:
     """The article's noise table (its four methods, task average) on pixels: methods x sigma."""
-    avg = table[(table.task == "average") & table.pretraining.isin(NOISE_METHODS)]
-    return tables.stacked(avg.assign(cell=[_cell(r) for r in avg.itertuples()]), "method",
+    avg = table[(table.task == "average") & table.method.isin(NOISE_METHODS)]
+    return tables.stacked(avg.assign(cell=[_cell(r) for r in avg.itertuples()]), "label",
                           "sigma", index_order=ORDER, column_name=tables.sigma_label)
 
 
 def modality_paragraph(table: pd.DataFrame) -> str:
     """The clean task averages on pixels against states: the ranking on each, and ACT-JEPA
     + BC's distance to raw BC, the comparison the article's story rests on."""
-    avg = table[(table.task == "average") & (table.sigma == 0)].set_index("pretraining")
+    avg = table[(table.task == "average") & (table.sigma == 0)].set_index("method")
     rank = {m: avg[m].sort_values(ascending=False).index.map(BASELINES).tolist()
             for m in ("success", "states")}
     gap = {m: avg.loc["actjepa", m] - avg.loc["raw", m] for m in ("success", "states")}

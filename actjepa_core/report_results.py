@@ -24,14 +24,14 @@ def short_label(label: str) -> str:
 
 def probe_table(probes: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
     """Held-out R² per (task, target) and representation (short labels), three decimals."""
-    table = probes.pivot_table(index=["task", "target"], columns="method", values="r2")
+    table = probes.pivot_table(index=["task", "target"], columns="label", values="r2")
     table = table.reindex(columns=order) if order else table
     return table.rename(columns=short_label).round(3)
 
 
 def needs_goal_input(probes: pd.DataFrame, encoder: str = "ACT-JEPA encoder") -> tuple[bool, str]:
     """Whether the BC head must also see the goal (``GOAL_R2``), and the sentence saying why."""
-    goal = probes[(probes.method == encoder) & (probes.target == "goal")].set_index("task")["r2"]
+    goal = probes[(probes.label == encoder) & (probes.target == "goal")].set_index("task")["r2"]
     needed = bool((goal < GOAL_R2).any())
     return needed, (f"Lowest goal R² of the frozen ACT-JEPA representation: **{goal.min():.3f}** "
                     f"({goal.idxmin()}). The BC head therefore "
@@ -42,7 +42,7 @@ def needs_goal_input(probes: pd.DataFrame, encoder: str = "ACT-JEPA encoder") ->
 def most_lost(probes: pd.DataFrame, encoder: str, reference: str) -> tuple[str, str]:
     """The (task, target) quantity of the state whose R² drops most from ``reference`` to
     ``encoder``; the expert's action is left out (it is not a quantity of the state)."""
-    r2 = probes.pivot_table(index=["task", "target"], columns="method", values="r2")
+    r2 = probes.pivot_table(index=["task", "target"], columns="label", values="r2")
     state = r2.drop(index="expert action", level="target", errors="ignore")
     return (state[reference] - state[encoder]).idxmax()
 
@@ -51,19 +51,19 @@ def best_protocol_sentence(summary: pd.DataFrame) -> str:
     """The protocol with the highest mean success on each task."""
     best = summary.loc[summary.groupby("task")["success"].idxmax()]
     return "Best protocol per task: " + "; ".join(
-        f"**{t}**: {m} ({s:.1%})" for t, m, s in zip(best.task, best.method, best.success)) + "."
+        f"**{t}**: {m} ({s:.1%})" for t, m, s in zip(best.task, best.label, best.success)) + "."
 
 
 def extraction_paragraph(summary: pd.DataFrame, probes: pd.DataFrame) -> str:
     """ACT-JEPA + BC against raw + BC per task, and the state quantity the frozen encoder
     loses most against the raw observation."""
-    by = summary.set_index(["task", "method"])["success"]
+    by = summary.set_index(["task", "label"])["success"]
     tasks = [t for t in TASKS if t in set(summary.task)]
     gap = {t: by[(t, "ACT-JEPA + BC")] - by[(t, "raw + BC")] for t in tasks}
     below = sum(g < 0 for g in gap.values())
     enc, raw = "ACT-JEPA encoder", "raw observation"
     task, target = most_lost(probes, enc, raw)
-    r2 = probes.set_index(["task", "target", "method"])["r2"]
+    r2 = probes.set_index(["task", "target", "label"])["r2"]
     return (f"ACT-JEPA + BC is below raw BC on **{below} of {len(gap)}** tasks ("
             + ", ".join(f"{t}: {100 * g:+.1f} points" for t, g in gap.items()) + "). "
             f"Against the raw observation, the frozen ACT-JEPA representation loses most of the "
@@ -79,9 +79,9 @@ def ranking_paragraph(table: pd.DataFrame) -> str:
     (``analysis.beside_claimed``'s ``verdict`` column)."""
     ranked = table[table.task == "average"].sort_values("success", ascending=False)
     counts = table.verdict.value_counts()
-    first = ranked.pretraining.iloc[0] == "actjepa"
+    first = ranked.method.iloc[0] == "actjepa"
     return ("Ranked by average success: "
-            + ", ".join(f"{r.method} ({r.success:.1%})" for r in ranked.itertuples())
+            + ", ".join(f"{r.label} ({r.success:.1%})" for r in ranked.itertuples())
             + f". ACT-JEPA + BC is **{'first' if first else 'not first'}**; the article claimed "
             f"it first with 75.3%. Of the {len(table)} cells, the article's number lies within "
             f"our 95% CI in {counts.get('within our CI', 0)}, above it in "
@@ -95,9 +95,9 @@ def lost_paragraph(probes: pd.DataFrame, table: pd.DataFrame, order: list[str]) 
     whether the passive predictor (the same objective without the action) keeps more of it."""
     act, raw, passive = "ACT-JEPA + BC", "raw BC (no pretraining)", "passive latent prediction + BC"
     task, target = most_lost(probes, act, raw)
-    r2 = probes.set_index(["task", "target", "method"])["r2"]
+    r2 = probes.set_index(["task", "target", "label"])["r2"]
     others = ", ".join(f"{m.split(' +')[0]} {r2[(task, target, m)]:.2f}" for m in order if m != act)
-    success = table.set_index(["task", "pretraining"])["success"]
+    success = table.set_index(["task", "method"])["success"]
     passive_keeps = r2[(task, target, passive)] > r2[(task, target, act)]
     return (f"The frozen ACT-JEPA encoder loses most, against the raw observation, on the "
             f"{target} of {task}: a linear read-out recovers it with R² "

@@ -29,7 +29,7 @@ def write_results(rows: pd.DataFrame, path: Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    specs = rows[["spec_key", "method", "spec"]].drop_duplicates("spec_key")
+    specs = rows[["spec_key", "label", "spec"]].drop_duplicates("spec_key")
     write_csv_atomic(specs, specs_path(path))
     write_csv_atomic(rows.drop(columns="spec"), path)
     return path
@@ -43,7 +43,7 @@ def read_results(path: Path) -> pd.DataFrame:
     rows = pd.read_csv(path, dtype={"spec_key": str})
     specs = pd.read_csv(specs_path(path), dtype={"spec_key": str})[["spec_key", "spec"]]
     score = "success" if "success" in rows.columns else "r2"
-    missing = [c for c in ("task", "method", "seed", score, "spec_key") if c not in rows.columns]
+    missing = [c for c in ("task", "label", "seed", score, "spec_key") if c not in rows.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}")
     bad = (not_binary(rows[score]) if score == "success"

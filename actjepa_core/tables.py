@@ -84,7 +84,7 @@ def success_table(summary: pd.DataFrame, order: Sequence[str]) -> Styler:
     success over its 95% CI (columns of ``evaluate.summarize``)."""
     cells = [rate_cell(m, lo, hi) for m, lo, hi in
              zip(summary.success, summary.ci_low, summary.ci_high)]
-    return stacked(summary.assign(cell=cells), "method", "task", index_order=order,
+    return stacked(summary.assign(cell=cells), "label", "task", index_order=order,
                    column_order=TASK_COLUMNS)
 
 

@@ -47,20 +47,20 @@ def verify(name: str, P: Profile, specs: list[RunSpec], scratch: Path,
     committed rows, committed and recomputed clean success, the committed cell's interval
     (task, method, sigma = 0 over every seed) and whether the recomputed success is inside."""
     committed = experiment_results(name, P.name, recompute=False)
-    cells = summarize(committed[committed.sigma == 0], by=("task", "method"))
+    cells = summarize(committed[committed.sigma == 0], by=("task", "label"))
     fresh = Runner(scratch, workers=workers).run(specs)
     rows = []
     for spec in specs:
-        old = committed[(committed.spec_key == spec.key()) & (committed.method == spec.label)]
-        new = fresh[(fresh.spec_key == spec.key()) & (fresh.method == spec.label)]
+        old = committed[(committed.spec_key == spec.key()) & (committed.label == spec.label)]
+        new = fresh[(fresh.spec_key == spec.key()) & (fresh.label == spec.label)]
         both = old.merge(new, on=["sigma", "episode"], suffixes=("_old", "_new"))
         if len(both) != len(new):
             raise ValueError(f"run {spec.key()} ({spec.label}, {spec.task}, seed {spec.seed}) "
                              f"is not in the committed {name} results")
-        cell = cells[(cells.task == spec.task) & (cells.method == spec.label)].iloc[0]
+        cell = cells[(cells.task == spec.task) & (cells.label == spec.label)].iloc[0]
         clean = new[new.sigma == 0].success.mean()
         rows.append({
-            "task": spec.task, "method": spec.label, "seed": spec.seed, "spec_key": spec.key(),
+            "task": spec.task, "label": spec.label, "seed": spec.seed, "spec_key": spec.key(),
             "episodes": len(both),
             "differ": int((both.success_old != both.success_new).sum()),
             "committed": old[old.sigma == 0].success.mean(), "recomputed": clean,

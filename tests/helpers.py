@@ -46,7 +46,7 @@ def toc_files() -> list[str]:
 
 def episodes(x: str, values: tuple, seeds: int = 2, n_eps: int = 10, seed: int = 0,
              tasks: tuple[str, ...] = ("reach", "push")) -> pd.DataFrame:
-    """Tidy episode rows like ``experiment_results``: task, method, pretraining, seed, x,
+    """Tidy episode rows like ``experiment_results``: task, label, method, seed, x,
     success; ACT-JEPA succeeds with probability 0.8, raw BC with 0.5."""
     methods = {"raw": "raw BC", "actjepa": "ACT-JEPA + BC"}
     rng = np.random.default_rng(seed)
@@ -57,6 +57,6 @@ def episodes(x: str, values: tuple, seeds: int = 2, n_eps: int = 10, seed: int =
                 for v in values:
                     p = 0.8 if key == "actjepa" else 0.5
                     rows.append(pd.DataFrame({
-                        "task": task, "method": label, "pretraining": key, "seed": s, x: v,
+                        "task": task, "label": label, "method": key, "seed": s, x: v,
                         "episode": np.arange(n_eps), "success": (rng.random(n_eps) < p).astype(float)}))
     return pd.concat(rows, ignore_index=True)

@@ -17,8 +17,8 @@ from helpers import episodes
 def test_paired_difference_equals_difference_of_means_and_covers_it() -> None:
     rows = episodes("n_demos", (2, 4), seeds=3)
     adv = analysis.paired_difference(rows, "actjepa", "raw", by=("task", "n_demos"))
-    means = summarize(rows, by=("task", "pretraining", "n_demos")).set_index(
-        ["task", "n_demos", "pretraining"]).success
+    means = summarize(rows, by=("task", "method", "n_demos")).set_index(
+        ["task", "n_demos", "method"]).success
     for r in adv.itertuples():
         expected = means[(r.task, r.n_demos, "actjepa")] - means[(r.task, r.n_demos, "raw")]
         assert r.difference == pytest.approx(expected)
@@ -30,7 +30,7 @@ def test_paired_difference_equals_difference_of_means_and_covers_it() -> None:
 def test_paired_difference_is_never_zero_width_and_pairs_by_seed() -> None:
     # Both seeds: treatment 10/10, control 5/10, so the per-seed differences are identical.
     rows = pd.DataFrame({
-        "task": "reach", "pretraining": np.repeat(["actjepa", "raw"], 20),
+        "task": "reach", "method": np.repeat(["actjepa", "raw"], 20),
         "seed": np.tile(np.repeat([0, 1], 10), 2),
         "success": np.r_[np.ones(20), np.tile(np.r_[np.ones(5), np.zeros(5)], 2)],
     })
@@ -38,7 +38,7 @@ def test_paired_difference_is_never_zero_width_and_pairs_by_seed() -> None:
     assert r.difference == pytest.approx(0.5)
     assert r.ci_low < 0.5 < r.ci_high
     # A seed that only one side has is dropped, not paired with anything.
-    extra = pd.DataFrame({"task": "reach", "pretraining": "actjepa", "seed": 7, "success": [0.0] * 10})
+    extra = pd.DataFrame({"task": "reach", "method": "actjepa", "seed": 7, "success": [0.0] * 10})
     (r2,) = analysis.paired_difference(pd.concat([rows, extra]), "actjepa", "raw").itertuples()
     assert r2.units == 2 and r2.difference == pytest.approx(0.5)
     with pytest.raises(ValueError, match="no rows"):
@@ -47,11 +47,11 @@ def test_paired_difference_is_never_zero_width_and_pairs_by_seed() -> None:
 
 def test_task_average_pools_the_tasks_episodes():
     rows = episodes("sigma", (0.0,), seeds=2)
-    s = analysis.summarize_with_average(rows, by=("task", "pretraining")).set_index(["task", "pretraining"])
+    s = analysis.summarize_with_average(rows, by=("task", "method")).set_index(["task", "method"])
     for key in ("raw", "actjepa"):
-        mine = rows[rows.pretraining == key].success.mean()
+        mine = rows[rows.method == key].success.mean()
         assert s.loc[("average", key), "success"] == pytest.approx(mine)
-        assert s.loc[("average", key), "episodes"] == len(rows[rows.pretraining == key])
+        assert s.loc[("average", key), "episodes"] == len(rows[rows.method == key])
 
 
 def test_verdicts_place_the_claim_against_our_interval():
@@ -59,10 +59,10 @@ def test_verdicts_place_the_claim_against_our_interval():
     assert analysis.verdict(0.75, 0.4, 0.6) == "claim higher than ours"
     assert analysis.verdict(0.3, 0.4, 0.6) == "claim lower than ours"
     assert analysis.verdict(None, 0.4, 0.6) == "no number claimed"
-    summary = pd.DataFrame({"method": ["a", "b"], "success": [0.5, 0.2], "ci_low": [0.4, 0.1],
+    summary = pd.DataFrame({"label": ["a", "b"], "success": [0.5, 0.2], "ci_low": [0.4, 0.1],
                             "ci_high": [0.6, 0.3]})
-    seed = pd.DataFrame({"method": ["a"], "claimed_success": [0.9]})
-    out = analysis.beside_claimed(summary, seed, on=("method",)).set_index("method")
+    seed = pd.DataFrame({"label": ["a"], "claimed_success": [0.9]})
+    out = analysis.beside_claimed(summary, seed, on=("label",)).set_index("label")
     assert out.loc["a", "verdict"] == "claim higher than ours" and out.loc["a", "claimed"] == "90.0%"
     assert out.loc["b", "verdict"] == "no number claimed" and out.loc["a", "ours"] == "50.0% [40.0, 60.0]"
 
@@ -81,7 +81,7 @@ def _paired(treatment: list[int], control: list[int], n: int = 10) -> pd.DataFra
     rows = []
     for key, successes in (("actjepa", treatment), ("raw", control)):
         for seed, s in enumerate(successes):
-            rows += [{"task": "reach", "pretraining": key, "seed": seed, "success": float(e < s)}
+            rows += [{"task": "reach", "method": key, "seed": seed, "success": float(e < s)}
                      for e in range(n)]
     return pd.DataFrame(rows)
 

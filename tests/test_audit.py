@@ -53,16 +53,16 @@ def _episodes(p: dict[str, float], key: str, values: dict[str, tuple], seeds: in
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    main = _episodes({"actjepa": 0.9, "raw": 0.3}, "pretraining",
-                     {"pretraining": list(BASELINES), "sigma": claims.CLAIMED_SIGMAS})
-    main["method"] = main.pretraining.map(BASELINES)
-    abl = _episodes({"no_action": 0.2}, "method",
-                    {"method": list(claims.ABLATIONS) + ["film"], "sigma": (0.0,)})
-    abl["pretraining"] = "actjepa"
-    abl["encoder_erank"] = np.where(abl.method == "no_ema", 1.0, 30.0)
+    main = _episodes({"actjepa": 0.9, "raw": 0.3}, "method",
+                     {"method": list(BASELINES), "sigma": claims.CLAIMED_SIGMAS})
+    main["label"] = main.method.map(BASELINES)
+    abl = _episodes({"no_action": 0.2}, "label",
+                    {"label": list(claims.ABLATIONS) + ["film"], "sigma": (0.0,)})
+    abl["method"] = "actjepa"
+    abl["encoder_erank"] = np.where(abl.label == "no_ema", 1.0, 30.0)
     abl["encoder_std"] = 0.05
-    data = _episodes({"actjepa": 0.8, "raw": 0.4}, "pretraining",
-                     {"pretraining": ["raw", "actjepa"], "n_demos": claims.DEMO_COUNTS, "sigma": (0.0,)})
+    data = _episodes({"actjepa": 0.8, "raw": 0.4}, "method",
+                     {"method": ["raw", "actjepa"], "n_demos": claims.DEMO_COUNTS, "sigma": (0.0,)})
     return audit.audit(main, abl, data)
 
 
@@ -96,8 +96,8 @@ def test_audit_verdicts_follow_the_rows(table: pd.DataFrame) -> None:
 
 
 def test_retention_bootstrap_brackets_its_point_estimate() -> None:
-    main = _episodes({"actjepa": 0.9}, "pretraining",
-                     {"pretraining": list(BASELINES), "sigma": (0.0, 0.3)}, n_eps=50)
+    main = _episodes({"actjepa": 0.9}, "method",
+                     {"method": list(BASELINES), "sigma": (0.0, 0.3)}, n_eps=50)
     boot = audit.retention_bootstrap(main, 0.3, resamples=500)
     for m, point in boot["point"].items():
         lo, hi = np.nanpercentile(boot["samples"][m], [2.5, 97.5])
@@ -106,7 +106,7 @@ def test_retention_bootstrap_brackets_its_point_estimate() -> None:
 
 
 def test_retention_bootstrap_refuses_mismatched_rows() -> None:
-    main = _episodes({}, "pretraining", {"pretraining": list(BASELINES), "sigma": (0.0,)})
+    main = _episodes({}, "method", {"method": list(BASELINES), "sigma": (0.0,)})
     with pytest.raises(ValueError, match="do not match"):
         audit.retention_bootstrap(main, 0.3, resamples=10)
 
@@ -157,12 +157,12 @@ RANKED = {"actjepa": 0.9, "passive": 0.7, "contrastive": 0.5, "autoencoder": 0.4
 def test_main_table_cells_are_the_clean_success_and_the_runner_up_is_named() -> None:
     """Catches the main table read from the noisy rows (noise lowers every success here) and
     the ranking's lead measured against the third method instead of the second."""
-    main = _episodes(RANKED, "pretraining", {"pretraining": list(BASELINES), "sigma": (0.0, 0.3)})
+    main = _episodes(RANKED, "method", {"method": list(BASELINES), "sigma": (0.0, 0.3)})
     rows = {r["claim"]: r for r in audit.main_claims(main)}
     clean = main[main.sigma == 0]
     for key, name in BASELINES.items():
         cell = rows[f"{name}, task average"]
-        assert cell["value"] == pytest.approx(clean[clean.pretraining == key].success.mean())
+        assert cell["value"] == pytest.approx(clean[clean.method == key].success.mean())
     ranking = rows["ACT-JEPA + BC has the highest task-average success of the five"]
     assert ranking["verdict"] == "holds"
     assert "lead over passive latent prediction + BC" in ranking["ours"]
@@ -226,8 +226,8 @@ def test_most_graceful_needs_a_lead_whose_lower_percentile_is_above_zero() -> No
 def test_a_method_without_clean_success_gets_an_undefined_retention_row() -> None:
     """Catches the row of a method with no clean success dropped: the noise section keeps its
     21 claims, raw BC's retention is reported as undefined, not as a number."""
-    main = _episodes({"raw": 0.0, "actjepa": 0.9}, "pretraining",
-                     {"pretraining": list(BASELINES), "sigma": claims.CLAIMED_SIGMAS})
+    main = _episodes({"raw": 0.0, "actjepa": 0.9}, "method",
+                     {"method": list(BASELINES), "sigma": claims.CLAIMED_SIGMAS})
     rows = audit.noise_claims(main)
     assert len(rows) == 16 + 4 + 1
     raw = [r for r in rows if r["claim"].startswith("raw BC") and r["kind"] == "retention"]

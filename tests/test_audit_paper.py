@@ -14,7 +14,7 @@ def chunked_rows(rates: dict[str, dict[str, float]], seeds: int = 5, n_eps: int 
                  seed: int = 0) -> pd.DataFrame:
     """Clean episode rows with success drawn at ``rates[method][task]``."""
     rng = np.random.default_rng(seed)
-    parts = [pd.DataFrame({"task": t, "pretraining": m, "seed": s, "sigma": 0.0,
+    parts = [pd.DataFrame({"task": t, "method": m, "seed": s, "sigma": 0.0,
                            "episode": np.arange(n_eps),
                            "success": (rng.random(n_eps) < p).astype(float)})
              for m, per_task in rates.items() for t, p in per_task.items() for s in range(seeds)]
@@ -54,7 +54,7 @@ def test_up_to_ten_points_holds_when_the_largest_lead_is_ten():
 
 
 def test_world_model_gain_and_verdict():
-    parts = [pd.DataFrame({"task": t, "method": m, "seed": s, "j": np.arange(1, 11),
+    parts = [pd.DataFrame({"task": t, "label": m, "seed": s, "j": np.arange(1, 11),
                            "r2": r2 + 0.01 * s})
              for t in TASKS for s in range(5)
              for m, r2 in (("ACT", 0.5), ("ACT-JEPA (paper)", 0.6 if t == "push" else 0.5))]
@@ -68,7 +68,7 @@ def test_world_model_gain_and_verdict():
 
 
 def test_world_model_claim_is_undefined_when_act_explains_nothing():
-    parts = [pd.DataFrame({"task": t, "method": m, "seed": s, "j": np.arange(1, 4), "r2": -0.5})
+    parts = [pd.DataFrame({"task": t, "label": m, "seed": s, "j": np.arange(1, 4), "r2": -0.5})
              for t in TASKS for s in range(3) for m in ("ACT", "ACT-JEPA (paper)")]
     row = paper_claims(None, pd.concat(parts, ignore_index=True))[-1]
     assert row["verdict"] == "not testable yet" and "undefined" in row["ours"]

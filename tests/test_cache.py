@@ -62,9 +62,24 @@ def test_a_truncated_checkpoint_is_retrained_to_the_same_result(runner):
     pd.testing.assert_frame_equal(clean, again)
 
 
+def test_an_entry_cached_under_the_old_column_name_is_read_not_recomputed(runner):
+    """Entries written before the rename call the method key ``pretraining``: they must be
+    read as they are (a quarantine here would recompute every cached run)."""
+    spec = RunSpec("reach", method="raw", **TINY)
+    clean = runner.run([spec])
+    path = runner._path(spec)
+    old = pd.read_csv(path, dtype={"spec_key": str}).rename(columns={"method": "pretraining"})
+    old.to_csv(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        again = runner.run([spec])
+    pd.testing.assert_frame_equal(clean, again)
+    assert list(clean.columns[:3]) == ["task", "label", "method"]
+
+
 def test_run_problem_names_each_defect():
     spec = RunSpec("reach", method="raw", **TINY)
-    good = pd.DataFrame({c: 0 for c in ("task", "pretraining", "protocol", "seed", "episode",
+    good = pd.DataFrame({c: 0 for c in ("task", "method", "protocol", "seed", "episode",
                                         "env_seed", "n_demos", "spec")}, index=range(6))
     good = good.assign(sigma=[0.0] * 3 + [0.1] * 3, success=[1.0, 0.0] * 3, spec_key=spec.key())
     assert run_problem(good, spec) is None

@@ -56,9 +56,9 @@ def fake_rollouts(monkeypatch):
 def test_rows_are_one_per_episode_on_the_evaluation_seeds(fake_rollouts):
     """Catches rows built from the wrong episodes, labels or success type."""
     rows = evaluate_policy("reach", policy, 4, STATS, sigma=0.3, noise_seed=7, num_envs=2,
-                           method="nn", seed=5, progress="eval")
+                           label="nn", seed=5, progress="eval")
     expected = pd.DataFrame({
-        "task": "reach", "method": "nn", "seed": 5, "sigma": 0.3, "episode": np.arange(4),
+        "task": "reach", "label": "nn", "seed": 5, "sigma": 0.3, "episode": np.arange(4),
         "env_seed": episode_seeds("evaluation", 4), "success": [1.0, 0.0, 0.0, 1.0]})
     pd.testing.assert_frame_equal(rows, expected)
     np.testing.assert_array_equal(fake_rollouts["seeds"], episode_seeds("evaluation", 4))
@@ -73,7 +73,7 @@ def test_defaults_are_clean_quiet_and_labelled_zero(fake_rollouts):
     rows = evaluate_policy("reach", policy, 3, STATS)
     assert fake_rollouts["observe"] is None  # clean: the policy sees the env's observation
     assert fake_rollouts["noise_seed"] == 0 and fake_rollouts["progress"] is False
-    assert (rows.sigma == 0.0).all() and (rows.seed == 0).all() and (rows.method == "").all()
+    assert (rows.sigma == 0.0).all() and (rows.seed == 0).all() and (rows.label == "").all()
 
 
 def test_a_single_episode_is_enough_and_zero_is_refused(fake_rollouts):
@@ -115,7 +115,7 @@ def test_policy_runs_with_one_torch_thread_and_settings_are_restored(fake_rollou
 
 def _rows(task: str, sigma: float, per_seed: list[list[int]]) -> pd.DataFrame:
     """Rows of one (task, method, sigma) group: ``per_seed[i]`` is seed i's episode outcomes."""
-    return pd.DataFrame([{"task": task, "method": "m", "sigma": sigma, "seed": s, "episode": e,
+    return pd.DataFrame([{"task": task, "label": "m", "sigma": sigma, "seed": s, "episode": e,
                           "success": float(v)}
                          for s, outcomes in enumerate(per_seed) for e, v in enumerate(outcomes)])
 
@@ -125,7 +125,7 @@ def test_summarize_one_seed_gives_its_rate_and_wilson_interval():
     out = summarize(_rows("reach", 0.0, [[1, 1, 0, 1]]))
     assert len(out) == 1
     row = out.iloc[0]
-    assert (row.task, row.method, row.sigma) == ("reach", "m", 0.0)
+    assert (row.task, row.label, row.sigma) == ("reach", "m", 0.0)
     assert row.success == 0.75 and (row.seeds, row.episodes) == (1, 4)
     assert (row.ci_low, row.ci_high) == pytest.approx(wilson_interval(3, 4))
 

@@ -47,7 +47,7 @@ def test_keys_change_with_every_field_and_pretraining_is_shared():
 def test_every_baseline_runs_and_its_model_reloads(runner, method):
     spec = RunSpec("reach", method=method, protocol="nn", **TINY)
     rows = runner.run([spec])
-    assert len(rows) == 3 and set(rows["pretraining"]) == {method}
+    assert len(rows) == 3 and set(rows["method"]) == {method}
     d = runner.training_demos(spec)
     fresh = runner.pretrained(spec, d)  # now loaded from the model cache
     z = torch.zeros(2, 13)
@@ -86,7 +86,7 @@ def test_the_label_names_a_row_but_does_not_decide_it(runner):
     b = RunSpec("reach", protocol="nn", label="concat", **TINY)
     assert a.key() == b.key()
     rows_a, rows_b = runner.run([a]), runner.run([b])
-    assert set(rows_a["method"]) == {"full"} and set(rows_b["method"]) == {"concat"}
+    assert set(rows_a["label"]) == {"full"} and set(rows_b["label"]) == {"concat"}
     assert rows_a["success"].equals(rows_b["success"])
     assert len(list((runner.cache_dir / "runs").glob("*.csv"))) == 1
 

@@ -75,7 +75,7 @@ def test_specs_refuse_out_of_range_values_before_any_training(bad):
 
 
 def test_one_nan_success_cell_is_an_error_at_load_not_a_changed_verdict(tmp_path):
-    rows = pd.DataFrame({"task": "reach", "method": "raw", "seed": [0, 1], "success": [1.0, 0.0],
+    rows = pd.DataFrame({"task": "reach", "label": "raw", "seed": [0, 1], "success": [1.0, 0.0],
                          "spec_key": ["a", "b"], "spec": ["{}", "{}"]})
     path = write_results(rows, tmp_path / "x.csv")
     assert len(read_results(path)) == 2

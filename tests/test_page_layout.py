@@ -42,11 +42,11 @@ def test_one_line_cells_joined_by_nbsp_overflow_and_stacked_cells_fit() -> None:
     row = "<tr><th>raw BC (no pretraining)</th>" + f"<td>{cell}</td>" * 5 + "</tr>"
     wide = f"<table>{row}</table>"
     assert page_layout.table_width(wide) > page_layout.TABLE_CHARS
-    summary = pd.DataFrame({"method": ["raw BC (no pretraining)"] * 5,
+    summary = pd.DataFrame({"label": ["raw BC (no pretraining)"] * 5,
                             "sigma": [0.0, 0.05, 0.1, 0.2, 0.3], "success": [0.879] * 5,
                             "ci_low": [0.862] * 5, "ci_high": [0.895] * 5,
                             "claimed_success": [0.541] * 5})
-    styled = tables.beside_claimed(summary, "method", "sigma", ["raw BC (no pretraining)"],
+    styled = tables.beside_claimed(summary, "label", "sigma", ["raw BC (no pretraining)"],
                                    column_name=tables.sigma_label).to_html()
     assert page_layout.table_width(styled) <= page_layout.TABLE_CHARS
     assert page_layout.output_problems({"data": {"text/html": styled}}) == []

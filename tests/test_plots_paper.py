@@ -12,7 +12,7 @@ from actjepa_core.plots import paper
 
 
 def test_plot_probe_curves_one_panel_per_task_and_a_legend_below() -> None:
-    summary = pd.DataFrame([{"task": t, "method": m, "j": j, "success": 0.5, "ci_low": 0.4,
+    summary = pd.DataFrame([{"task": t, "label": m, "j": j, "success": 0.5, "ci_low": 0.4,
                              "ci_high": 0.6}
                             for t in ("reach", "push", "pick_place") for m in ("ACT", "ACT-JEPA")
                             for j in (1, 2, 3)])

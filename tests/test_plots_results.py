@@ -31,7 +31,7 @@ def _labelled(ax: plt.Axes, title: bool = True) -> None:
 
 
 def test_plot_curves_by_task_one_panel_per_task_with_shared_legend() -> None:
-    summary = summarize(episodes("sigma", (0.0, 0.1, 0.3)), by=("task", "method", "sigma"))
+    summary = summarize(episodes("sigma", (0.0, 0.1, 0.3)), by=("task", "label", "sigma"))
     summary["claimed_success"] = np.nan
     fig = pr.plot_curves_by_task(summary, x="sigma", title="per task", xlabel="σ (standardised)")
     assert [ax.get_title() for ax in fig.axes] == list(TASKS)
@@ -43,7 +43,7 @@ def test_plot_curves_by_task_one_panel_per_task_with_shared_legend() -> None:
 
 
 def test_plot_curves_by_task_log_x() -> None:
-    summary = summarize(episodes("n_demos", (2, 4, 8)), by=("task", "method", "n_demos"))
+    summary = summarize(episodes("n_demos", (2, 4, 8)), by=("task", "label", "n_demos"))
     fig = pr.plot_curves_by_task(summary, x="n_demos", logx=True)
     assert all(ax.get_xscale() == "log" for ax in fig.axes)
     assert fig.axes[1].get_xlabel() == "n_demos"
@@ -61,7 +61,7 @@ def legend_texts(fig: plt.Figure) -> list[str]:
 
 def test_three_panels_fill_a_two_by_two_grid() -> None:
     rows = pd.concat([episodes("sigma", (0.0, 0.1)).assign(task=t) for t in ("a", "b", "c")])
-    summary = summarize(rows, by=("task", "method", "sigma"))
+    summary = summarize(rows, by=("task", "label", "sigma"))
     fig = pr.plot_curves_by_task(summary, x="sigma")
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in visible] == ["a", "b", "c"] and len(fig.axes) == 4
@@ -69,7 +69,7 @@ def test_three_panels_fill_a_two_by_two_grid() -> None:
 
 
 def test_plot_noise_curves_and_data_efficiency_show_the_claims() -> None:
-    s = summarize(episodes("sigma", (0.0, 0.3)), by=("method", "sigma"))
+    s = summarize(episodes("sigma", (0.0, 0.3)), by=("label", "sigma"))
     s["claimed_success"] = [0.5, 0.3, 0.6, 0.4]
     fig = pr.plot_noise_curves(s, title="noise")
     (ax,) = fig.axes
@@ -78,7 +78,7 @@ def test_plot_noise_curves_and_data_efficiency_show_the_claims() -> None:
     assert styles(ax) == ["-", "--", "-", "--"]
     assert "σ" in ax.get_xlabel()
 
-    d = summarize(episodes("n_demos", (10, 25)), by=("method", "n_demos"))
+    d = summarize(episodes("n_demos", (10, 25)), by=("label", "n_demos"))
     d["claimed_success"] = [0.2, 0.3, np.nan, np.nan]
     fig = pr.plot_data_efficiency(d, title="data")
     (ax,) = fig.axes
@@ -88,7 +88,7 @@ def test_plot_noise_curves_and_data_efficiency_show_the_claims() -> None:
 
 
 def test_plot_retention_skips_undefined_and_draws_the_claim() -> None:
-    ret = pd.DataFrame({"method": ["a", "a", "b", "b"], "sigma": [0.0, 0.3, 0.0, 0.3],
+    ret = pd.DataFrame({"label": ["a", "a", "b", "b"], "sigma": [0.0, 0.3, 0.0, 0.3],
                         "retention": [1.0, 0.5, np.nan, np.nan],
                         "claimed_retention": [1.0, 0.4, 1.0, 0.2]})
     fig = pr.plot_retention(ret, title="ret")
@@ -102,7 +102,7 @@ def test_plot_retention_skips_undefined_and_draws_the_claim() -> None:
 def test_plot_noise_conditions_panels_bars_and_legend() -> None:
     rows = episodes("sigma", (0.1, 0.3))
     both = pd.concat([rows.assign(condition="test only"), rows.assign(condition="train and test")])
-    table = summarize(both, by=("method", "sigma", "condition"))
+    table = summarize(both, by=("label", "sigma", "condition"))
     fig = pr.plot_noise_conditions(table, title="conditions")
     assert [ax.get_title() for ax in fig.axes] == ["σ = 0.1", "σ = 0.3"]
     _labelled(fig.axes[0])

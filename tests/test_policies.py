@@ -125,12 +125,12 @@ def test_probes_find_what_is_there_and_not_what_is_not(reach):
 def test_evaluation_rows_and_summary(reach):
     o, a, _ = reach.transitions()
     policy = LatentNN(None, o, a, reach.stats)
-    rows = evaluate_policy("reach", policy, 6, reach.stats, sigma=0.1, method="nn", seed=3,
+    rows = evaluate_policy("reach", policy, 6, reach.stats, sigma=0.1, label="nn", seed=3,
                            num_envs=6)
-    assert list(rows.columns[:6]) == ["task", "method", "seed", "sigma", "episode", "env_seed"]
+    assert list(rows.columns[:6]) == ["task", "label", "seed", "sigma", "episode", "env_seed"]
     assert len(rows) == 6 and set(rows["success"]) <= {0.0, 1.0}
     assert rows["env_seed"].min() >= episode_seeds("evaluation", 1)[0]
-    again = evaluate_policy("reach", policy, 6, reach.stats, sigma=0.1, method="nn", seed=3,
+    again = evaluate_policy("reach", policy, 6, reach.stats, sigma=0.1, label="nn", seed=3,
                             num_envs=3)
     np.testing.assert_array_equal(rows["success"], again["success"])  # batching-invariant
     summary = summarize(rows)
@@ -144,7 +144,7 @@ def test_evaluation_defaults_are_clean_and_seeded_and_one_episode_suffices(reach
     plain = evaluate_policy("reach", policy, 4, reach.stats)
     clean = evaluate_policy("reach", policy, 4, reach.stats, sigma=0.0, noise_seed=0, num_envs=25)
     pd.testing.assert_frame_equal(plain, clean)
-    assert (plain.sigma == 0).all() and (plain.method == "").all() and (plain.seed == 0).all()
+    assert (plain.sigma == 0).all() and (plain.label == "").all() and (plain.seed == 0).all()
     noisy = evaluate_policy("reach", policy, 4, reach.stats, sigma=2.0)
     assert noisy.equals(evaluate_policy("reach", policy, 4, reach.stats, sigma=2.0, noise_seed=0))
     assert len(evaluate_policy("reach", policy, 1, reach.stats)) == 1
@@ -153,6 +153,6 @@ def test_evaluation_defaults_are_clean_and_seeded_and_one_episode_suffices(reach
 
 
 def test_summarize_keeps_the_order_groups_first_appear_in():
-    rows = pd.DataFrame({"task": ["reach", "reach", "push", "push"], "method": "m", "sigma": 0.0,
+    rows = pd.DataFrame({"task": ["reach", "reach", "push", "push"], "label": "m", "sigma": 0.0,
                          "seed": [0, 1, 0, 1], "success": [1.0, 0.0, 1.0, 1.0]})
     assert list(summarize(rows).task) == ["reach", "push"]  # not sorted

@@ -17,7 +17,7 @@ def ret_rows(clean: dict[str, float], noisy: dict[str, float]) -> pd.DataFrame:
     rows = []
     for m in METHODS:
         for sigma, success in ((0.0, clean[m]), (0.3, noisy[m])):
-            rows.append({"pretraining": m, "method": BASELINES[m], "sigma": sigma,
+            rows.append({"method": m, "label": BASELINES[m], "sigma": sigma,
                          "success": success, "ci_low": success - 0.05, "ci_high": success + 0.05,
                          "retention": success / clean[m] if clean[m] > 0 else np.nan,
                          "claimed_success": claims.NOISE[m][0 if sigma == 0 else -1]})
@@ -26,7 +26,7 @@ def ret_rows(clean: dict[str, float], noisy: dict[str, float]) -> pd.DataFrame:
 
 def test_the_articles_retention_agrees_with_its_prose_and_a_disagreement_is_an_error(monkeypatch):
     ret = report_article.claimed_retention()
-    at = ret[ret.sigma == 0.3].set_index("pretraining").claimed_retention
+    at = ret[ret.sigma == 0.3].set_index("method").claimed_retention
     assert at["actjepa"] == pytest.approx(0.554, abs=5e-4)
     monkeypatch.setitem(claims.RETENTION_AT_030, "raw", 0.2)
     with pytest.raises(ValueError, match="disagree on retention"):
@@ -61,9 +61,9 @@ def test_noisy_demo_paragraph_counts_the_changes_per_sigma():
     rows = []
     for m, test_only, both in (("raw", 0.5, 0.6), ("autoencoder", 0.5, 0.4),
                                ("passive", 0.5, 0.5), ("actjepa", 0.5, 0.7)):
-        rows += [{"sigma": 0.1, "pretraining": m, "condition": report_article.TEST_ONLY,
+        rows += [{"sigma": 0.1, "method": m, "condition": report_article.TEST_ONLY,
                   "success": test_only},
-                 {"sigma": 0.1, "pretraining": m, "condition": report_article.DEMOS_TOO,
+                 {"sigma": 0.1, "method": m, "condition": report_article.DEMOS_TOO,
                   "success": both}]
     text = report_article.noisy_demo_paragraph(pd.DataFrame(rows))
     assert "+10.0 points for raw BC (no pretraining), -10.0 points for autoencoder + BC" in text
@@ -150,14 +150,14 @@ def ablation_rows(drop: dict[str, float]) -> pd.DataFrame:
         for seed in range(3):
             rate = drop.get(method, 0.6)
             success = (np.arange(100) < round(100 * rate)).astype(float)
-            rows.append(pd.DataFrame({"task": "average", "method": method, "seed": seed,
+            rows.append(pd.DataFrame({"task": "average", "label": method, "seed": seed,
                                       "episode": np.arange(100), "success": success}))
     return pd.concat(rows, ignore_index=True)
 
 
 def test_ablation_table_and_paragraph_name_only_the_separated_differences():
     table = report_article.ablation_table(ablation_rows({"no_action": 0.3}))
-    by = table.set_index("method")
+    by = table.set_index("label")
     assert by.loc["no_action", "Δ vs full (ours)"].startswith("-30.0")
     assert by.loc["no_ema", "claimed"] == "collapsed"
     assert by.loc["full", "Δ vs full (article)"] == "—"
@@ -175,7 +175,7 @@ def test_ablation_display_stacks_ours_over_the_articles():
     table = report_article.ablation_table(ablation_rows({"no_action": 0.3}))
     shown = report_article.ablation_display(table, ["full", "no_action", "no_ema"]).data
     assert list(shown.columns) == ["success", "Δ vs full (points)", "article's success"]
-    row = table.set_index("method").loc["no_action"]
+    row = table.set_index("label").loc["no_action"]
     assert shown.loc["no_action", "success"] == (
         f"<b>30.0%</b><br><small>[{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]</small>"
         f"<br><small>article {100 * CLAIMED['no_action']:.1f}%</small>")
@@ -184,7 +184,7 @@ def test_ablation_display_stacks_ours_over_the_articles():
         f"<br><small>article {100 * (CLAIMED['no_action'] - CLAIMED['full']):+.1f}</small>")
     assert shown.loc["full", "Δ vs full (points)"] == "—"
     assert shown.loc["no_ema", "success"].endswith("<br><small>article collapsed</small>")
-    assert shown.loc["no_ema", "article's success"] == table.set_index("method").loc["no_ema", "verdict"]
+    assert shown.loc["no_ema", "article's success"] == table.set_index("label").loc["no_ema", "verdict"]
 
 
 def test_no_ema_runs_sentence_counts_collapsed_runs():

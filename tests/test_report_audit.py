@@ -22,7 +22,7 @@ def cell(section: str, name: str, claimed: float, value: float | None, lo: float
     head = (f"{section}/{where}/{method}", section, name, "success rate", "x", claimed)
     row = (claim_row(*head, ours="not run") if value is None else
            claim_row(*head, value, lo, hi, "y", verdicts.number_verdict(claimed, lo, hi)))
-    return {**row, "method": method}
+    return {**row, "label": method}
 
 
 def key_rows() -> list[dict]:
@@ -78,7 +78,7 @@ def test_rules_list_prints_every_rule_of_verdicts() -> None:
 
 def test_success_cells_read_the_method_label_and_refuse_an_unknown_one(table: pd.DataFrame) -> None:
     cells = report_audit.success_cells(table)
-    assert cells.method.tolist() == [JEPA, RAW, JEPA, RAW]
+    assert cells.label.tolist() == [JEPA, RAW, JEPA, RAW]
     bad = pd.DataFrame([cell("main table", "mystery method, reach", 0.5, 0.5, 0.4, 0.6)])
     with pytest.raises(ValueError, match="mystery method"):
         report_audit.success_cells(bad)
@@ -161,13 +161,13 @@ def test_key_claim_ids_find_the_rows_the_audit_writes() -> None:
     rng = np.random.default_rng(0)
     grid = pd.MultiIndex.from_product(
         [list(BASELINES), claims.CLAIMED_SIGMAS, claims.TASKS, range(2), range(8)],
-        names=["pretraining", "sigma", "task", "seed", "episode"]).to_frame(index=False)
-    main = grid.assign(method=grid.pretraining.map(BASELINES),
+        names=["method", "sigma", "task", "seed", "episode"]).to_frame(index=False)
+    main = grid.assign(label=grid.method.map(BASELINES),
                        success=(rng.random(len(grid)) < 0.6).astype(float))
     runs = pd.MultiIndex.from_product([["full", "no_ema"], claims.TASKS, range(2)],
-                                      names=["method", "task", "seed"]).to_frame(index=False)
+                                      names=["label", "task", "seed"]).to_frame(index=False)
     ablations = runs.assign(encoder_std=0.05,
-                            encoder_erank=np.where(runs.method == "no_ema", 1.0, 30.0))
+                            encoder_erank=np.where(runs.label == "no_ema", 1.0, 30.0))
     table = pd.DataFrame([*audit.main_claims(main), *audit.noise_claims(main),
                           audit.collapse_claim(ablations)])
     found = {cid: report_audit.claim(table, cid).section for cid in report_audit.KEY_CLAIMS}

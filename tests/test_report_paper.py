@@ -15,7 +15,7 @@ LABELS = {"raw": "raw BC (no pretraining)", "act": "ACT", "diffusion_policy": "D
 
 def rows(rates: dict[str, float], seeds: int = 3, n_eps: int = 50) -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    return pd.concat([pd.DataFrame({"task": t, "method": LABELS[m], "pretraining": m, "seed": s,
+    return pd.concat([pd.DataFrame({"task": t, "label": LABELS[m], "method": m, "seed": s,
                                     "sigma": sigma, "episode": np.arange(n_eps),
                                     "success": (rng.random(n_eps) < p).astype(float)})
                       for m, p in rates.items() for t in TASKS for s in range(seeds)
@@ -28,13 +28,13 @@ def test_success_table_orders_methods_and_tasks():
     table = report_paper.success_table(summary).data
     assert list(table.index) == ["raw BC (no pretraining)", "ACT", "ACT-JEPA (paper)"]
     assert list(table.columns) == ["reach", "push", "pick_place", "average"]
-    act = summary[(summary.method == "ACT") & (summary.task == "push")].iloc[0]
+    act = summary[(summary.label == "ACT") & (summary.task == "push")].iloc[0]
     assert table.loc["ACT", "push"] == (f"<b>{100 * act.success:.1f}%</b><br><small>"
                                         f"[{100 * act.ci_low:.1f}, {100 * act.ci_high:.1f}]</small>")
 
 
 def test_present_keeps_the_order_then_the_rest():
-    s = pd.DataFrame({"method": ["no EMA target", "ACT-JEPA (paper)", "ACT"]})
+    s = pd.DataFrame({"label": ["no EMA target", "ACT-JEPA (paper)", "ACT"]})
     assert report_paper.present(s) == ["ACT", "ACT-JEPA (paper)", "no EMA target"]
 
 
@@ -68,7 +68,7 @@ def test_loss_terms_long_and_refuses_a_history_without_terms():
 
 
 def test_probe_summary_interval_over_seeds():
-    wm = pd.DataFrame({"task": "push", "method": "ACT", "seed": [0, 1, 2], "j": 1,
+    wm = pd.DataFrame({"task": "push", "label": "ACT", "seed": [0, 1, 2], "j": 1,
                        "r2": [0.4, 0.5, 0.6]})
     s = report_paper.probe_summary(wm).iloc[0]
     assert s.success == pytest.approx(0.5) and s.ci_low < 0.5 < s.ci_high and s.seeds == 3
@@ -77,7 +77,7 @@ def test_probe_summary_interval_over_seeds():
 def world(fit_reach: float) -> pd.DataFrame:
     """Two seeds x two methods x two tasks x j = 1, 2 of probe rows; ACT-JEPA's action fit
     on reach is ``fit_reach``, every other run's 0.5."""
-    rows = [{"task": t, "method": m, "seed": s, "j": j, "r2": 0.3 + 0.1 * j,
+    rows = [{"task": t, "label": m, "seed": s, "j": j, "r2": 0.3 + 0.1 * j,
              "action_r2": fit_reach if (t, m) == ("reach", "ACT-JEPA (paper)") else 0.5}
             for t in ("reach", "push") for m in ("ACT-JEPA (paper)", "ACT") for s in (0, 1)
             for j in (1, 2)]
@@ -115,7 +115,7 @@ def test_protocol_sentence_reads_counts_from_rows_and_budget_from_the_profile():
 
 def test_frozen_sentence_compares_each_head_with_its_policy():
     def row(task, method, m, lo, hi):
-        return {"task": task, "method": method, "success": m, "ci_low": lo, "ci_high": hi}
+        return {"task": task, "label": method, "success": m, "ci_low": lo, "ci_high": hi}
     summary = pd.DataFrame([
         row("reach", "ACT-JEPA (paper)", 0.1, 0.05, 0.15),
         row("reach", "ACT-JEPA (paper) encoder, frozen + BC", 0.9, 0.8, 0.95),
@@ -129,7 +129,7 @@ def test_frozen_sentence_compares_each_head_with_its_policy():
     assert text.startswith("A BC head on ACT-JEPA (paper)'s frozen encoder")
     assert "interval clear of interval, on reach." in text and "push" not in text
     with pytest.raises(ValueError, match="no end-to-end policy"):
-        report_paper.frozen_sentence(summary[summary.method == "ACT-JEPA (paper)"])
+        report_paper.frozen_sentence(summary[summary.label == "ACT-JEPA (paper)"])
 
 
 def labelled(rates: dict[str, float], n_eps: int = 40) -> pd.DataFrame:
@@ -141,7 +141,7 @@ def labelled(rates: dict[str, float], n_eps: int = 40) -> pd.DataFrame:
             for s in range(3):
                 k = round(p * n_eps)
                 frames.append(pd.DataFrame({
-                    "task": t, "method": label, "pretraining": "actjepa_paper", "seed": s,
+                    "task": t, "label": label, "method": "actjepa_paper", "seed": s,
                     "sigma": 0.0, "episode": np.arange(n_eps), "n_demos": 100,
                     "success": (np.arange(n_eps) < k).astype(float)}))
     return pd.concat(frames, ignore_index=True)
@@ -169,8 +169,8 @@ def test_data_efficiency_sentence_one_difference_per_count():
 
 def test_world_model_table_formats_the_gain_and_says_when_it_is_undefined():
     w = world(0.5)
-    w.loc[(w.method == "ACT-JEPA (paper)") & (w.task == "reach"), "r2"] *= 1.5
-    w.loc[(w.method == "ACT") & (w.task == "push"), "r2"] = -0.2
+    w.loc[(w.label == "ACT-JEPA (paper)") & (w.task == "reach"), "r2"] *= 1.5
+    w.loc[(w.label == "ACT") & (w.task == "push"), "r2"] = -0.2
     table = report_paper.world_model_table(w).data
     assert table.loc["reach", "ACT R²"] == "0.450"  # mean of 0.4 and 0.5
     assert table.loc["reach", "ACT-JEPA (paper) R²"] == "0.675"

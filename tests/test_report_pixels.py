@@ -24,13 +24,13 @@ def rows(p: dict[str, float], tasks=claims.TASKS, seeds: int = 3, n_eps: int = 2
     on clean episodes, times (1 - sigma) under noise."""
     rng = np.random.default_rng(seed)
     grid = pd.MultiIndex.from_product([list(BASELINES), SIGMAS, tasks, range(seeds)],
-                                      names=["pretraining", "sigma", "task", "seed"])
+                                      names=["method", "sigma", "task", "seed"])
     frame = grid.to_frame(index=False)
     out = frame.loc[frame.index.repeat(n_eps)].reset_index(drop=True)
     out["episode"] = np.tile(np.arange(n_eps), len(frame))
-    prob = out.pretraining.map(p).to_numpy() * (1 - out.sigma.to_numpy())
+    prob = out.method.map(p).to_numpy() * (1 - out.sigma.to_numpy())
     out["success"] = (rng.random(len(out)) < prob).astype(float)
-    out["method"] = out.pretraining.map(BASELINES)
+    out["label"] = out.method.map(BASELINES)
     return out
 
 
@@ -50,10 +50,10 @@ def test_pixel_rows_take_their_state_task_names() -> None:
 def test_beside_states_puts_the_state_rate_and_the_claim_beside_each_pixel_cell() -> None:
     table = report_pixels.beside_states(inputs({**ALL, "actjepa": 1.0, "raw": 0.0},
                                                {**ALL, "actjepa": 0.0, "raw": 1.0}))
-    jepa = table[(table.pretraining == "actjepa") & (table.task == "average") & (table.sigma == 0)].iloc[0]
+    jepa = table[(table.method == "actjepa") & (table.task == "average") & (table.sigma == 0)].iloc[0]
     assert (jepa.success, jepa.states) == (1.0, 0.0)
     assert jepa.claimed_success == claims.MAIN["actjepa"][3]
-    noisy = table[(table.pretraining == "raw") & (table.task == "average") & (table.sigma == 0.3)].iloc[0]
+    noisy = table[(table.method == "raw") & (table.task == "average") & (table.sigma == 0.3)].iloc[0]
     assert noisy.claimed_success == claims.NOISE["raw"][-1]
     # per-task noisy cells have no claimed number (the article gives only averages)
     assert table[(table.task == "push") & (table.sigma > 0)].claimed_success.isna().all()

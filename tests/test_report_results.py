@@ -8,7 +8,7 @@ from actjepa_core import report_results as rr
 
 
 def probes(r2: dict[tuple[str, str, str], float]) -> pd.DataFrame:
-    return pd.DataFrame([{"task": t, "target": g, "method": m, "r2": v}
+    return pd.DataFrame([{"task": t, "target": g, "label": m, "r2": v}
                          for (t, g, m), v in r2.items()])
 
 
@@ -32,7 +32,7 @@ def test_most_lost_skips_the_expert_action() -> None:
 
 
 def summary(rates: dict[tuple[str, str], float]) -> pd.DataFrame:
-    return pd.DataFrame([{"task": t, "method": m, "success": v} for (t, m), v in rates.items()])
+    return pd.DataFrame([{"task": t, "label": m, "success": v} for (t, m), v in rates.items()])
 
 
 def test_best_protocol_and_extraction_paragraph() -> None:
@@ -49,8 +49,8 @@ def test_best_protocol_and_extraction_paragraph() -> None:
 
 def test_ranking_paragraph_counts_the_verdicts() -> None:
     table = pd.DataFrame({
-        "task": ["average", "average", "reach"], "pretraining": ["raw", "actjepa", "raw"],
-        "method": ["raw BC", "ACT-JEPA + BC", "raw BC"], "success": [0.8, 0.6, 0.9],
+        "task": ["average", "average", "reach"], "method": ["raw", "actjepa", "raw"],
+        "label": ["raw BC", "ACT-JEPA + BC", "raw BC"], "success": [0.8, 0.6, 0.9],
         "verdict": ["claim lower than ours", "claim higher than ours", "within our CI"]})
     text = rr.ranking_paragraph(table)
     assert text.startswith("Ranked by average success: raw BC (80.0%), ACT-JEPA + BC (60.0%). "
@@ -62,7 +62,7 @@ def test_lost_paragraph_names_the_quantity_and_both_policies() -> None:
     act, raw, passive = "ACT-JEPA + BC", "raw BC (no pretraining)", "passive latent prediction + BC"
     p = probes({("push", "object_pos", raw): 0.9, ("push", "object_pos", act): 0.2,
                 ("push", "object_pos", passive): 0.5})
-    table = pd.DataFrame({"task": ["push", "push"], "pretraining": ["actjepa", "raw"],
+    table = pd.DataFrame({"task": ["push", "push"], "method": ["actjepa", "raw"],
                           "success": [0.3, 0.7]})
     text = rr.lost_paragraph(p, table, [raw, passive, act])
     assert "on the object_pos of push: a linear read-out recovers it with R² 0.20" in text

@@ -24,13 +24,13 @@ def test_rate_cell_leaves_out_what_is_missing() -> None:
 
 def summary() -> pd.DataFrame:
     return pd.DataFrame({
-        "method": ["B", "B", "A", "A"], "sigma": [0.0, 0.1, 0.0, 0.1],
+        "label": ["B", "B", "A", "A"], "sigma": [0.0, 0.1, 0.0, 0.1],
         "success": [0.5, 0.4, 0.9, 0.8], "ci_low": [0.4, 0.3, 0.8, 0.7],
         "ci_high": [0.6, 0.5, 1.0, 0.9], "claimed_success": [0.55, math.nan, 0.95, 0.85]})
 
 
 def test_beside_claimed_orders_rows_and_names_columns() -> None:
-    styler = tables.beside_claimed(summary(), "method", "sigma", ["A", "B", "C"],
+    styler = tables.beside_claimed(summary(), "label", "sigma", ["A", "B", "C"],
                                    column_name=tables.sigma_label)
     table = styler.data
     assert list(table.index) == ["A", "B"]  # the order given; names not in the data dropped
@@ -43,7 +43,7 @@ def test_beside_claimed_orders_rows_and_names_columns() -> None:
 
 def test_stacked_takes_two_column_levels() -> None:
     frame = summary().assign(cond=["x", "y", "x", "y"], cell=list("pqrs"))
-    table = tables.stacked(frame, "method", ["sigma", "cond"]).data
+    table = tables.stacked(frame, "label", ["sigma", "cond"]).data
     assert table.loc["A", (0.0, "x")] == "r" and table.loc["B", (0.1, "y")] == "q"
 
 
@@ -53,7 +53,7 @@ def test_sigma_label() -> None:
 
 def test_success_table_orders_rows_and_task_columns() -> None:
     summary = pd.DataFrame({"task": ["average", "push", "reach", "push"],
-                            "method": ["m", "m", "m", "n"], "success": [0.5, 0.4, 0.6, 0.1],
+                            "label": ["m", "m", "m", "n"], "success": [0.5, 0.4, 0.6, 0.1],
                             "ci_low": [0.4, 0.3, 0.5, 0.0], "ci_high": [0.6, 0.5, 0.7, 0.2]})
     table = tables.success_table(summary, ["n", "m"]).data
     assert list(table.index) == ["n", "m"]

@@ -45,16 +45,16 @@ def plot_future_errors(errors: pd.DataFrame,
 def plot_probe_curves(summary: pd.DataFrame, title: str = "What the encoder knows of the future"
                       ) -> plt.Figure:
     """Held-out R^2 of the future probes against j, one panel per task, a 95% band over seeds."""
-    check_columns(summary, ["task", "method", "j", "success", "ci_low", "ci_high"],
+    check_columns(summary, ["task", "label", "j", "success", "ci_low", "ci_high"],
                   "plot_probe_curves")
     tasks = list(dict.fromkeys(summary.task))
-    colors = palette(list(dict.fromkeys(summary.method)))
+    colors = palette(list(dict.fromkeys(summary.label)))
     fig, axes = panel_grid(len(tasks))
     for ax, task in zip(axes, tasks):
-        for method, part in summary[summary.task == task].groupby("method", sort=False):
+        for label, part in summary[summary.task == task].groupby("label", sort=False):
             part = part.sort_values("j")
-            ax.plot(part.j, part.success, "o-", color=colors[method], label=method)
-            ax.fill_between(part.j, part.ci_low, part.ci_high, color=colors[method], alpha=0.2, lw=0)
+            ax.plot(part.j, part.success, "o-", color=colors[label], label=label)
+            ax.fill_between(part.j, part.ci_low, part.ci_high, color=colors[label], alpha=0.2, lw=0)
         ax.set_title(task)
         ax.set_xlabel("future step j")
     for ax in axes[::2]:

@@ -20,7 +20,7 @@ from ..analysis import check_columns
 from .style import palette, panel_grid
 
 
-def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "method",
+def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "label",
                  title: str = "Success rate on held-out episodes") -> plt.Figure:
     """Bars of mean success with their 95% CI (columns of ``evaluate.summarize``).
 
@@ -90,7 +90,7 @@ def curve_legend(fig: plt.Figure, colors: dict[str, tuple], claimed: bool, title
     fig.tight_layout(rect=(0, (0.06 + 0.055 * rows) * 4.5 / fig.get_figheight(), 1, 1))
 
 
-def plot_curves(summary: pd.DataFrame, x: str, hue: str = "method", title: str = "",
+def plot_curves(summary: pd.DataFrame, x: str, hue: str = "label", title: str = "",
                 xlabel: str = "") -> plt.Figure:
     """Mean success against ``x`` per ``hue`` with a 95% CI band; the article's claims, where a
     ``claimed_success`` column has them, as dashed lines with open markers in the same colour."""
@@ -111,9 +111,9 @@ def plot_probes(probes: pd.DataFrame, hue_order: list[str] | None = None,
                 title: str = "What a linear read-out recovers from each frozen representation"
                 ) -> plt.Figure:
     """Held-out R^2 of each probe target (mean over tasks) per representation."""
-    mean_r2 = probes.groupby(["method", "target"], as_index=False)["r2"].mean()
+    mean_r2 = probes.groupby(["label", "target"], as_index=False)["r2"].mean()
     fig, ax = plt.subplots(figsize=(9, 4))
-    sns.barplot(mean_r2, x="target", y="r2", hue="method", hue_order=hue_order, ax=ax)
+    sns.barplot(mean_r2, x="target", y="r2", hue="label", hue_order=hue_order, ax=ax)
     ax.set_ylim(min(0.0, float(mean_r2.r2.min())) - 0.05, 1.05)
     ax.set_ylabel("held-out R² (mean over tasks)")
     ax.set_xlabel("probe target")
@@ -126,7 +126,7 @@ def plot_probes(probes: pd.DataFrame, hue_order: list[str] | None = None,
     return fig
 
 
-def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", panel: str = "task",
+def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "label", panel: str = "task",
                         title: str = "", xlabel: str = "", logx: bool = False,
                         hue_order: Sequence[str] | None = None) -> plt.Figure:
     """Small multiples: one panel per ``panel`` value, mean success against ``x`` per ``hue``
@@ -158,7 +158,7 @@ def plot_curves_by_task(summary: pd.DataFrame, x: str, hue: str = "method", pane
     return fig
 
 
-def plot_noise_curves(summary: pd.DataFrame, hue: str = "method",
+def plot_noise_curves(summary: pd.DataFrame, hue: str = "label",
                       title: str = "Success under test-time sensor noise") -> plt.Figure:
     """``plot_curves`` against ``sigma``, wide enough for a long legend beside it, with
     ticks at the noise levels run."""
@@ -168,7 +168,7 @@ def plot_noise_curves(summary: pd.DataFrame, hue: str = "method",
     return fig
 
 
-def plot_data_efficiency(summary: pd.DataFrame, hue: str = "method",
+def plot_data_efficiency(summary: pd.DataFrame, hue: str = "label",
                          title: str = "Success against the number of demonstrations"
                          ) -> plt.Figure:
     """Mean success against ``n_demos`` (log scale, ticks at the counts run) per ``hue`` with a
@@ -185,7 +185,7 @@ def plot_data_efficiency(summary: pd.DataFrame, hue: str = "method",
     return fig
 
 
-def plot_retention(ret: pd.DataFrame, hue: str = "method",
+def plot_retention(ret: pd.DataFrame, hue: str = "label",
                    title: str = "Retention: success under noise as a share of clean success"
                    ) -> plt.Figure:
     """Retention ``success(sigma) / success(0)`` against sigma per ``hue``: ours solid, and the
@@ -218,7 +218,7 @@ def plot_retention(ret: pd.DataFrame, hue: str = "method",
     return fig
 
 
-def plot_noise_conditions(table: pd.DataFrame, x: str = "method", condition: str = "condition",
+def plot_noise_conditions(table: pd.DataFrame, x: str = "label", condition: str = "condition",
                           panel: str = "sigma", panel_label: str = "σ",
                           title: str = "Noise at test time only, or in the demonstrations too"
                           ) -> plt.Figure:
