@@ -43,9 +43,13 @@ def read_results(path: Path) -> pd.DataFrame:
     rows = pd.read_csv(path, dtype={"spec_key": str})
     specs = pd.read_csv(specs_path(path), dtype={"spec_key": str})[["spec_key", "spec"]]
     score = "success" if "success" in rows.columns else "r2"
-    missing = [c for c in ("task", "label", "seed", score, "spec_key") if c not in rows.columns]
+    missing = [c for c in ("task", "label", "method", "seed", score, "spec_key")
+               if c not in rows.columns]
     if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
+        old = ("; it names them as before 2026-11 ('method' for the label, 'pretraining' for "
+               "the method): write it again with python -m actjepa_core reproduce, which reads "
+               "the runs from its cache" if "pretraining" in rows.columns else "")
+        raise ValueError(f"{path}: missing columns {missing}{old}")
     bad = (not_binary(rows[score]) if score == "success"
            else ~np.isfinite(pd.to_numeric(rows[score], errors="coerce")))
     if bad.any():

@@ -75,14 +75,25 @@ def test_specs_refuse_out_of_range_values_before_any_training(bad):
 
 
 def test_one_nan_success_cell_is_an_error_at_load_not_a_changed_verdict(tmp_path):
-    rows = pd.DataFrame({"task": "reach", "label": "raw", "seed": [0, 1], "success": [1.0, 0.0],
-                         "spec_key": ["a", "b"], "spec": ["{}", "{}"]})
-    path = write_results(rows, tmp_path / "x.csv")
+    path = write_results(_two_rows(), tmp_path / "x.csv")
     assert len(read_results(path)) == 2
     text = path.read_text().replace("1.0", "nan", 1)
     path.write_text(text)
     with pytest.raises(ValueError, match=r"x.csv: 1 row\(s\) with success not 0 or 1 .*line 2"):
         read_results(path)
+
+
+def test_results_under_the_old_column_names_say_how_to_rewrite_them(tmp_path):
+    path = write_results(_two_rows(), tmp_path / "x.csv")
+    old = pd.read_csv(path).rename(columns={"method": "pretraining", "label": "method"})
+    old.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"missing columns \['label'\]; .*reproduce"):
+        read_results(path)
+
+
+def _two_rows() -> pd.DataFrame:
+    return pd.DataFrame({"task": "reach", "label": "raw BC", "method": "raw", "seed": [0, 1],
+                         "success": [1.0, 0.0], "spec_key": ["a", "b"], "spec": ["{}", "{}"]})
 
 
 def test_mujoco_warnings_go_to_the_cache_folder_not_the_working_folder(tmp_path, monkeypatch):
