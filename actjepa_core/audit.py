@@ -228,7 +228,8 @@ def collapse_table(ablations: pd.DataFrame) -> pd.DataFrame:
              for s, e in zip(runs.encoder_std, runs.encoder_erank)]
     return (runs.assign(collapsed=flags).groupby("label", sort=False)
             .agg(runs=("seed", "size"), collapsed=("collapsed", "sum"),
-                 erank=("encoder_erank", "mean"), std=("encoder_std", "mean")))
+                 erank=("encoder_erank", "mean"), std=("encoder_std", "mean"))
+            .rename_axis("ablation"))
 
 
 def collapse_claim(ablations: pd.DataFrame) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .envs import TASKS
+from .tables import HEADERS
 
 GOAL_R2 = 0.95
 """Chapter 5's rule, fixed before any run: the BC head also gets the goal directly when a
@@ -26,7 +27,7 @@ def probe_table(probes: pd.DataFrame, order: list[str] | None = None) -> pd.Data
     """Held-out R² per (task, target) and representation (short labels), three decimals."""
     table = probes.pivot_table(index=["task", "target"], columns="label", values="r2")
     table = table.reindex(columns=order) if order else table
-    return table.rename(columns=short_label).round(3)
+    return table.rename(columns=short_label).rename_axis(columns=HEADERS["label"]).round(3)
 
 
 def needs_goal_input(probes: pd.DataFrame, encoder: str = "ACT-JEPA encoder") -> tuple[bool, str]:

@@ -61,8 +61,13 @@ def stacked(frame: pd.DataFrame, index: str, columns: str | Sequence[str], cell:
         table = table[[c for c in column_order if c in table.columns]]
     if column_name is not None:
         table = table.rename(columns=column_name)
+    table = table.rename_axis(index=HEADERS.get(index, index))
     styler = table.style.set_table_styles(CELL_CSS).format(na_rep="—")
     return styler.set_caption(caption) if caption else styler
+
+
+HEADERS = {"label": "method"}
+"""What a reader sees over a column of rows: a row's ``label`` is the name of its method."""
 
 
 def beside_claimed(summary: pd.DataFrame, index: str, columns: str, index_order: Sequence,

@@ -111,3 +111,10 @@ def test_plot_noise_conditions_panels_bars_and_legend() -> None:
     assert [t.get_text() for t in legend.get_texts()] == ["test only", "train and test"]
     with pytest.raises(ValueError, match="needs the columns"):
         pr.plot_noise_conditions(table.drop(columns="condition"))
+
+
+def test_success_bars_name_their_legend_for_a_reader() -> None:
+    summary = summarize(episodes("sigma", (0.0,)), by=("task", "label"))
+    ax = pr.plot_success(summary).axes[0]
+    assert ax.get_legend().get_title().get_text() == "method"  # not the column's name, label
+    _labelled(ax)

@@ -75,5 +75,5 @@ def test_probe_table_uses_short_labels_in_the_given_order() -> None:
     p = probes({("push", "goal", "raw BC (no pretraining)"): 0.98765,
                 ("push", "goal", "ACT-JEPA + BC"): 0.5})
     table = rr.probe_table(p, ["ACT-JEPA + BC", "raw BC (no pretraining)"])
-    assert list(table.columns) == ["ACT-JEPA", "raw BC"]
+    assert list(table.columns) == ["ACT-JEPA", "raw BC"] and table.columns.name == "method"
     assert table.loc[("push", "goal"), "raw BC"] == 0.988

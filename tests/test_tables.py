@@ -45,6 +45,7 @@ def test_stacked_takes_two_column_levels() -> None:
     frame = summary().assign(cond=["x", "y", "x", "y"], cell=list("pqrs"))
     table = tables.stacked(frame, "label", ["sigma", "cond"]).data
     assert table.loc["A", (0.0, "x")] == "r" and table.loc["B", (0.1, "y")] == "q"
+    assert table.index.name == "method"  # the reader's word over the rows, not the column's
 
 
 def test_sigma_label() -> None:

@@ -17,6 +17,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 
 from ..analysis import check_columns
+from ..tables import HEADERS
 from .style import palette, panel_grid
 
 
@@ -45,7 +46,7 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "label",
     ax.set_ylabel("success rate (%)")
     ax.set_xlabel(x)
     ax.set_title(title)
-    ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.legend(title=HEADERS.get(hue, hue), bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.tight_layout()
     return fig
 
