@@ -74,8 +74,7 @@ def beside_states(inputs: PixelInputs) -> pd.DataFrame:
     out = pix.merge(states.rename(columns={"success": "states"}),
                     on=["task", "method", "sigma"], how="left")
     main = claims.main_table().assign(sigma=0.0)
-    noise = (claims.noise_table()
-             .assign(task="average"))
+    noise = claims.noise_table().assign(task="average")
     claimed = pd.concat([main, noise[noise.sigma > 0]], ignore_index=True)
     return out.merge(claimed, on=["task", "method", "sigma"], how="left")
 
