@@ -415,8 +415,8 @@ class Runner:
         """Linear probes (``probes.probe_representation``) of the representation each spec
         pretrains, on its training demonstrations; a spec without pretraining probes the raw
         observation. A pixel spec's targets come from the state demonstrations of the same
-        episodes. Columns: the probe's, then ``task`` (the state task), ``label`` and
-        ``method`` (the spec's), ``seed``, and the run's ``spec_key`` and ``spec`` (as evaluation rows)."""
+        episodes. Columns: ``task`` (the state task), ``label``, ``method`` and ``seed``, the
+        probe's, then the run's ``spec_key`` and ``spec`` (``_probe_rows``)."""
         rows = []
         for spec in specs:
             d = self.training_demos(spec)
@@ -425,10 +425,7 @@ class Runner:
             state = state_spec(spec.task).name
             states = (self.training_demos(dataclasses.replace(spec, task=state))
                       if state != spec.task else None)
-            rows.append(probe_representation(embed, d, states=states).assign(
-                task=state, label=spec.label, method=spec.method, seed=spec.seed,
-                spec_key=spec.key(),
-                spec=json.dumps(spec.identity(), sort_keys=True, default=str)))
+            rows.append(_probe_rows(probe_representation(embed, d, states=states), spec, state))
         return pd.concat(rows, ignore_index=True)
 
     def probe_future(self, specs: Iterable[RunSpec], held_out: int = 25) -> pd.DataFrame:
@@ -459,13 +456,7 @@ class Runner:
             horizon = max(10, getattr(model.cfg, "obs_chunk", 1))
             rows = future_probe(torch_embedder(model.encoder), d, test, horizon)
             rows["action_r2"] = action_fit(model, d, test)  # one value per run, on every row
-            rows.insert(0, "task", spec.task)
-            rows.insert(1, "label", spec.label)
-            rows.insert(2, "method", spec.method)
-            rows.insert(3, "seed", spec.seed)
-            rows["spec_key"] = spec.key()
-            rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
-            frames.append(rows)
+            frames.append(_probe_rows(rows, spec, spec.task))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def _compute(self, spec: RunSpec) -> pd.DataFrame:
@@ -500,7 +491,7 @@ class Runner:
         if get_task(spec.task).is_pixels:  # the page says which device made the numbers
             rows["device"] = resolve_device("auto").type
         rows["spec_key"] = spec.key()
-        rows["spec"] = json.dumps(spec.identity(), sort_keys=True, default=str)
+        rows["spec"] = _spec_json(spec)
         return rows
 
 
@@ -560,6 +551,21 @@ class _Sweep:
     def fail(self, spec: RunSpec, error: BaseException) -> None:
         self.failed[spec.key()] = self.runner._failed(spec, error)
         self.bar.update(1)
+
+
+def _spec_json(spec: RunSpec) -> str:
+    """The full spec of a run as the ``spec`` column holds it (``results.write_results``
+    moves it to the specs file)."""
+    return json.dumps(spec.identity(), sort_keys=True, default=str)
+
+
+def _probe_rows(rows: pd.DataFrame, spec: RunSpec, task: str) -> pd.DataFrame:
+    """Probe scores named as evaluation rows are: ``task``, ``label``, ``method`` and
+    ``seed`` first, the run's ``spec_key`` and ``spec`` last, so the results files treat
+    both alike."""
+    front = pd.DataFrame({"task": task, "label": spec.label, "method": spec.method,
+                          "seed": spec.seed}, index=rows.index)
+    return pd.concat([front, rows], axis=1).assign(spec_key=spec.key(), spec=_spec_json(spec))
 
 
 def _labelled(rows: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:

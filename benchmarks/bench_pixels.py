@@ -46,7 +46,7 @@ def bare_rate(task: str, size: int, steps: int, render: bool) -> float:
     env = make_env(task)
     env.reset(seed=0)
     u = env.unwrapped
-    u.model.vis.quality.offsamples = 0  # no anti-aliasing, as pixels.FrameRenderer draws
+    u.model.vis.quality.offsamples = pixels.OFFSCREEN_SAMPLES  # as FrameRenderer draws
     renderer = mujoco.Renderer(u.model, size, size) if render else None
     camera = pixels._free_camera(pixels.CAMERA)
     action = np.zeros(4, np.float32)
