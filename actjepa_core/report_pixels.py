@@ -120,9 +120,39 @@ def pixel_probes(profile: str) -> pd.DataFrame | None:
     return report_paper.results_if_run("pixel_probes", profile)
 
 
+RAW_FRAME = "raw frame"
+"""The probe column of the run without pretraining: it probes the frame itself, every pixel."""
+
+
 def probe_table(probes: pd.DataFrame) -> pd.DataFrame:
-    """Held-out R² per (task, target) and representation, as chapter 6's table."""
-    return report_results.probe_table(probes, ORDER)
+    """Held-out R² per (task, target) and representation, as chapter 6's table; the run
+    without pretraining has no encoder to probe, so its column is the raw frame's."""
+    table = report_results.probe_table(probes, ORDER)
+    return table.rename(columns={report_results.short_label(BASELINES["raw"]): RAW_FRAME})
+
+
+def probe_paragraph(probes: pd.DataFrame, pixel_size: int) -> str:
+    """What the probe table says: the frozen representations ranked by their mean held-out
+    R², the target they keep least, and why the raw frame's fit is no measure of what a frame
+    holds (a linear map from every pixel value overfits the training frames)."""
+    frozen = probes[probes.method != "raw"]
+    if frozen.empty:
+        raise ValueError("the probes have no pretrained representation to describe")
+    mean = frozen.groupby("label").r2.mean().sort_values(ascending=False)
+    ranked = ", ".join(f"{report_results.short_label(k)} {v:.2f}" for k, v in mean.items())
+    by_target = frozen.groupby("target").r2.max().sort_values()
+    least, best = by_target.index[0], by_target.iloc[0]
+    text = (f"Averaged over every task and target, the frozen pixel representations keep, in "
+            f"order (mean held-out R²): {ranked}. The quantity they keep least is the "
+            f"**{least}** (R² at most {best:.2f}, the best representation on the best task).")
+    raw = probes[probes.method == "raw"]
+    if raw.empty:
+        return text
+    below = int((raw.r2 < 0).sum())
+    return text + (f" The {RAW_FRAME} scores below zero on {below} of {len(raw)} targets: a "
+                   f"linear map from all {3 * pixel_size ** 2:,} pixel values overfits the "
+                   "training frames, so its column says that a frame needs an encoder, not "
+                   "that the frame lacks the quantity.")
 
 
 def example_frames(task: str, size: int, sigmas: tuple[float, ...],

@@ -150,3 +150,28 @@ def test_example_frames_show_the_first_frame_clean_and_noisy() -> None:
     clean, noisy = frames[0.0], frames[0.3]
     assert clean.shape == noisy.shape == (16, 16, 3) and clean.dtype == np.uint8
     assert clean.std() > 0 and not np.array_equal(clean, noisy)
+
+
+def probe_rows(r2: dict[str, list[float]]) -> pd.DataFrame:
+    """Probe rows of one task: per method, R² for the goal and the expert action."""
+    return pd.DataFrame([{"task": "reach", "label": BASELINES[m], "method": m, "seed": 0,
+                          "target": t, "r2": v}
+                         for m, vals in r2.items() for t, v in zip(("goal", "expert action"), vals)])
+
+
+def test_probe_table_names_the_raw_column_for_what_it_probes() -> None:
+    table = report_pixels.probe_table(probe_rows({"raw": [-1.0, -2.0], "actjepa": [0.5, 0.1]}))
+    assert table.columns[0] == report_pixels.RAW_FRAME and "raw BC" not in table.columns
+    assert table.loc[("reach", "goal"), report_pixels.RAW_FRAME] == -1.0
+
+
+def test_probe_paragraph_ranks_the_frozen_representations_and_explains_the_raw_frame() -> None:
+    probes = probe_rows({"raw": [-1.0, 0.2], "autoencoder": [0.9, 0.3], "actjepa": [0.6, 0.2]})
+    text = report_pixels.probe_paragraph(probes, pixel_size=16)
+    assert "autoencoder 0.60, ACT-JEPA 0.40" in text  # ranked by mean R², raw frame excluded
+    assert "**expert action** (R² at most 0.30" in text
+    assert "below zero on 1 of 2 targets" in text and "768 pixel values" in text
+    no_raw = report_pixels.probe_paragraph(probes[probes.method != "raw"], pixel_size=16)
+    assert "raw frame" not in no_raw
+    with pytest.raises(ValueError, match="no pretrained representation"):
+        report_pixels.probe_paragraph(probes[probes.method == "raw"], pixel_size=16)
