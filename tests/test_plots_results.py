@@ -118,3 +118,19 @@ def test_success_bars_name_their_legend_for_a_reader() -> None:
     ax = pr.plot_success(summary).axes[0]
     assert ax.get_legend().get_title().get_text() == "method"  # not the column's name, label
     _labelled(ax)
+
+
+def test_a_method_keeps_its_colour_whichever_others_a_figure_shows() -> None:
+    """The bar chart of five methods and the noise curves of four must agree on each one's
+    colour; keys that are no method still take the palette in order."""
+    from actjepa_core.plots.style import palette
+    from actjepa_core.suites import BASELINES
+
+    five = palette(list(BASELINES.values()))
+    four = palette([BASELINES[m] for m in ("raw", "autoencoder", "passive", "actjepa")])
+    assert all(four[k] == five[k] for k in four)
+    assert len(set(five.values())) == 5
+    mixed = palette(["ACT", BASELINES["actjepa"], "Diffusion Policy"])
+    assert mixed[BASELINES["actjepa"]] == five[BASELINES["actjepa"]]
+    assert len({*mixed.values(), *five.values()}) == 7  # the others take unused colours
+    assert list(palette(["a", "b"]).values()) == list(five.values())[:2]

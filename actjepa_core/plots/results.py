@@ -30,14 +30,14 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "label",
     """
     xs, hues = list(dict.fromkeys(summary[x])), list(dict.fromkeys(summary[hue]))
     width = 0.8 / len(hues)
-    colors = sns.color_palette("colorblind", len(hues))
+    colors = palette(hues)
     fig, ax = plt.subplots(figsize=(min(10.0, max(6.0, 1.6 * len(xs) * max(1, len(hues) / 3))), 4.2))
     for j, h in enumerate(hues):
         part = summary[summary[hue] == h].set_index(x).reindex(xs)
         pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
         err = np.vstack([part["success"] - part["ci_low"], part["ci_high"] - part["success"]])
         ax.bar(pos, 100 * part["success"], width, yerr=100 * err, capsize=3, label=h,
-               color=colors[j])
+               color=colors[h])
         if "claimed_success" in part:
             ax.plot(pos, 100 * part["claimed_success"], "D", color="black", ms=5,
                     label="article's claim" if j == 0 else None)

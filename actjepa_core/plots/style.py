@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from ..suites import BASELINES
+
 
 def set_style() -> None:
     """One look for every figure of the book."""
@@ -28,5 +30,14 @@ def panel_grid(n_panels: int, width: float = 4.6, height: float = 3.4, sharey: b
 
 
 def palette(keys: Sequence[str]) -> dict[str, tuple]:
-    """One colour per key, from the book's colour-blind palette, in the order given."""
-    return dict(zip(keys, sns.color_palette("colorblind", len(keys))))
+    """One colour per key, from the book's colour-blind palette.
+
+    The main table's five methods keep one colour each in every figure (raw BC blue, ACT-JEPA
+    + BC pink, whichever others a figure shows), so a reader can follow a method from the bars
+    of one chapter to the curves of the next; any other key takes the next unused colour, in
+    the order given (keys that are no method at all start from the first colour)."""
+    colours = sns.color_palette("colorblind", 10)
+    methods = list(BASELINES.values())
+    fixed = {k: colours[methods.index(k)] for k in keys if k in methods}
+    free = iter([c for i, c in enumerate(colours) if not fixed or i >= len(methods)] * len(keys))
+    return {k: fixed[k] if k in fixed else next(free) for k in keys}
