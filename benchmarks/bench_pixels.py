@@ -3,7 +3,8 @@
 (a) the bare rate of one env stepping and rendering each step through a plain
     ``mujoco.Renderer`` on the env's own data: the most a pixel loop can do here;
 (b) the frames per second of the pixel evaluation loop (``rollout.run_episodes`` on a
-    pixel task, a trivial numpy policy) and its ratio to (a) (target: at least 80%);
+    pixel task, a trivial numpy policy) and its ratio to (a) (target: at least 80%); (a) and
+    (b) alternate ``--repeats`` times and the medians are printed;
 (c) the bare step rate without rendering, to show what rendering costs;
 (d) the seconds to render the pixel demonstrations of one task by replay, the bytes they
     take in memory (float32) and on disk (Minari, raw uint8);
@@ -81,6 +82,22 @@ def loop_rate(task: str, episodes: int, num_envs: int) -> tuple[float, float]:
     return episodes * 50 / (time.perf_counter() - start), first
 
 
+def paired_rates(task: str, size: int, args: argparse.Namespace) -> dict[str, float]:
+    """(a) and (b), measured in ``args.repeats`` alternating pairs: on a shared host the
+    speed drifts by up to 2x within minutes, so a single (a) then (b) can show almost any
+    ratio. The medians of (a), of (b) and of the pairs' ratios, and the seconds of the first
+    call (the env pool and renderer are made once per process)."""
+    bare, loop, first = [], [], None
+    for _ in range(args.repeats):
+        bare.append(bare_rate(task, size, args.steps, render=True))
+        rate, made = loop_rate(pixel_task(task, size), args.episodes, args.num_envs)
+        loop.append(rate)
+        first = made if first is None else first
+    return {"bare": float(np.median(bare)), "loop": float(np.median(loop)),
+            "ratio": float(np.median(np.divide(loop, bare))), "first": first,
+            "spread": max(bare) / min(bare)}
+
+
 def demo_cost(task: str, n: int) -> dict[str, float]:
     """Seconds to render ``n`` demonstrations by replay; their size in memory and on disk."""
     states = data.collect(state_spec(task).name, n, seed=0, action_noise=0.1, progress=True)
@@ -141,6 +158,7 @@ def main() -> None:
     p.add_argument("--num-envs", type=int, default=10, help="vector env size of (b)")
     p.add_argument("--demos", type=int, default=100, help="demonstrations rendered in (d)")
     p.add_argument("--steps", type=int, default=300, help="steps of the bare loops (a), (c)")
+    p.add_argument("--repeats", type=int, default=3, help="alternating (a)/(b) pairs; medians")
     p.add_argument("--task", default="reach", help="state task of (a)-(c)")
     p.add_argument("--demo-task", default="push", help="state task of (d)")
     p.add_argument("--train-steps", type=int, default=20, help="optimiser steps timed in (e)")
@@ -150,17 +168,18 @@ def main() -> None:
     print(f"MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}  load average {os.getloadavg()[0]:.2f} "
           f"on {os.cpu_count()} CPUs  frames {args.size}x{args.size}")
     stepped = bare_rate(args.task, args.size, args.steps, render=False)
-    bare = bare_rate(args.task, args.size, args.steps, render=True)
-    loop, first = loop_rate(pixel_task(args.task, args.size), args.episodes, args.num_envs)
+    paired = paired_rates(args.task, args.size, args)
+    bare = paired["bare"]
     demo = demo_cost(pixel_task(args.demo_task, args.size), args.demos)
     if args.size != P.pixel_size:
         print(f"note: (e)-(f) use the profile's {P.pixel_size}x{P.pixel_size} frames")
     rows = [
-        ("(a) bare step + render, 1 env", f"{bare:8.1f} frames/s"),
+        (f"(a) bare step + render, 1 env, median of {args.repeats}",
+         f"{bare:8.1f} frames/s  (max/min {paired['spread']:.2f})"),
         (f"(b) run_episodes {args.task} pixels, {args.episodes} ep x {args.num_envs} envs",
-         f"{loop:8.1f} frames/s"),
-        ("    (b) / (a)", f"{loop / bare:8.1%}  (target >= 80%)"),
-        ("    first call (env pool + renderer)", f"{first:8.1f} s"),
+         f"{paired['loop']:8.1f} frames/s"),
+        ("    (b) / (a), median over the pairs", f"{paired['ratio']:8.1%}  (target >= 80%)"),
+        ("    first call (env pool + renderer)", f"{paired['first']:8.1f} s"),
         ("(c) bare step, no render, 1 env", f"{stepped:8.1f} steps/s"),
         (f"(d) render {args.demos} {args.demo_task} demos by replay",
          f"{demo['seconds']:8.1f} s  ({demo['frames'] / demo['seconds']:.0f} frames/s)"),
