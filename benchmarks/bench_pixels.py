@@ -164,6 +164,8 @@ def main() -> None:
     p.add_argument("--train-steps", type=int, default=20, help="optimiser steps timed in (e)")
     p.add_argument("--profile", default="full", help="profile whose pixel suite (e)-(f) costs")
     args = p.parse_args()
+    if args.repeats < 1:
+        p.error(f"--repeats must be at least 1, got {args.repeats}")
     P = get_profile(args.profile)
     print(f"MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}  load average {os.getloadavg()[0]:.2f} "
           f"on {os.cpu_count()} CPUs  frames {args.size}x{args.size}")
