@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -39,5 +40,5 @@ def palette(keys: Sequence[str]) -> dict[str, tuple]:
     colours = sns.color_palette("colorblind", 10)
     methods = list(BASELINES.values())
     fixed = {k: colours[methods.index(k)] for k in keys if k in methods}
-    free = iter([c for i, c in enumerate(colours) if not fixed or i >= len(methods)] * len(keys))
+    free = itertools.cycle([c for i, c in enumerate(colours) if not fixed or i >= len(methods)])
     return {k: fixed[k] if k in fixed else next(free) for k in keys}
