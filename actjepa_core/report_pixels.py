@@ -18,6 +18,7 @@ from . import claims, report_paper, report_results, tables
 from .analysis import as_state_tasks, summarize_with_average
 from .data import demonstrations
 from .envs import add_sensor_noise, get_task, pixel_task
+from .pixels import CHANNELS
 from .profiles import Profile, get_profile
 from .results import experiment_results
 from .suites import BASELINES, NOISE_METHODS
@@ -150,7 +151,7 @@ def probe_paragraph(probes: pd.DataFrame, pixel_size: int) -> str:
         return text
     below = int((raw.r2 < 0).sum())
     return text + (f" The {RAW_FRAME} scores below zero on {below} of {len(raw)} targets: a "
-                   f"linear map from all {3 * pixel_size ** 2:,} pixel values overfits the "
+                   f"linear map from all {CHANNELS * pixel_size ** 2:,} pixel values overfits the "
                    "training frames, so its column says that a frame needs an encoder, not "
                    "that the frame lacks the quantity.")
 

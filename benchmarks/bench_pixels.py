@@ -87,14 +87,14 @@ def paired_rates(task: str, size: int, args: argparse.Namespace) -> dict[str, fl
     speed drifts by up to 2x within minutes, so a single (a) then (b) can show almost any
     ratio. The medians of (a), of (b) and of the pairs' ratios, and the seconds of the first
     call (the env pool and renderer are made once per process)."""
-    bare, loop, first = [], [], None
+    bare, loop, made = [], [], []
     for _ in range(args.repeats):
         bare.append(bare_rate(task, size, args.steps, render=True))
-        rate, made = loop_rate(pixel_task(task, size), args.episodes, args.num_envs)
+        rate, seconds = loop_rate(pixel_task(task, size), args.episodes, args.num_envs)
         loop.append(rate)
-        first = made if first is None else first
+        made.append(seconds)
     return {"bare": float(np.median(bare)), "loop": float(np.median(loop)),
-            "ratio": float(np.median(np.divide(loop, bare))), "first": first,
+            "ratio": float(np.median(np.divide(loop, bare))), "first": made[0],
             "spread": max(bare) / min(bare)}
 
 
