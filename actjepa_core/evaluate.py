@@ -16,7 +16,7 @@ import pandas as pd
 from .data import NormStats
 from .envs import add_sensor_noise, get_task
 from .rollout import Policy, run_episodes
-from .seeds import episode_seeds
+from .seeds import SPLITS, episode_seeds
 from .stats import mean_ci
 from .runtime import torch_settings
 
@@ -32,6 +32,7 @@ def evaluate_policy(
     label: str = "",
     seed: int = 0,
     progress: bool | str = False,
+    split: str = "test",
 ) -> pd.DataFrame:
     """Run ``policy`` for ``n_episodes`` evaluation episodes and return one row per episode.
 
@@ -41,11 +42,15 @@ def evaluate_policy(
     policy cannot accidentally be handed statistics other than its training ones.
     Every training seed is evaluated on the same episodes with the same noise draws (per
     episode, from ``noise_seed``), so methods are compared on identical initial states and
-    identical noise, whatever ``num_envs`` is.
+    identical noise, whatever ``num_envs`` is. ``split`` picks the block of env seeds: "test"
+    (the evaluation seeds behind every reported number) or "validation" (the seeds that choose
+    budgets and hyperparameters; disjoint from the test ones).
     """
     spec = get_task(task)
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be at least 1, got {n_episodes}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
     observe = None
     if sigma > 0:
         def observe(obs: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
@@ -54,7 +59,7 @@ def evaluate_policy(
     # One torch thread: policy batches are small, and a second thread only waits on the
     # simulator's core (see train.py for the measurements behind the same choice).
     with torch_settings(threads=1, deterministic=False):
-        r = run_episodes(task, policy, episode_seeds("evaluation", n_episodes), num_envs=num_envs,
+        r = run_episodes(task, policy, episode_seeds(SPLITS[split], n_episodes), num_envs=num_envs,
                          observe=observe, noise_seed=noise_seed, progress=progress)
     return pd.DataFrame({
         "task": task, "label": label, "seed": seed, "sigma": sigma,

@@ -47,6 +47,7 @@ from .cache import file_lock, quarantine, write_csv_atomic
 from .executors import check_executor, open_executor
 from .probes import action_fit, future_probe, probe_representation, torch_embedder
 from .runtime import resolve_device
+from .seeds import SPLITS
 from .train import save_checkpoint
 
 METHODS = ("raw", *PRETRAIN_METHODS, *registry.METHODS)
@@ -101,6 +102,9 @@ class RunSpec:
     """Test-time sensor-noise levels, in standardised units."""
     label: str = ""
     """Display name of the row in tables (defaults to method + protocol); not part of the key."""
+    split: str = "test"
+    """Episodes evaluated: "test" (every reported number) or "validation" (learning curves and
+    the hyperparameter search; env seeds disjoint from the test ones, ``seeds.SPLITS``)."""
 
     def __post_init__(self) -> None:
         get_task(self.task)
@@ -108,6 +112,8 @@ class RunSpec:
             raise ValueError(f"unknown method {self.method!r}; choose one of {METHODS}")
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {self.protocol!r}; choose one of {PROTOCOLS}")
+        if self.split not in SPLITS:
+            raise ValueError(f"unknown split {self.split!r}; choose one of {list(SPLITS)}")
         if self.protocol == "mpc" and self.method != "actjepa":
             raise ValueError(f"latent MPC needs ACT-JEPA's action-conditioned latent predictor; "
                              f"method {self.method!r} has none")
@@ -190,6 +196,8 @@ class RunSpec:
         out = {k: v for k, v in dataclasses.asdict(self).items() if k != "label"}
         if not self.policy:  # absent when unused: the keys of earlier runs stay what they were
             del out["policy"]
+        if self.split == "test":  # likewise: every run before validation episodes existed
+            del out["split"]
         out["resolved"] = {"jepa": self._pretrain_identity()["jepa"],
                            "bc": dataclasses.asdict(BCConfig(steps=self.bc_steps, seed=self.seed,
                                                              **dict(self.bc))),
@@ -477,7 +485,7 @@ class Runner:
         with torch.no_grad():
             rows = pd.concat([
                 evaluate_policy(spec.task, policy, spec.eval_episodes, d.stats, sigma=s,
-                                seed=spec.seed)
+                                seed=spec.seed, split=spec.split)
                 for s in spec.sigmas
             ], ignore_index=True).drop(columns="label")
         rows.insert(1, "protocol", spec.protocol)

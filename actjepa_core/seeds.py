@@ -16,7 +16,14 @@ USES: dict[str, int] = {
     "evaluation": 1,
     "expert_check": 2,
     "tests": 3,
+    "validation": 4,
 }
+"""Each use's block: ``evaluation`` holds the test episodes every reported number comes from;
+``validation`` the episodes that choose budgets and hyperparameters (learning curves and the
+search of chapter 12), never a test episode."""
+
+SPLITS: dict[str, str] = {"test": "evaluation", "validation": "validation"}
+"""Where a learned policy is evaluated -> the seed use its episodes come from."""
 
 
 def episode_seeds(use: str, n: int, offset: int = 0) -> np.ndarray:

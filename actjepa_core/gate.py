@@ -1,0 +1,191 @@
+"""The sanity gate: a method's results may decide a claim only if the method works.
+
+A method that cannot solve Fetch Reach (the arm moves to a goal it sees) has a bug, a wrong
+design choice or too small a budget, and a verdict computed from it is a verdict on that
+failure, not on the claim. So before a claim is judged, every method it compares passes
+three checks, each from a results file:
+
+- **solves Reach**: clean test success on Reach of at least ``MIN_REACH`` (mean over the
+  training seeds of the comparison);
+- **converged**: its learning curve has flattened at the budget used: on every task of the
+  curve, mean validation success at the budget is at least the lower end of the 95% CI of
+  success at ``CURVE_FACTOR`` times that budget (more training would not raise it beyond the
+  noise); a method without such a curve has not shown it and fails, with that reason;
+- **no collapse** (methods with a latent target only): the last collapse-monitor reading of
+  its target and predictor outputs, averaged over the runs, passes ``monitor.is_collapsed``
+  (per-dimension std and effective rank above the monitor's thresholds).
+
+``gate_table`` is the chapter's table (one row per method); ``gate_failure`` is what the
+audit asks before judging a claim: None, or the reason it gives instead of a verdict
+("<method> fails the sanity gate (<which part, with the number>)").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .monitor import is_collapsed
+from .stats import mean_ci
+
+MIN_REACH = 0.90
+"""Lowest clean test success on Reach that counts as solving it."""
+CURVE_FACTOR = 2
+"""The budget B is converged when success at B reaches the CI of success at this many times B."""
+GATE_TASK = "reach"
+"""The easy task every working method solves."""
+LATENT_PARTS = ("target", "predictor")
+"""The outputs whose spread the collapse check reads (``<part>_std``, ``<part>_erank``)."""
+
+
+def _rate_ci(rows: pd.DataFrame) -> tuple[float, float, float]:
+    """Mean success and 95% CI with the training seeds as units (``stats.mean_ci``)."""
+    per_seed = rows.groupby("seed")["success"].agg(["sum", "count"])
+    return mean_ci(per_seed["sum"].to_numpy(), per_seed["count"].to_numpy())
+
+
+def reach_check(clean: pd.DataFrame, method: str) -> tuple[bool, str]:
+    """Does ``method`` solve Reach in ``clean`` (test rows at sigma 0)? And the figure."""
+    rows = clean[(clean.method == method) & (clean.task == GATE_TASK)]
+    if rows.empty:
+        return False, f"no clean {GATE_TASK} results"
+    mean, lo, hi = _rate_ci(rows)
+    text = f"{GATE_TASK} {100 * mean:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
+    if mean < MIN_REACH:
+        return False, f"{text} < {100 * MIN_REACH:.0f}%"
+    return True, text
+
+
+def convergence_check(curves: pd.DataFrame | None, method: str, budget: int
+                      ) -> tuple[bool, str]:
+    """Has ``method``'s validation curve flattened at ``budget`` optimiser steps on every task
+    it was measured on? ``curves`` has rows ``method, task, seed, steps, success``."""
+    longer = CURVE_FACTOR * budget
+    if curves is None or curves.empty:
+        return False, "no learning curve"
+    mine = curves[curves.method == method]
+    have = set(mine.steps)
+    if budget not in have or longer not in have:
+        return False, f"no learning curve at {budget:,} and {longer:,} steps"
+    worst: tuple[float, str] | None = None
+    for task, g in mine.groupby("task", sort=True):
+        at, _, _ = _rate_ci(g[g.steps == budget])
+        _, lo, _ = _rate_ci(g[g.steps == longer])
+        if at < lo:
+            gap = lo - at
+            text = (f"{task}: {100 * at:.1f}% at {budget:,} steps, below the CI of "
+                    f"{longer:,} steps (from {100 * lo:.1f}%)")
+            if worst is None or gap > worst[0]:
+                worst = (gap, text)
+    if worst is not None:
+        return False, worst[1]
+    return True, f"flat from {budget:,} to {longer:,} steps"
+
+
+def collapse_check(runs: pd.DataFrame, dim: int) -> tuple[bool | None, str]:
+    """The mean last monitor reading over ``runs`` (one row per run, columns
+    ``<part>_std`` / ``<part>_erank`` for ``LATENT_PARTS``) against the monitor's thresholds
+    for a ``dim``-wide latent. None when the method has no latent target (no such columns,
+    or all NaN)."""
+    cols = [f"{p}_{k}" for p in LATENT_PARTS for k in ("std", "erank")]
+    if not set(cols) <= set(runs.columns) or runs[cols].isna().all().all():
+        return None, "no latent target"
+    reasons = []
+    for part in LATENT_PARTS:
+        stats = {k: float(runs[f"{part}_{k}"].mean()) for k in ("std", "erank")}
+        reasons += [f"{part} {r}" for r in is_collapsed(stats, dim)]
+    if reasons:
+        return False, "collapsed: " + "; ".join(reasons)
+    return True, ", ".join(f"{p} std {runs[f'{p}_std'].mean():.3f}, erank "
+                           f"{runs[f'{p}_erank'].mean():.1f}" for p in LATENT_PARTS)
+
+
+def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mapping[str, int],
+               labels: Mapping[str, str], latent_dims: Mapping[str, int] | None = None
+               ) -> pd.DataFrame:
+    """One row per method of ``labels``: each check's outcome and figure, and the verdict.
+
+    ``clean``: test rows at sigma 0 (``method, task, seed, success`` and, for methods with a
+    latent target, the monitor columns); ``curves``: validation rows of the learning-curve
+    experiment (``steps`` column); ``budgets``: the steps each method was trained for in
+    ``clean``; ``latent_dims``: the latent width D of methods with a latent target.
+    """
+    latent_dims = latent_dims or {}
+    out = []
+    for method, label in labels.items():
+        reach_ok, reach = reach_check(clean, method)
+        conv_ok, conv = convergence_check(curves, method, budgets[method])
+        coll_ok, coll = (None, "no latent target")
+        if method in latent_dims:
+            runs = clean[clean.method == method].drop_duplicates("spec_key")
+            coll_ok, coll = collapse_check(runs, latent_dims[method])
+        failed = [text for ok, text in ((reach_ok, reach), (conv_ok, conv), (coll_ok, coll))
+                  if ok is False]
+        out.append({"method": method, "label": label, "solves reach": reach_ok, "reach": reach,
+                    "converged": conv_ok, "curve": conv, "no collapse": coll_ok,
+                    "collapse": coll, "passes": not failed,
+                    "reason": "; ".join(failed) if failed else ""})
+    return pd.DataFrame(out)
+
+
+def gate_failure(table: pd.DataFrame | None, methods: Sequence[str]) -> str | None:
+    """None when every method of ``methods`` passes the gate; otherwise the reason a claim
+    comparing them is not testable: "<label> fails the sanity gate (<check, figure>)", one
+    clause per failing method. A method missing from ``table`` fails as unchecked."""
+    if table is None:
+        return "the sanity gate was not computed"
+    clauses = []
+    for method in methods:
+        row = table[table.method == method]
+        if row.empty:
+            clauses.append(f"{method} was not checked by the sanity gate")
+        elif not bool(row.passes.iloc[0]):
+            clauses.append(f"{row.label.iloc[0]} fails the sanity gate ({row.reason.iloc[0]})")
+    return "; ".join(clauses) or None
+
+
+def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Mean validation success and 95% CI per method, task and budget (the chapter's
+    figure): rows ``method, task, steps, success, ci_low, ci_high, seeds``."""
+    out = []
+    for (method, task, steps), g in curves.groupby(["method", "task", "steps"], sort=True):
+        mean, lo, hi = _rate_ci(g)
+        out.append({"method": method, "task": task, "steps": int(steps), "success": mean,
+                    "ci_low": lo, "ci_high": hi, "seeds": g.seed.nunique()})
+    return pd.DataFrame(out)
+
+
+def flattening_budget(summary: pd.DataFrame, methods: Sequence[str]) -> int | None:
+    """The smallest budget B of the curves at which every method of ``methods`` is flat on
+    every task (mean at B >= CI low at ``CURVE_FACTOR`` B): the one budget of the main
+    comparison. None when no measured budget is flat for all."""
+    budgets = sorted(set(summary.steps))
+    for b in budgets:
+        longer = CURVE_FACTOR * b
+        if longer not in budgets:
+            continue
+        ok = True
+        for (method, task), g in summary[summary.method.isin(methods)].groupby(["method", "task"]):
+            at = g[g.steps == b].success.to_numpy()
+            lo = g[g.steps == longer].ci_low.to_numpy()
+            if at.size == 0 or lo.size == 0 or at[0] < lo[0]:
+                ok = False
+                break
+        if ok:
+            return int(b)
+    return None
+
+
+def tuned_value(search: pd.DataFrame, field: str) -> dict[str, float]:
+    """The pre-registered rule of the hyperparameter search: per method, the value of
+    ``field`` with the highest task-average validation success (means over seeds); a tie
+    goes to the value listed first in the rows (the default comes first in the search)."""
+    out = {}
+    for method, g in search.groupby("method", sort=False):
+        order = list(dict.fromkeys(g[field]))
+        by_task = g.groupby([field, "task"]).success.mean().unstack("task").mean(axis=1)
+        scores = np.array([by_task[v] for v in order])
+        out[method] = order[int(np.argmax(scores))]
+    return out
