@@ -496,6 +496,8 @@ class Runner:
         last = history.dropna(subset=["online_erank"]).iloc[-1] if has_monitor else None
         rows["encoder_std"] = last["online_std"] if last is not None else float("nan")
         rows["encoder_erank"] = last["online_erank"] if last is not None else float("nan")
+        if spec.is_chunked:  # the latent target's last monitor reading, for the sanity gate
+            rows = rows.assign(**latent_readings(history))
         if get_task(spec.task).is_pixels:  # the page says which device made the numbers
             rows["device"] = resolve_device("auto").type
         rows["spec_key"] = spec.key()
@@ -559,6 +561,21 @@ class _Sweep:
     def fail(self, spec: RunSpec, error: BaseException) -> None:
         self.failed[spec.key()] = self.runner._failed(spec, error)
         self.bar.update(1)
+
+
+LATENT_COLUMNS = ("target_std", "target_erank", "predictor_std", "predictor_erank")
+"""The collapse monitor's figures of a chunked method's latent target and predictor outputs
+(``gate.collapse_check``); NaN for a method without a latent target."""
+
+
+def latent_readings(history: pd.DataFrame | None) -> dict[str, float]:
+    """The last reading of ``LATENT_COLUMNS`` in a training history (NaN where absent)."""
+    if history is None or not set(LATENT_COLUMNS) <= set(history.columns):
+        return dict.fromkeys(LATENT_COLUMNS, float("nan"))
+    read = history.dropna(subset=list(LATENT_COLUMNS))
+    if read.empty:
+        return dict.fromkeys(LATENT_COLUMNS, float("nan"))
+    return {c: float(read[c].iloc[-1]) for c in LATENT_COLUMNS}
 
 
 def _spec_json(spec: RunSpec) -> str:

@@ -310,19 +310,27 @@ def data_efficiency_sentence(rows: pd.DataFrame, treatment: str = "ACT-JEPA (pap
 
 
 def results_if_run(name: str, profile: str) -> pd.DataFrame | None:
-    """The rows of experiment ``name``: committed results when there are some; computed here
-    for the smoke and quick profiles; None for a full-profile experiment not yet committed
-    (recomputing hours of runs is something a reader asks for with ``reproduce``, not
-    something a chapter starts on its own)."""
-    from .results import experiment_results, results_root
+    """The rows of experiment ``name``: committed results when they are today's experiment;
+    computed here for the smoke and quick profiles; None for a full-profile experiment not
+    yet committed, or committed from an earlier build of its methods (``results.stale_runs``:
+    a table of the old methods under today's names would mislead). Recomputing hours of runs
+    is something a reader asks for with ``reproduce``, not something a chapter starts."""
+    from .results import experiment_results, stale_runs
 
-    if profile == "full" and not (results_root() / profile / f"{name}.csv").exists():
+    if profile == "full" and any(stale_runs(name, profile)):
         return None
     return experiment_results(name, profile)
 
 
-def not_run_note(name: str) -> str:
-    """What a chapter says where an experiment has no committed full-profile results."""
-    return (f"*The `{name}` experiment has no committed full-profile results yet. Run it with "
-            f"`python -m actjepa_core reproduce --profile full --experiments {name}`; this "
-            f"section then shows it.*")
+def not_run_note(name: str, profile: str = "full") -> str:
+    """What a chapter says where an experiment has no current full-profile results: none
+    committed, or committed from an earlier build of its methods."""
+    from .results import stale_runs
+
+    extra, missing = stale_runs(name, profile)
+    state = ("has no committed full-profile results yet" if not extra else
+             f"has committed full-profile results from an earlier build of its methods "
+             f"({len(extra)} run(s) that today's code no longer specifies, {len(missing)} of "
+             f"today's runs missing), which this page does not show under today's names")
+    return (f"*The `{name}` experiment {state}. Run it with `python -m actjepa_core reproduce "
+            f"--profile full --experiments {name}`; this section then shows it.*")

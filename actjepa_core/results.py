@@ -76,6 +76,21 @@ def results_root() -> Path:
     return Path(os.environ.get("ACTJEPA_RESULTS", Path(__file__).resolve().parent.parent / "results"))
 
 
+def committed_keys(path: Path) -> set[str]:
+    """The run keys of a committed results file (from its specs file)."""
+    return set(pd.read_csv(specs_path(Path(path)), dtype={"spec_key": str}).spec_key)
+
+
+def stale_runs(name: str, profile: str) -> tuple[set[str], set[str]]:
+    """``(extra, missing)``: keys of the committed runs of ``name`` that today's specs do not
+    produce (computed with an earlier build of a method, another budget...), and keys of
+    today's runs the file lacks. Both empty: the file is today's experiment."""
+    path = results_root() / profile / f"{name}.csv"
+    today = {s.key() for s in EXPERIMENTS[name](get_profile(profile))}
+    have = committed_keys(path) if path.exists() else set()
+    return have - today, today - have
+
+
 RECOMPUTED_PROFILES = ("smoke", "quick")
 """Profiles whose missing results a chapter computes on its own (minutes); the full profile's
 take hours, so a chapter reads them and never starts them unasked."""

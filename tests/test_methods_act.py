@@ -1,6 +1,8 @@
-"""ACT and the paper's ACT-JEPA (``methods.act``, ``methods.actjepa_paper``): shapes, the
-loss and its masking, the KL term, the EMA target, config validation, and that ACT-JEPA
-with jepa_weight = 0 is bit for bit ACT."""
+"""ACT and our first build of the paper's ACT-JEPA, the per-state MLP target variant
+(``methods.act``, ``methods.actjepa_mlp_target``): shapes, the loss and its masking, the KL
+term, the EMA target, config validation, and that the variant with jepa_weight = 0 is bit for
+bit ACT. The paper's model as its public implementation builds it is tested in
+``test_methods_actjepa_paper.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import torch
 
 from actjepa_core.methods.act import (ACTConfig, ACTPolicy, cls_readout, gaussian_kl,
                                       masked_mean)
-from actjepa_core.methods.actjepa_paper import ACTJEPAPaperConfig, ACTJEPAPaperPolicy
+from actjepa_core.methods.actjepa_mlp_target import ACTJEPAMLPTargetConfig, ACTJEPAMLPTargetPolicy
 from actjepa_core.models import MLPEncoder
 from actjepa_core.objectives import latent_loss
 
@@ -35,8 +37,8 @@ def act_cfg(**kw) -> ACTConfig:
     return ACTConfig(**{**TINY, **kw})
 
 
-def jepa_cfg(**kw) -> ACTJEPAPaperConfig:
-    return ACTJEPAPaperConfig(**{**TINY, "obs_chunk": N, "predictor_ff": 32, **kw})
+def jepa_cfg(**kw) -> ACTJEPAMLPTargetConfig:
+    return ACTJEPAMLPTargetConfig(**{**TINY, "obs_chunk": N, "predictor_ff": 32, **kw})
 
 
 def build(cls, cfg):
@@ -69,14 +71,14 @@ def seeded_forward(model, batch, seed: int = 0):
 
 
 # ---------------------------------------------------------------------------- shapes
-@pytest.mark.parametrize("cls,cfg_fn", [(ACTPolicy, act_cfg), (ACTJEPAPaperPolicy, jepa_cfg)])
+@pytest.mark.parametrize("cls,cfg_fn", [(ACTPolicy, act_cfg), (ACTJEPAMLPTargetPolicy, jepa_cfg)])
 def test_shapes_and_logs(cls, cfg_fn):
     cfg = cfg_fn()
     model = build(cls, cfg)
     batch = make_batch()
     loss, logs = model(batch)
     assert loss.dim() == 0 and loss.requires_grad
-    expected = {"loss", "l1", "kl"} | ({"latent"} if cls is ACTJEPAPaperPolicy else set())
+    expected = {"loss", "l1", "kl"} | ({"latent"} if cls is ACTJEPAMLPTargetPolicy else set())
     assert set(logs) == expected
     assert all(v.dim() == 0 and not v.requires_grad for v in logs.values())
     assert torch.equal(logs["loss"], loss.detach())
@@ -90,7 +92,7 @@ def test_shapes_and_logs(cls, cfg_fn):
 
 
 def test_jepa_extra_shapes():
-    model = build(ACTJEPAPaperPolicy, jepa_cfg()).eval()
+    model = build(ACTJEPAMLPTargetPolicy, jepa_cfg()).eval()
     batch = make_batch()
     assert model.predict_future(batch["obs"]).shape == (B, N, 16)
     assert model.predict_future(batch["obs"], batch["actions"], batch["action_pad"]).shape \
@@ -106,7 +108,7 @@ def test_wrong_shapes_raise():
         model.predict_chunk(batch["obs"][:, 0])
     with pytest.raises(ValueError, match="check the chunk"):
         model({**batch, "actions": batch["actions"][:, :-1]})
-    jepa = build(ACTJEPAPaperPolicy, jepa_cfg())
+    jepa = build(ACTJEPAMLPTargetPolicy, jepa_cfg())
     with pytest.raises(ValueError, match="obs_chunk"):
         jepa({**batch, "future_obs": batch["future_obs"][:, :-1]})
 
@@ -140,7 +142,7 @@ def test_loss_decreases_on_a_fixed_mapping():
     assert l1 < 0.5 * batch["actions"].abs().mean().item()
 
 
-@pytest.mark.parametrize("cls,cfg_fn", [(ACTPolicy, act_cfg), (ACTJEPAPaperPolicy, jepa_cfg)])
+@pytest.mark.parametrize("cls,cfg_fn", [(ACTPolicy, act_cfg), (ACTJEPAMLPTargetPolicy, jepa_cfg)])
 def test_padded_steps_do_not_count(cls, cfg_fn):
     """ACT masks its loss past the episode's end (and the CVAE encoder's attention to those
     actions); ACT-JEPA masks the latent loss likewise: what lies there changes nothing."""
@@ -171,7 +173,7 @@ def test_masked_mean_and_latent_loss_convention():
     memory = torch.randn(B, 2, 16)
     valid = batch["future_pad"] == 0
     for kind in ("l2_sum", "l1"):
-        model = build(ACTJEPAPaperPolicy, jepa_cfg(latent_loss=kind))
+        model = build(ACTJEPAMLPTargetPolicy, jepa_cfg(latent_loss=kind))
         got = model.latent_term(memory, batch["future_obs"], batch["future_pad"])
         pred = model.predict_latents(memory)[valid]
         target = model.target_latents(batch["future_obs"])[valid]
@@ -233,7 +235,7 @@ def test_cls_readout_equals_the_full_layer():
 
 
 # ---------------------------------------------------------------------------- inference
-@pytest.mark.parametrize("cls,cfg_fn", [(ACTPolicy, act_cfg), (ACTJEPAPaperPolicy, jepa_cfg)])
+@pytest.mark.parametrize("cls,cfg_fn", [(ACTPolicy, act_cfg), (ACTJEPAMLPTargetPolicy, jepa_cfg)])
 def test_predict_chunk_clipped_and_deterministic(cls, cfg_fn):
     model = build(cls, cfg_fn()).eval()
     with torch.no_grad():
@@ -246,7 +248,7 @@ def test_predict_chunk_clipped_and_deterministic(cls, cfg_fn):
     assert a.abs().max().item() == 1.0 and a.min() >= -1.0
 
 
-@pytest.mark.parametrize("cls,cfg_fn", [(ACTPolicy, act_cfg), (ACTJEPAPaperPolicy, jepa_cfg)])
+@pytest.mark.parametrize("cls,cfg_fn", [(ACTPolicy, act_cfg), (ACTJEPAMLPTargetPolicy, jepa_cfg)])
 def test_training_noise_is_the_models_own(cls, cfg_fn):
     """Dropout and the CVAE sample come from cfg.seed (the shared loop seeds only its batch
     sampler): the global RNG neither decides them nor is consumed; the stream is saved."""
@@ -294,7 +296,7 @@ def train_steps(model, batches, seed: int = 0):
 def test_zero_jepa_weight_is_exactly_act():
     act = build(ACTPolicy, act_cfg(seed=3))
     # predictor dropout on: a branch that ran anyway would shift the dropout draws of ACT
-    jepa = build(ACTJEPAPaperPolicy, jepa_cfg(seed=3, jepa_weight=0.0, predictor_dropout=0.1))
+    jepa = build(ACTJEPAMLPTargetPolicy, jepa_cfg(seed=3, jepa_weight=0.0, predictor_dropout=0.1))
     jepa_sd = jepa.state_dict()
     for k, v in act.state_dict().items():  # same initial ACT weights and noise stream
         if k == "_extra_state":
@@ -308,7 +310,7 @@ def test_zero_jepa_weight_is_exactly_act():
     assert torch.equal(a, b)
     assert "latent" not in jepa(make_batch())[1]  # the branch is skipped, not multiplied by 0
     # the test can fail: with lambda > 0 the shared weights move differently
-    other = build(ACTJEPAPaperPolicy, jepa_cfg(seed=3, jepa_weight=1.0))
+    other = build(ACTJEPAMLPTargetPolicy, jepa_cfg(seed=3, jepa_weight=1.0))
     assert not torch.equal(train_steps(other, batches).predict_chunk(obs), a)
 
 
@@ -329,20 +331,20 @@ def test_zero_jepa_weight_is_exactly_act_in_the_shared_loop():
     small.update(steps=4, batch_size=16, device="cpu", seed=5)
     act, _ = registry.train_policy(registry.make_config("act", "push", **small), demos)
     jepa, hist = registry.train_policy(
-        registry.make_config("actjepa_paper", "push", jepa_weight=0.0, obs_chunk=N,
+        registry.make_config("actjepa_mlp_target", "push", jepa_weight=0.0, obs_chunk=N,
                              predictor_dropout=0.1, **small), demos)
     obs = torch.as_tensor(demos.windows(1, H, 1)["obs"][:20])
     assert torch.equal(act.predict_chunk(obs), jepa.predict_chunk(obs))
     assert "latent" not in hist and "tau" in hist
     _, hist = registry.train_policy(
-        registry.make_config("actjepa_paper", "push", obs_chunk=N, **small), demos)
+        registry.make_config("actjepa_mlp_target", "push", obs_chunk=N, **small), demos)
     assert {"l1", "kl", "latent", "tau"} <= set(hist.columns)
     assert np.isfinite(hist["latent"]).all() and hist["tau"].iloc[0] == pytest.approx(0.996)
 
 
 # ---------------------------------------------------------------------------- EMA target
 def test_ema_target_gets_no_gradient_and_moves_only_in_after_step():
-    model = build(ACTJEPAPaperPolicy, jepa_cfg(tau_start=0.9, steps=10))
+    model = build(ACTJEPAMLPTargetPolicy, jepa_cfg(tau_start=0.9, steps=10))
     target = model.target_encoder
     assert target is model.ema_encoder and target is not model.encoder
     target_ids = {id(p) for p in target.parameters()}
@@ -364,15 +366,15 @@ def test_ema_target_gets_no_gradient_and_moves_only_in_after_step():
     # the schedule reaches tau_end on the last step and the counter is in the state_dict
     taus = [model.after_step()["tau"] for _ in range(9)]
     assert taus[-1] == pytest.approx(1.0) and taus == sorted(taus)
-    fresh = build(ACTJEPAPaperPolicy, jepa_cfg(tau_start=0.9, steps=10))
+    fresh = build(ACTJEPAMLPTargetPolicy, jepa_cfg(tau_start=0.9, steps=10))
     fresh.load_state_dict(model.state_dict())
     assert fresh._ema_steps == 10
 
 
 def test_fixed_tau_and_no_ema():
-    model = build(ACTJEPAPaperPolicy, jepa_cfg(tau_fixed=0.5))
+    model = build(ACTJEPAMLPTargetPolicy, jepa_cfg(tau_fixed=0.5))
     assert model.after_step() == {"tau": 0.5} and model.after_step() == {"tau": 0.5}
-    plain = build(ACTJEPAPaperPolicy, jepa_cfg(ema=False))
+    plain = build(ACTJEPAMLPTargetPolicy, jepa_cfg(ema=False))
     assert plain.target_encoder is plain.encoder and plain.ema_encoder is None
     assert len(plain.trainable_parameters()) == len(list(plain.parameters()))
     assert math.isnan(plain.after_step()["tau"])
@@ -420,12 +422,12 @@ def test_bad_jepa_config(kw, field):
 
 def test_config_fields_and_round_trip():
     cfg = jepa_cfg()
-    assert (ACTConfig.name, ACTJEPAPaperConfig.name) == ("act", "actjepa_paper")
+    assert (ACTConfig.name, ACTJEPAMLPTargetConfig.name) == ("act", "actjepa_mlp_target")
     assert (cfg.chunk, cfg.obs_chunk, cfg.obs_horizon, cfg.execution) == (H, N, 1, "ensemble")
     assert act_cfg().obs_chunk == 1 and act_cfg().temporal_ensemble_m == 0.01
     d = cfg.to_dict()
     d["encoder_hidden"] = list(d["encoder_hidden"])  # as read back from JSON
-    assert ACTJEPAPaperConfig.from_dict(d) == cfg
+    assert ACTJEPAMLPTargetConfig.from_dict(d) == cfg
     with pytest.raises(ValueError, match="jepa_weight"):
         ACTConfig.from_dict(d)  # ACT has no JEPA fields
     with pytest.raises(ValueError, match="longer than an episode"):

@@ -10,7 +10,8 @@ import torch
 
 from actjepa_core.methods.base import BATCH_KEYS
 from actjepa_core.methods.diffusion_policy import (DiffusionConfig, DiffusionPolicy,
-                                                   NoiseSchedule, squared_cosine_betas)
+                                                   NoiseSchedule, Normalizer,
+                                                   squared_cosine_betas)
 
 O, A, TO, TP = 6, 2, 2, 8
 
@@ -281,3 +282,33 @@ def test_fits_a_toy_mapping_and_the_observation_conditions_the_chunk():
     err = (pred.view(8, 4, 1, TP, A) - targets).pow(2).mean(dim=(3, 4)).median(dim=0).values
     assert float(err.diagonal().max()) < 0.05, err  # (pred i, target j), median over draws
     assert float((err + torch.eye(4)).min()) > 0.1, err
+
+
+# -- normalisation (the authors' limits) -----------------------------------------------------
+
+
+def test_the_normaliser_maps_the_training_limits_to_the_unit_interval():
+    x = torch.tensor([[0.0, 5.0, -2.0], [4.0, 5.0, 2.0], [2.0, 5.0, 0.0]])
+    norm = Normalizer(3)
+    torch.testing.assert_close(norm(x), x)  # identity until fitted
+    norm.fit(x)
+    y = norm(x)
+    torch.testing.assert_close(y[:, 0], torch.tensor([-1.0, 1.0, 0.0]))
+    torch.testing.assert_close(y[:, 1], torch.zeros(3))  # a constant dimension maps to 0
+    torch.testing.assert_close(norm.inverse(y), x)
+
+
+def test_fit_normalizer_follows_the_config_and_travels_with_the_weights():
+    b = make_batch()
+    b["obs"] = b["obs"] * 3.0 - 2.0
+    on, off = build(small_cfg()), build(small_cfg(normalize=False))
+    on.fit_normalizer(b)
+    off.fit_normalizer(b)
+    flat = on._normalised_obs(b["obs"]).reshape(-1, O)
+    torch.testing.assert_close(flat.min(0).values, -torch.ones(O))
+    torch.testing.assert_close(flat.max(0).values, torch.ones(O))
+    torch.testing.assert_close(off._normalised_obs(b["obs"]), b["obs"])
+    fresh = build(small_cfg())
+    fresh.load_state_dict(on.state_dict())
+    torch.testing.assert_close(fresh.obs_norm.scale, on.obs_norm.scale)
+    torch.testing.assert_close(fresh.action_norm.offset, on.action_norm.offset)

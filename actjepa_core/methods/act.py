@@ -188,6 +188,24 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     return (-0.5 * (1.0 + logvar - mu.pow(2) - logvar.exp())).sum(-1).mean()
 
 
+@contextlib.contextmanager
+def own_noise(gen: torch.Generator, device: torch.device) -> Iterator[None]:
+    """Run a training forward on a model's own random stream, then restore the caller's.
+
+    Dropout and ``randn_like`` draw from torch's global generator (of ``device``); it is
+    reseeded here with a seed drawn from ``gen`` (the model's, seeded from its config) and
+    restored on exit, so the forward's noise depends on the config's seed and the step only.
+    The backward pass reuses the saved dropout masks and draws nothing.
+    """
+    seed = int(torch.randint(0, 2**62, (), generator=gen))
+    cuda = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            torch.cuda.manual_seed(seed)  # the current device, the one forked
+        yield
+
+
 # ---------------------------------------------------------------------------- model
 class ACTPolicy(nn.Module):
     """ACT's CVAE: ``forward`` trains it (posterior z), ``predict_chunk`` acts (z = 0).
@@ -229,22 +247,9 @@ class ACTPolicy(nn.Module):
         self.noise_gen = torch.Generator().manual_seed(cfg.seed + 1)
 
     # -- pieces ------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def own_noise(self, device: torch.device) -> Iterator[None]:
-        """Run a training forward on the model's own random stream, then restore the caller's.
-
-        Dropout and ``randn_like`` draw from torch's global generator (of ``device``); it is
-        reseeded here with a seed drawn from ``self.noise_gen`` and restored on exit, so
-        the forward's noise depends on ``cfg.seed`` and the step only. The backward pass
-        reuses the saved dropout masks and draws nothing.
-        """
-        seed = int(torch.randint(0, 2**62, (), generator=self.noise_gen))
-        cuda = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda):
-            torch.default_generator.manual_seed(seed)
-            if cuda:
-                torch.cuda.manual_seed(seed)  # the current device, the one forked
-            yield
+    def own_noise(self, device: torch.device) -> contextlib.AbstractContextManager[None]:
+        """Run a training forward on the model's own random stream (``own_noise``)."""
+        return own_noise(self.noise_gen, device)
 
     def check_obs(self, obs: Tensor) -> None:
         """Shapes only (no host sync): ``obs`` must be (B, To, O)."""

@@ -21,8 +21,15 @@ between the conference and journal versions):
   2021), 100 training steps, predicted samples clipped to [-1, 1] (``NoiseSchedule``).
 - Same section, accelerating inference: deterministic DDIM (Song et al. 2021, eta = 0) with
   10 steps decouples inference from the 100 training steps (``predict_chunk``).
-- Appendix, normalisation: actions scaled to [-1, 1], the range the clipping assumes; the
-  Fetch actions already lie there, so nothing is rescaled here.
+- Normalisation (the authors' ``LinearNormalizer`` in its "limits" mode, fitted on the
+  training data; LeRobot's ``min_max``): every dimension of the observations and of the
+  actions is mapped affinely from its training range to [-1, 1], the range the clipping of
+  the denoised sample assumes; a dimension whose range is under ``RANGE_EPS`` maps to 0
+  (``Normalizer``). This matters more than it looks: the conditioning vector goes through a
+  Mish before the FiLM projection, and Mish is monotonic only above -1.19, so z-scored
+  observations (which reach -3) fold distinct states onto one feature. With our earlier
+  z-scored inputs DP reached 6% on Reach; with the limits it solves it (chapter 12 shows the
+  diagnosis, one change at a time).
 - The authors' released code: the weights used at inference are an exponential moving
   average with the warm-up decay ``1 - (1 + step / inv_gamma) ** -power``, power 0.75,
   clamped to [0, 0.9999] (``DiffusionPolicy.after_step``).
@@ -92,6 +99,10 @@ class DiffusionConfig(PolicyConfig):
     """Lower clamp of the EMA decay (authors' code: 0.0)."""
     ema_max: float = 0.9999
     """Upper clamp of the EMA decay (authors' code: 0.9999)."""
+    normalize: bool = True
+    """Map observations and actions to [-1, 1] by their training limits, as the authors' code
+    (True); False feeds the z-scored observations and raw actions (our first build, kept for
+    the diagnosis of chapter 12)."""
 
     def __post_init__(self) -> None:
         self.down_dims = tuple(self.down_dims)
@@ -145,6 +156,40 @@ def _positive(cfg: Any, name: str) -> None:
     value = getattr(cfg, name)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{type(cfg).__name__}.{name} must be a positive integer, got {value!r}")
+
+
+# -- normalisation (the authors' LinearNormalizer, "limits" mode) ---------------------------
+
+RANGE_EPS = 1e-4
+"""A dimension whose training range is narrower than this is constant: it maps to 0."""
+
+
+class Normalizer(nn.Module):
+    """Per-dimension affine map of the training range onto [-1, 1]; identity until ``fit``.
+
+    Its scale and offset are buffers, so they are saved and loaded with the weights.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.ones(dim))
+        self.register_buffer("offset", torch.zeros(dim))
+
+    @torch.no_grad()
+    def fit(self, x: Tensor) -> None:
+        """Fit to ``x`` (..., dim): ``lo -> -1``, ``hi -> 1``; a constant dimension -> 0."""
+        flat = x.reshape(-1, x.shape[-1]).float()
+        lo, hi = flat.min(0).values, flat.max(0).values
+        constant = (hi - lo) < RANGE_EPS
+        scale = torch.where(constant, torch.ones_like(lo), 2.0 / (hi - lo).clamp_min(RANGE_EPS))
+        self.scale.copy_(scale)
+        self.offset.copy_(torch.where(constant, -lo, -1.0 - lo * scale))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.scale + self.offset
+
+    def inverse(self, y: Tensor) -> Tensor:
+        return (y - self.offset) / self.scale
 
 
 # -- the noise schedule ("Key Design Decisions", noise schedule) -----------------------------
@@ -318,11 +363,20 @@ class DiffusionPolicy(nn.Module):
         self.unet = ConditionalUnet1D(cfg.action_dim, cfg.obs_horizon * cfg.obs_dim, cfg.down_dims,
                                       cfg.kernel_size, cfg.n_groups, cfg.step_embed_dim)
         self.ema = copy.deepcopy(self.unet).requires_grad_(False)
+        self.obs_norm = Normalizer(cfg.obs_dim)
+        self.action_norm = Normalizer(cfg.action_dim)
         self.schedule = NoiseSchedule(cfg.train_timesteps, cfg.clip_sample)
         self.ema_updates = 0
         self.noise_gen = torch.Generator().manual_seed(cfg.seed + 3)
 
     # -- training --------------------------------------------------------------------------
+    def fit_normalizer(self, data: dict[str, Tensor]) -> None:
+        """Fit the observation and action limits on the training windows (``cfg.normalize``;
+        called by ``registry.train_policy`` before the first step)."""
+        if self.cfg.normalize:
+            self.obs_norm.fit(data["obs"])
+            self.action_norm.fit(data["actions"])
+
     def trainable_parameters(self) -> Iterator[nn.Parameter]:
         """The online denoiser's weights (never the EMA copy)."""
         return self.unet.parameters()
@@ -330,15 +384,16 @@ class DiffusionPolicy(nn.Module):
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         """DDPM loss: noise the chunk to a random step, MSE of the predicted noise.
 
-        The actions are used as given: they already lie in [-1, 1], the range DP normalises
-        to. ``action_pad`` is ignored: the chunk is padded by repeating the episode's last
+        Observations and actions enter normalised to their training limits (``Normalizer``).
+        ``action_pad`` is ignored: the chunk is padded by repeating the episode's last
         action and DP trains on that padding, as the reference sequence sampler does (the
         policy learns to hold still at the end). ``future_obs``/``future_pad`` are unused.
         """
-        obs, x0 = self._check_obs(batch["obs"]), batch["actions"]
+        obs, x0 = self._normalised_obs(batch["obs"]), batch["actions"]
         if x0.shape[1:] != (self.cfg.chunk, self.cfg.action_dim):
             raise ValueError(f"actions must be (B, {self.cfg.chunk}, {self.cfg.action_dim}), "
                              f"got {tuple(x0.shape)}")
+        x0 = self.action_norm(x0)
         b = x0.shape[0]
         eps = torch.randn(x0.shape, generator=self.noise_gen).to(x0.device)
         k = torch.randint(self.cfg.train_timesteps, (b,), generator=self.noise_gen).to(x0.device)
@@ -371,7 +426,7 @@ class DiffusionPolicy(nn.Module):
         """(B, To, O) standardised observations -> (B, Tp, A) actions in [-1, 1], by DDIM
         with the EMA denoiser from Gaussian noise drawn with ``generator`` (a CPU generator,
         so the same seed gives the same chunk on any device; None = torch's global RNG)."""
-        obs = self._check_obs(obs)
+        obs = self._normalised_obs(obs)
         cond = obs.flatten(1)
         b, shape = obs.shape[0], (obs.shape[0], self.cfg.chunk, self.cfg.action_dim)
         x = torch.randn(shape, generator=generator).to(obs.device)
@@ -379,14 +434,15 @@ class DiffusionPolicy(nn.Module):
         for k, k_prev in zip(steps, steps[1:] + [-1]):
             eps = self.ema(x, torch.full((b,), k, device=obs.device), cond)
             x = self.schedule.ddim_step(x, eps, k, k_prev)
-        return x.clamp(-1.0, 1.0)
+        return self.action_norm.inverse(x).clamp(-1.0, 1.0)
 
-    def _check_obs(self, obs: Tensor) -> Tensor:
+    def _normalised_obs(self, obs: Tensor) -> Tensor:
+        """``obs`` (B, To, O) checked for shape, then mapped by the fitted limits."""
         want = (self.cfg.obs_horizon, self.cfg.obs_dim)
         if obs.dim() != 3 or tuple(obs.shape[1:]) != want:
             raise ValueError(f"obs must be (B, {want[0]}, {want[1]}) = (batch, obs_horizon, "
                              f"obs_dim), got {tuple(obs.shape)}")
-        return obs
+        return self.obs_norm(obs)
 
     # -- checkpointing ---------------------------------------------------------------------
     def get_extra_state(self) -> dict[str, Any]:

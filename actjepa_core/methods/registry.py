@@ -11,6 +11,7 @@ import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,9 @@ METHODS: dict[str, Method] = {
                                has_encoder=False),
     "actjepa_paper": Method("actjepa_paper", "ACTJEPAPaperConfig", "ACTJEPAPaperPolicy",
                             "ACT-JEPA (paper)", "Vujinovic & Kovacevic 2025, arXiv 2501.14622"),
+    "actjepa_mlp_target": Method("actjepa_mlp_target", "ACTJEPAMLPTargetConfig",
+                                 "ACTJEPAMLPTargetPolicy", "ACT-JEPA, per-state MLP target",
+                                 "our first build of arXiv 2501.14622 (chapter 12's ablation)"),
 }
 """Chunked policy methods trained end to end: name -> where it lives."""
 
@@ -115,12 +119,34 @@ def train_policy(cfg: PolicyConfig, demos: Demonstrations, progress: bool = Fals
     data = window_tensors(cfg, demos, device)
     with torch_settings(cfg.threads, cfg.deterministic):
         model = build(cfg).to(device)
+        if hasattr(model, "fit_normalizer"):  # Diffusion Policy's limits, from its training data
+            model.fit_normalizer(data)
         opt, sched = make_optimizer(model.trainable_parameters(), cfg)
         gen = torch.Generator(device=device).manual_seed(cfg.seed)
-        history = fit(model, cfg, data, model, opt, sched, gen, monitor=lambda m: {},
+        history = fit(model, cfg, data, model, opt, sched, gen, monitor=latent_monitor(model, data),
                       after_step=model.after_step, progress=progress,
                       desc=get_method(cfg.name).label)
     return model, pd.DataFrame(history)
+
+
+MONITOR_WINDOWS = 512
+"""Training windows the collapse monitor reads at every reading (a fixed sample)."""
+
+
+def latent_monitor(model: nn.Module, data: dict[str, torch.Tensor]
+                   ) -> Callable[[nn.Module], dict[str, float]]:
+    """The collapse monitor of a method with a latent target: every ``monitor_every`` steps,
+    ``model.latent_readings(batch)`` on one fixed sample of the training windows (the same
+    windows at every reading, drawn from a generator seeded with the config's seed), so its
+    ``target_*`` and ``predictor_*`` figures are comparable across steps. Methods without a
+    latent target log nothing."""
+    if not hasattr(model, "latent_readings"):
+        return lambda m: {}
+    n = next(iter(data.values())).shape[0]
+    gen = torch.Generator().manual_seed(model.cfg.seed + 7)
+    idx = torch.randperm(n, generator=gen)[:MONITOR_WINDOWS].to(next(iter(data.values())).device)
+    batch = {k: v[idx] for k, v in data.items()}
+    return lambda m: m.latent_readings(batch)
 
 
 def save_policy(path: str | os.PathLike, model: nn.Module, history: pd.DataFrame | None = None
