@@ -54,23 +54,35 @@ class Profile:
     pixel_episodes: int
     """Held-out evaluation episodes per training seed and noise level of the pixel suite
     (every step is a rendered frame, about 10 ms here)."""
+    curve_budgets: tuple[int, ...]
+    """Optimiser steps of the chunked methods' learning curves (chapter 12): one run per
+    budget, each with its own warmup and cosine schedule, scored on validation episodes."""
+    curve_seeds: int
+    """Training seeds per point of the learning curves and of the hyperparameter search."""
+    search_lrs: tuple[float, ...]
+    """The pre-registered search: the learning rates every chunked method is tried at (the
+    default first, so a tie keeps it), at ``policy_steps``, on validation episodes."""
 
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_demos=4, demo_action_noise=0.1, expert_episodes=8, frame_size=96,
                      pretrain_steps=40, bc_steps=40, policy_steps=40, policy_batch=16,
                      monitor_every=10, train_seeds=2, eval_episodes=4, demo_counts=(2, 4),
-                     train_noise_sigmas=(0.1,), pixel_size=16, pixel_seeds=2, pixel_batch=16, pixel_episodes=1),
+                     train_noise_sigmas=(0.1,), pixel_size=16, pixel_seeds=2, pixel_batch=16, pixel_episodes=1,
+                     curve_budgets=(20, 40, 80), curve_seeds=1, search_lrs=(1e-3, 1e-4)),
     "quick": Profile("quick", n_demos=25, demo_action_noise=0.1, expert_episodes=50,
                      frame_size=320, pretrain_steps=1500, bc_steps=1500, policy_steps=1500,
                      policy_batch=64, monitor_every=100, train_seeds=2, eval_episodes=30,
                      demo_counts=(10, 25), train_noise_sigmas=(0.1, 0.3),
-                     pixel_size=64, pixel_seeds=2, pixel_batch=64, pixel_episodes=20),
+                     pixel_size=64, pixel_seeds=2, pixel_batch=64, pixel_episodes=20,
+                     curve_budgets=(500, 1500, 3000), curve_seeds=1, search_lrs=(1e-3, 1e-4)),
     "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200,
                     frame_size=320, pretrain_steps=2000, bc_steps=2000, policy_steps=2000,
                     policy_batch=64, monitor_every=100, train_seeds=5, eval_episodes=100,
                     demo_counts=(10, 25, 50, 100), train_noise_sigmas=(0.1, 0.3),
-                    pixel_size=64, pixel_seeds=3, pixel_batch=64, pixel_episodes=50),
+                    pixel_size=64, pixel_seeds=3, pixel_batch=64, pixel_episodes=50,
+                    curve_budgets=(1000, 2000, 5000, 10000, 20000), curve_seeds=2,
+                    search_lrs=(1e-3, 3e-4, 1e-4)),
 }
 
 

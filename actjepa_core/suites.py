@@ -9,6 +9,7 @@ the article's (``config.JEPAConfig`` defaults, its section 5) for every method a
 from __future__ import annotations
 
 from .envs import TASKS, pixel_task
+from .gate import CURVE_FACTOR
 from .experiments import RunSpec
 from .profiles import Profile
 
@@ -149,14 +150,13 @@ PAPER_ABLATIONS: dict[str, dict] = {
     "no EMA target": {"policy": {"ema": False}},
     "obs chunk n = 1": {"policy": {"obs_chunk": 1}},
     "obs chunk n = 5": {"policy": {"obs_chunk": 5}},
-    "lambda = 0.1": {"policy": {"jepa_weight": 0.1}},
+    "λ = 0 (no latent loss)": {"policy": {"jepa_weight": 0.0}},
+    "per-state MLP target (our first build)": {"method": "actjepa_mlp_target"},
 }
-"""Rows that test the paper's argument, as overrides of ACT-JEPA (paper). lambda = 0 is not a
-row: it is ACT bit for bit (tested, and shown in chapter 11), so it would repeat ACT's numbers.
-lambda = 0.1 asks whether the weight (ours, 1; the paper's value was not readable to us) is
-what makes the decoder ignore the observation (chapter 12); added after the main results
-were read, so it is a diagnosis, not a claim's test."""
-
+"""Rows that test the paper's argument, as overrides of ACT-JEPA (paper). λ = 0 is the same
+architecture trained on the action loss alone, the control of the latent objective (ACT keeps
+its CVAE, this model has none, so ACT is not that control). The last row is the model the
+book first built (targets from an EMA copy of a per-state MLP), which failed Reach."""
 PAPER_FROZEN: dict[str, dict] = {
     "ACT-JEPA (paper)": {},
     "ACT-JEPA (paper) encoder, frozen + BC": {"protocol": "bc"},
@@ -167,18 +167,80 @@ PAPER_FROZEN: dict[str, dict] = {
 beside the end-to-end policies they come from."""
 
 
+PAPER_CHUNKED = ("act", "diffusion_policy", "actjepa_paper")
+"""The chunked methods the paper's claims compare: each must pass the sanity gate
+(``gate``) before its results decide a claim."""
+
+TUNED: dict[str, dict] = {}
+"""Each chunked method's settings as the pre-registered search chose them (``gate.tuned_value``
+on the validation episodes of ``paper_search``); a method absent here runs its config's
+defaults. ``tests/test_tuning.py`` checks this against the committed search results."""
+
+
 def _chunked(task: str, method: str, s: int, P: Profile, n_demos: int, sigmas: tuple,
-             label: str, protocol: str | None = None, policy: dict | None = None) -> RunSpec:
+             label: str, protocol: str | None = None, policy: dict | None = None,
+             split: str = "test", tuned: bool = True) -> RunSpec:
     """One run of the chunked comparison: the same demonstrations, held-out episodes and
-    optimiser budget (``P.policy_steps``) for every chunked method; raw BC is the main
-    table's run, unchanged, so both tables share it."""
+    optimiser budget (``P.policy_steps``) for every chunked method, each with its ``TUNED``
+    settings (unless ``tuned=False``: the curves and the search start from the defaults);
+    raw BC is the main table's run, unchanged, so both tables share it."""
     if method == "raw":
         return RunSpec(task, method="raw", seed=s, n_demos=n_demos, sigmas=sigmas, label=label,
-                       **_common(P))
+                       split=split, **_common(P))
+    settings = {"steps": P.policy_steps, "batch_size": P.policy_batch,
+                **(TUNED.get(method, {}) if tuned else {}), **(policy or {})}
     return RunSpec(task, method=method, protocol=protocol or "policy", seed=s, n_demos=n_demos,
-                   sigmas=sigmas, label=label,
-                   policy={"steps": P.policy_steps, "batch_size": P.policy_batch, **(policy or {})},
-                   **_common(P))
+                   sigmas=sigmas, label=label, policy=settings, split=split, **_common(P))
+
+
+def curve_specs(P: Profile, method: str) -> list[RunSpec]:
+    """``method``'s learning curve: one run per budget of ``P.curve_budgets`` (its defaults,
+    its own warmup and cosine schedule per run) x 3 tasks x ``P.curve_seeds``, scored clean
+    on validation episodes."""
+    return [_chunked(task, method, s, P, P.n_demos, (0.0,), PAPER_METHODS[method],
+                     policy={"steps": b}, split="validation", tuned=False)
+            for task in TASKS for b in P.curve_budgets for s in range(P.curve_seeds)]
+
+
+def search_specs(P: Profile) -> list[RunSpec]:
+    """The pre-registered search, the same trials for every chunked method: each learning
+    rate of ``P.search_lrs`` at the budget ``P.policy_steps`` x 3 tasks x ``P.curve_seeds``,
+    on validation episodes (the label names the value)."""
+    return [_chunked(task, m, s, P, P.n_demos, (0.0,), f"{PAPER_METHODS[m]}, lr {lr:g}",
+                     policy={"lr": lr}, split="validation", tuned=False)
+            for m in PAPER_CHUNKED for task in TASKS for lr in P.search_lrs
+            for s in range(P.curve_seeds)]
+
+
+def convergence_specs(P: Profile) -> list[RunSpec]:
+    """The sanity gate's convergence check: every chunked method with its ``TUNED`` settings
+    at the budget and at twice it, on validation episodes (shared with the curves where the
+    tuned settings are the defaults)."""
+    return [_chunked(task, m, s, P, P.n_demos, (0.0,), PAPER_METHODS[m],
+                     policy={"steps": b}, split="validation")
+            for m in PAPER_CHUNKED for task in TASKS
+            for b in (P.policy_steps, CURVE_FACTOR * P.policy_steps) for s in range(P.curve_seeds)]
+
+
+DP_DIAGNOSIS: dict[str, dict] = {
+    "as first built (2,000 steps, z-scored inputs)": {"steps": 2000, "normalize": False},
+    "10,000 steps, z-scored inputs": {"steps": 10000, "normalize": False},
+    "10,000 steps, z-scored, lr 1e-4": {"steps": 10000, "normalize": False, "lr": 1e-4},
+    "2,000 steps, limits normalisation": {"steps": 2000, "normalize": True},
+    "10,000 steps, limits normalisation": {"steps": 10000, "normalize": True},
+}
+"""Why Diffusion Policy failed Reach, one change at a time (chapter 12): budget, learning
+rate, and the authors' normalisation of inputs and actions to their limits."""
+
+
+def dp_diagnosis_specs(P: Profile) -> list[RunSpec]:
+    """Each row of ``DP_DIAGNOSIS`` on Reach x ``P.curve_seeds``, validation episodes; the
+    smoke and quick profiles cap the steps at ``P.policy_steps``."""
+    cap = None if P.name == "full" else P.policy_steps
+    return [_chunked("reach", "diffusion_policy", s, P, P.n_demos, (0.0,), label,
+                     policy={**over, "steps": min(over["steps"], cap or over["steps"])},
+                     split="validation", tuned=False)
+            for label, over in DP_DIAGNOSIS.items() for s in range(P.curve_seeds)]
 
 
 def paper_main_specs(P: Profile) -> list[RunSpec]:
@@ -255,6 +317,10 @@ EXPERIMENTS = {
     "paper_ablations": paper_ablation_specs,
     "paper_frozen_encoder": paper_frozen_specs,
     "paper_world_model": paper_world_model_specs,
+    **{f"paper_curves_{m}": (lambda P, m=m: curve_specs(P, m)) for m in PAPER_CHUNKED},
+    "paper_search": search_specs,
+    "paper_convergence": convergence_specs,
+    "paper_dp_diagnosis": dp_diagnosis_specs,
     "pixels": pixel_specs,
     "pixel_probes": pixel_probe_specs,
 }
