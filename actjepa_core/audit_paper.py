@@ -17,7 +17,9 @@ verdict words (``verdicts.VERDICTS``) and the same kinds of rule (``verdicts.RUL
   gain of the world-model probe (``probes.future_probe``, mean R^2 over j) of ACT-JEPA (paper)
   over ACT; *difference* of +40% relative, with a bootstrap CI over training seeds.
 
-Without the results of an experiment the rows say "not testable yet".
+Without the results of an experiment the rows say "not testable yet". Before any rule, the
+sanity gate (``gate``): a claim that compares a method failing it is "not testable", with the
+failing check and its number, whatever the rule would have said.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from .analysis import paired_difference, with_task_average
-from .verdicts import (claim_row, difference_verdict, equivalence_verdict, fmt_points,
+from .gate import gate_failure
+from .verdicts import (claim_row, difference_verdict, equivalence_verdict, fmt_points, gated,
                        percentile_interval)
 from .claims import PAPER, TASKS
 
@@ -36,9 +39,20 @@ BOOTSTRAP = 4000
 """Resamples of the bootstrap over training seeds behind the world-model interval."""
 
 
+COMPARED: dict[str, tuple[str, ...]] = {
+    "paper/on_par_act": (JEPA, ACT),
+    "paper/on_par_dp": (JEPA, DP),
+    "paper/outperforms": (JEPA, ACT, DP),
+    "paper/up_to_success": (JEPA, ACT, DP),
+    "paper/up_to_world_model": (JEPA, ACT),
+}
+"""The methods each claim compares: all must pass the sanity gate for it to be judged."""
+
+
 def paper_claims(paper_main: pd.DataFrame | None, world_model: pd.DataFrame | None,
-                 seed: int = 0) -> list[dict]:
-    """The four rows of the paper's claims (see the module docstring for the rules)."""
+                 seed: int = 0, gate: pd.DataFrame | None = None) -> list[dict]:
+    """The five rows of the paper's claims (see the module docstring for the rules); with
+    ``gate`` (``gate.gate_table``) a claim comparing a failing method is "not testable"."""
     if paper_main is None or not {JEPA, ACT, DP} <= set(paper_main.method):
         rows = [_untested(c) for c in ("on_par_act", "on_par_dp", "outperforms", "up_to_success")]
     else:
@@ -48,7 +62,8 @@ def paper_claims(paper_main: pd.DataFrame | None, world_model: pd.DataFrame | No
         rows.append(_untested("up_to_world_model"))
     else:
         rows.append(_world_model_claim(world_model, seed))
-    return rows
+    return [gated(r, gate_failure(gate, COMPARED[r["id"]]))
+            if r["verdict"] != "not testable yet" else r for r in rows]
 
 
 def _untested(key: str) -> dict:

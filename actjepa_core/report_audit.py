@@ -53,14 +53,16 @@ def load(profile: str) -> AuditInputs:
     """The results of ``profile`` (committed ones for the full profile) and their audit.
 
     The paper's experiments enter only when their results exist (``report_paper.results_if_run``):
-    without them the paper's claims are "not testable yet" rather than recomputed for hours.
+    without them the paper's claims are "not testable yet" rather than recomputed for hours;
+    with them, the sanity gate (``report_paper.sanity_gate``) decides which can be judged.
     """
     main = experiment_results("main", profile)
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
     table = audit.audit(main, ablations, data_efficiency,
                         paper_main=report_paper.results_if_run("paper_main", profile),
-                        world_model=report_paper.results_if_run("paper_world_model", profile))
+                        world_model=report_paper.results_if_run("paper_world_model", profile),
+                        gate=report_paper.sanity_gate(profile))
     pixel_rows = report_paper.results_if_run("pixels", profile)
     pixels = audit.pixel_audit(pixel_rows) if pixel_rows is not None else None
     return AuditInputs(get_profile(profile), main, ablations, data_efficiency, table, pixels)
@@ -134,8 +136,10 @@ def verdicts_paragraph(table: pd.DataFrame) -> str:
     below = int((cells.claimed_value < cells.ci_low).sum())
     untested = int((cells.ours == "not run").sum())
     return (f"Of the **{len(table)}** claims, **{counts['holds']} hold**, **{counts['partly']} "
-            f"hold partly**, **{counts['does not hold']} do not hold** and "
-            f"**{counts['not testable yet']}** cannot be tested yet. Of the {len(cells)} single "
+            f"hold partly**, **{counts['does not hold']} do not hold**, "
+            f"**{counts['not testable']}** are not testable (a method they compare fails the "
+            f"sanity gate) and **{counts['not testable yet']}** cannot be tested yet. Of the "
+            f"{len(cells)} single "
             f"success rates, {inside} lie inside our 95% interval; for {above} the article's "
             f"number is above our interval, for {below} it is below"
             + (f", and {untested} were not run in this profile" if untested else "") + ". "
@@ -163,10 +167,12 @@ def section_table(table: pd.DataFrame, section: str) -> Styler:
 
 
 def section_tally(table: pd.DataFrame, section: str) -> str:
-    """``"<section>: 3 hold, 1 partly, 2 do not"``, and how many are not testable when any are."""
+    """``"<section>: 3 hold, 1 partly, 2 do not"``, and how many are not testable (the gate)
+    or not testable yet (no results) when any are."""
     c = audit.verdict_counts(_section(table, section))
     return (f"{section}: {c['holds']} hold, {c['partly']} partly, {c['does not hold']} do not"
-            + (f", {c['not testable yet']} not testable" if c["not testable yet"] else ""))
+            + (f", {c['not testable']} not testable" if c["not testable"] else "")
+            + (f", {c['not testable yet']} not testable yet" if c["not testable yet"] else ""))
 
 
 def claim(table: pd.DataFrame, claim_id: str) -> pd.Series:

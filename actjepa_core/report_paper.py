@@ -6,6 +6,7 @@ notebook cell is a call, a table or a figure, and the rule behind each sentence 
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -19,9 +20,11 @@ from . import tables
 from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
 from .audit_paper import world_model_gain
 from .data import Demonstrations
+from .gate import gate_table
 from .methods import registry
 from .methods.base import PolicyConfig
 from .stats import t975
+from .suites import PAPER_CHUNKED, PAPER_METHODS
 from .verdicts import fmt_points
 
 ORDER = ("raw BC (no pretraining)", "ACT", "Diffusion Policy", "ACT-JEPA (paper)")
@@ -38,60 +41,64 @@ def loss_terms(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def future_errors(model: nn.Module, demos: Demonstrations) -> pd.DataFrame:
-    """How well the predictor foresees each future latent, ``j = 1 .. n``.
+    """How well the predictor foresees each target token, ``j = 0 .. n`` (0 is o_t's).
 
-    For every window of ``demos`` (standardised with the model's own statistics is the
-    caller's job: pass the training demonstrations), the squared error of the predicted
-    latent of ``o_{t+j}`` (``predict_future``, z = 0 as at test time) against the target
-    encoder's latent, beside the error of the *no-change* guess (the target latent of
-    ``o_t`` itself). A ratio below 1 means the predictor knows more about the future than
-    "it stays as it is". Padded steps past the episode's end are left out.
+    For every window of ``demos`` (the training demonstrations: they carry the model's own
+    standardisation), the squared error of the predicted token ``j`` (``predict_latents``)
+    against the target encoder's token of the true sequence, beside the error of the best
+    constant guess (the mean target token of step ``j`` over the windows). Their ratio is
+    1 - R^2: below 1 the predictor knows which future the window has, at 1 it knows only the
+    average one. Padded steps past the episode's end are left out.
     """
     cfg = model.cfg
     w = demos.windows(cfg.obs_horizon, cfg.chunk, cfg.obs_chunk)
     device = next(model.parameters()).device
     obs = torch.as_tensor(w["obs"], device=device)
     future = torch.as_tensor(w["future_obs"], device=device)
-    keep = torch.as_tensor(w["future_pad"], device=device) == 0
+    pad = torch.as_tensor(w["future_pad"], device=device)
+    keep = model.target_pad(pad) == 0
     model.eval()
     with torch.no_grad():
-        pred = model.predict_future(obs)
-        target = model.target_latents(future)
-        now = model.target_latents(obs[:, -1:])
+        pred = model.predict_latents(obs, pad)
+        target = model.target_latents(obs[:, -1], future, pad)
     rows = []
-    for j in range(cfg.obs_chunk):
+    for j in range(cfg.obs_chunk + 1):
         k = keep[:, j]
         err = (pred[k, j] - target[k, j]).pow(2).sum(-1).mean().item()
-        copy = (now[k, 0] - target[k, j]).pow(2).sum(-1).mean().item()
-        rows.append({"j": j + 1, "predictor": err, "no change": copy,
-                     "ratio": err / copy if copy > 0 else math.nan})
+        spread = (target[k, j] - target[k, j].mean(0)).pow(2).sum(-1).mean().item()
+        rows.append({"j": j, "predictor": err, "mean guess": spread,
+                     "ratio": err / spread if spread > 0 else math.nan})
     return pd.DataFrame(rows)
 
 
 def future_sentence(errors: pd.DataFrame) -> str:
-    """One sentence on where the predictor beats the no-change guess."""
-    better = errors[errors.ratio < 1].j.tolist()
+    """One sentence on how much of the targets' variation the predictor explains."""
     first, last = errors.iloc[0], errors.iloc[-1]
-    head = (f"At j = 1 the predictor's error is {first.ratio:.2f} times the no-change guess's, "
-            f"at j = {int(last.j)} {last.ratio:.2f} times")
+    head = (f"At j = {int(first.j)} the predictor's error is {first.ratio:.2f} times the "
+            f"constant guess's (R² {1 - first.ratio:.2f}), at j = {int(last.j)} "
+            f"{last.ratio:.2f} times (R² {1 - last.ratio:.2f})")
+    better = errors[errors.ratio < 1].j.tolist()
     if len(better) == len(errors):
-        return head + ": it foresees the latent future better than \"nothing moves\" at every step."
+        return head + ": it tells the windows' futures apart at every step."
     if not better:
-        return head + ": it never beats \"nothing moves\"; the latent loss is not yet a forecast."
-    return head + f"; it beats \"nothing moves\" at j = {', '.join(map(str, better))} only."
+        return head + ": it knows no more than the average target; the latent loss is not yet a forecast."
+    return head + f"; it beats the constant guess at j = {', '.join(map(str, better))} only."
 
 
-def lambda_zero_gap(demos: Demonstrations, steps: int, batch_size: int) -> float:
-    """Largest absolute difference between the action chunks of ACT and of ACT-JEPA with
-    lambda = 0, trained with the same seed, steps and batches (0.0 means bit-identical)."""
-    cfgs = [registry.make_config(name, demos.task, steps=steps, batch_size=batch_size,
-                                 device="cpu", **extra)
-            for name, extra in (("act", {}), ("actjepa_paper", {"jepa_weight": 0.0}))]
-    models = [registry.train_policy(cfg, demos)[0] for cfg in cfgs]
-    obs = torch.as_tensor(demos.windows(1, 1, 1)["obs"][:256])
-    with torch.no_grad():
-        chunks = [m.predict_chunk(obs) for m in models]
-    return float((chunks[0] - chunks[1]).abs().max())
+def latent_monitor(history: pd.DataFrame) -> pd.DataFrame:
+    """The collapse monitor's readings of a training history, long: one row per reading and
+    output (``target``, ``predictor``), columns ``step, output, latent_std, latent_erank``
+    (the shape ``plots.training.plot_collapse`` reads with ``encoder="latent"``)."""
+    parts = []
+    for part in ("target", "predictor"):
+        cols = [f"{part}_std", f"{part}_erank"]
+        if not set(cols) <= set(history.columns):
+            raise ValueError(f"the history has no {part} readings ({cols}): was it trained "
+                             f"by a method with a latent target?")
+        read = history.dropna(subset=cols)[["step", *cols]]
+        parts.append(read.rename(columns={cols[0]: "latent_std", cols[1]: "latent_erank"})
+                     .assign(output=f"{part} tokens"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def config_table(cfg: PolicyConfig) -> pd.DataFrame:
@@ -334,3 +341,60 @@ def not_run_note(name: str, profile: str = "full") -> str:
              f"today's runs missing), which this page does not show under today's names")
     return (f"*The `{name}` experiment {state}. Run it with `python -m actjepa_core reproduce "
             f"--profile full --experiments {name}`; this section then shows it.*")
+
+
+# ------------------------------------------------------- working methods: curves and the gate
+def run_steps(rows: pd.DataFrame) -> pd.Series:
+    """The optimiser steps of each row's chunked run, read from its spec (``spec`` column)."""
+    steps = {spec: json.loads(spec)["resolved"]["policy"]["steps"]
+             for spec in rows.spec.unique()}
+    return rows.spec.map(steps).astype(int)
+
+
+def curve_rows(profile: str) -> pd.DataFrame | None:
+    """The learning curves of every chunked method (``paper_curves_<method>``) with a ``steps``
+    column; None until all of them have today's results."""
+    parts = [results_if_run(f"paper_curves_{m}", profile) for m in PAPER_CHUNKED]
+    if any(p is None for p in parts):
+        return None
+    rows = pd.concat(parts, ignore_index=True)
+    return rows.assign(steps=run_steps(rows))
+
+
+def curves_note(profile: str) -> str:
+    """Which curve experiments a chapter waits for, with the command that computes them."""
+    missing = [f"paper_curves_{m}" for m in PAPER_CHUNKED
+               if results_if_run(f"paper_curves_{m}", profile) is None]
+    return " ".join(not_run_note(name, profile) for name in missing)
+
+
+def sanity_gate(profile: str) -> pd.DataFrame | None:
+    """``gate.gate_table`` of the chunked methods: clean test success on Reach from
+    ``paper_main``, convergence from ``paper_convergence`` (validation episodes at the budget
+    and at twice it), collapse from the monitor columns of ACT-JEPA (paper)'s runs. None
+    until ``paper_main`` has today's results; without ``paper_convergence`` every method fails
+    its convergence check ("no learning curve")."""
+    main = results_if_run("paper_main", profile)
+    if main is None:
+        return None
+    conv = results_if_run("paper_convergence", profile)
+    clean = main[main.sigma == 0]
+    budgets = {m: int(run_steps(clean[clean.method == m]).median()) for m in PAPER_CHUNKED}
+    width = registry.make_config("actjepa_paper", "reach").d_model
+    return gate_table(clean, conv.assign(steps=run_steps(conv)) if conv is not None else None,
+                      budgets, {m: PAPER_METHODS[m] for m in PAPER_CHUNKED},
+                      latent_dims={"actjepa_paper": width})
+
+
+def gate_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The sanity gate as the chapter shows it: one row per method, each check with its
+    figure and a mark (✓ passed, ✗ failed, – not applicable)."""
+    mark = {True: "✓", False: "✗", None: "–"}
+    out = pd.DataFrame({
+        "solves Reach (≥ 90%)": [f"{mark[ok]} {t}" for ok, t in zip(table["solves reach"], table.reach)],
+        "converged": [f"{mark[ok]} {t}" for ok, t in zip(table.converged, table.curve)],
+        "no collapse": [f"{mark[ok if ok is None else bool(ok)]} {t}"
+                        for ok, t in zip(table["no collapse"], table.collapse)],
+        "passes": [mark[bool(p)] for p in table.passes],
+    }, index=pd.Index(table.label, name="method"))
+    return out

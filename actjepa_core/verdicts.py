@@ -13,8 +13,10 @@ import pandas as pd
 from .analysis import inside
 
 
-VERDICTS = ("holds", "partly", "does not hold", "not testable yet")
-"""The verdicts, in the order the chapter counts them."""
+VERDICTS = ("holds", "partly", "does not hold", "not testable", "not testable yet")
+"""The verdicts, in the order the chapter counts them. "not testable": a method the claim
+compares fails the sanity gate (``gate``), so its numbers cannot decide it; "not testable
+yet": the experiment behind the claim has no results."""
 
 EQUIVALENCE = 0.05
 """Margin (success-rate units) within which two variants count as "about equal"."""
@@ -39,6 +41,9 @@ RULES = {
                "or a positive advantage); partly if it is first by our means only; otherwise "
                "does not hold",
     "statement": "no experiment here can test it",
+    "sanity gate": "any claim: not testable when a method it compares fails the sanity gate "
+                   "(solves Reach, a flat learning curve at the budget, no collapsed latents), "
+                   "whatever its numbers say",
 }
 """Each kind of claim and how its verdict is decided."""
 
@@ -52,6 +57,14 @@ def claim_row(claim_id: str, section: str, claim: str, kind: str, claimed: str,
     return {"id": claim_id, "section": section, "claim": claim, "kind": kind, "claimed": claimed,
             "ours": ours or "—", "verdict": verdict, "claimed_value": claimed_value,
             "value": value, "ci_low": lo, "ci_high": hi}
+
+
+def gated(row: dict, reason: str | None) -> dict:
+    """``row`` as it stands when the sanity gate stops it (``gate.gate_failure``'s ``reason``):
+    verdict "not testable", the reason after our number; unchanged when ``reason`` is None."""
+    if reason is None:
+        return row
+    return {**row, "verdict": "not testable", "ours": f"{row['ours']}. Not testable: {reason}"}
 
 
 def number_verdict(claimed: float, lo: float, hi: float) -> str:

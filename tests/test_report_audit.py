@@ -73,7 +73,8 @@ def test_protocol_sentence_reads_the_profile_and_the_rows(table: pd.DataFrame) -
 def test_rules_list_prints_every_rule_of_verdicts() -> None:
     lines = report_audit.rules_list().split("\n")
     assert len(lines) == len(verdicts.RULES)
-    assert lines[-1] == "- **statement**: no experiment here can test it."
+    assert lines[-2] == "- **statement**: no experiment here can test it."
+    assert lines[-1].startswith("- **sanity gate**: any claim: not testable when")
 
 
 def test_success_cells_read_the_method_label_and_refuse_an_unknown_one(table: pd.DataFrame) -> None:
@@ -105,8 +106,9 @@ def test_lean_sentence_says_above_or_below_and_when_nothing_was_measured(table: 
 
 def test_verdicts_paragraph_counts_and_places_the_success_rates(table: pd.DataFrame) -> None:
     assert report_audit.verdicts_paragraph(table) == (
-        "Of the **8** claims, **2 hold**, **1 hold partly**, **3 do not hold** and **2** cannot "
-        "be tested yet. Of the 4 single success rates, 1 lie inside our 95% interval; for 2 the "
+        "Of the **8** claims, **2 hold**, **1 hold partly**, **3 do not hold**, **0** are not "
+        "testable (a method they compare fails the sanity gate) and **2** cannot be tested yet. "
+        "Of the 4 single success rates, 1 lie inside our 95% interval; for 2 the "
         "article's number is above our interval, for 0 it is below, and 1 were not run in this "
         "profile. On average over its success-rate cells the article's number is 2.5 points "
         "above ours for ACT-JEPA + BC and 20.0 points above ours for the other methods.")
@@ -129,7 +131,7 @@ def test_section_tally_names_untestable_claims_only_when_there_are_some(table: p
     assert report_audit.section_tally(table, "main table") == (
         "main table: 1 hold, 0 partly, 2 do not")
     assert report_audit.section_tally(table, "paper") == (
-        "paper: 0 hold, 0 partly, 0 do not, 1 not testable")
+        "paper: 0 hold, 0 partly, 0 do not, 1 not testable yet")
 
 
 def test_claim_finds_the_row_by_id_and_refuses_unknown_missing_or_ambiguous(table: pd.DataFrame) -> None:
@@ -147,9 +149,9 @@ def test_sections_paragraph_tallies_sections_then_the_key_claims(table: pd.DataF
     assert report_audit.sections_paragraph(table) == (
         "- main table: 1 hold, 0 partly, 2 do not.\n"
         "- noise: 1 hold, 1 partly, 0 do not.\n"
-        "- data efficiency: 0 hold, 0 partly, 0 do not, 1 not testable.\n"
+        "- data efficiency: 0 hold, 0 partly, 0 do not, 1 not testable yet.\n"
         "- ablations: 0 hold, 0 partly, 1 do not.\n"
-        "- paper: 0 hold, 0 partly, 0 do not, 1 not testable.\n\n"
+        "- paper: 0 hold, 0 partly, 0 do not, 1 not testable yet.\n\n"
         "The three claims the article builds its story on: *ACT-JEPA + BC is the best of the "
         "five* — holds (ranks 1 of 5); *it degrades the most gracefully under noise* — partly "
         "(retention 40%); *without the EMA it collapses* — does not hold (0 of 5 runs).")

@@ -53,10 +53,11 @@ def test_lead_table_is_treatment_minus_control():
 
 
 def test_future_sentence_follows_the_ratios():
-    errors = pd.DataFrame({"j": [1, 2, 3], "ratio": [0.5, 0.9, 1.2]})
-    assert "j = 1, 2 only" in report_paper.future_sentence(errors)
+    errors = pd.DataFrame({"j": [0, 1, 2], "ratio": [0.5, 0.9, 1.2]})
+    text = report_paper.future_sentence(errors)
+    assert "j = 0, 1 only" in text and "(R² 0.50)" in text and "(R² -0.20)" in text
     assert "every step" in report_paper.future_sentence(errors.assign(ratio=0.3))
-    assert "never beats" in report_paper.future_sentence(errors.assign(ratio=2.0))
+    assert "no more than the average" in report_paper.future_sentence(errors.assign(ratio=2.0))
 
 
 def test_loss_terms_long_and_refuses_a_history_without_terms():

@@ -14,7 +14,7 @@ from ..analysis import check_columns
 from ..verdicts import VERDICTS
 from .style import palette
 
-VERDICT_COLORS = dict(zip(VERDICTS, ("#1b9e77", "#e6ab02", "#d95f02", "#999999")))
+VERDICT_COLORS = dict(zip(VERDICTS, ("#1b9e77", "#e6ab02", "#d95f02", "#7570b3", "#999999")))
 """One colour per verdict, the same in every figure and table of the chapter."""
 
 
