@@ -75,7 +75,7 @@ def convergence_check(curves: pd.DataFrame | None, method: str, budget: int
         _, lo, _ = _rate_ci(g[g.steps == longer])
         if at < lo:
             gap = lo - at
-            text = (f"{task}: {100 * at:.1f}% at {budget:,} steps, below the CI of "
+            text = (f"{task}: {100 * at:.1f}% at {budget:,} steps; below the CI at "
                     f"{longer:,} steps (from {100 * lo:.1f}%)")
             if worst is None or gap > worst[0]:
                 worst = (gap, text)
@@ -98,7 +98,7 @@ def collapse_check(runs: pd.DataFrame, dim: int) -> tuple[bool | None, str]:
         reasons += [f"{part} {r}" for r in is_collapsed(stats, dim)]
     if reasons:
         return False, "collapsed: " + "; ".join(reasons)
-    return True, ", ".join(f"{p} std {runs[f'{p}_std'].mean():.3f}, erank "
+    return True, "; ".join(f"{p} std {runs[f'{p}_std'].mean():.3f}, erank "
                            f"{runs[f'{p}_erank'].mean():.1f}" for p in LATENT_PARTS)
 
 

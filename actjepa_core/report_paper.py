@@ -20,11 +20,13 @@ from . import tables
 from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
 from .audit_paper import world_model_gain
 from .data import Demonstrations
-from .gate import gate_table
+from .gate import CURVE_FACTOR, flattening_budget, gate_table, tuned_value
+from .gate import curve_summary as gate_curve_summary
 from .methods import registry
 from .methods.base import PolicyConfig
 from .stats import t975
-from .suites import PAPER_CHUNKED, PAPER_METHODS
+from .evaluate import summarize
+from .suites import DP_DIAGNOSIS, PAPER_CHUNKED, PAPER_METHODS
 from .verdicts import fmt_points
 
 ORDER = ("raw BC (no pretraining)", "ACT", "Diffusion Policy", "ACT-JEPA (paper)")
@@ -344,11 +346,16 @@ def not_run_note(name: str, profile: str = "full") -> str:
 
 
 # ------------------------------------------------------- working methods: curves and the gate
+def run_setting(rows: pd.DataFrame, field: str) -> pd.Series:
+    """A config field of each row's chunked run (its resolved config, from the ``spec``
+    column): what a curve or a search varied."""
+    values = {spec: json.loads(spec)["resolved"]["policy"][field] for spec in rows.spec.unique()}
+    return rows.spec.map(values)
+
+
 def run_steps(rows: pd.DataFrame) -> pd.Series:
-    """The optimiser steps of each row's chunked run, read from its spec (``spec`` column)."""
-    steps = {spec: json.loads(spec)["resolved"]["policy"]["steps"]
-             for spec in rows.spec.unique()}
-    return rows.spec.map(steps).astype(int)
+    """The optimiser steps of each row's chunked run."""
+    return run_setting(rows, "steps").astype(int)
 
 
 def curve_rows(profile: str) -> pd.DataFrame | None:
@@ -386,15 +393,82 @@ def sanity_gate(profile: str) -> pd.DataFrame | None:
                       latent_dims={"actjepa_paper": width})
 
 
-def gate_display(table: pd.DataFrame) -> pd.DataFrame:
-    """The sanity gate as the chapter shows it: one row per method, each check with its
-    figure and a mark (✓ passed, ✗ failed, – not applicable)."""
+def gate_display(table: pd.DataFrame) -> Styler:
+    """The sanity gate as the chapter shows it: one row per method, each check's mark (✓
+    passed, ✗ failed, – not applicable) over its figures, one clause per line."""
     mark = {True: "✓", False: "✗", None: "–"}
-    out = pd.DataFrame({
-        "solves Reach (≥ 90%)": [f"{mark[ok]} {t}" for ok, t in zip(table["solves reach"], table.reach)],
-        "converged": [f"{mark[ok]} {t}" for ok, t in zip(table.converged, table.curve)],
-        "no collapse": [f"{mark[ok if ok is None else bool(ok)]} {t}"
-                        for ok, t in zip(table["no collapse"], table.collapse)],
-        "passes": [mark[bool(p)] for p in table.passes],
-    }, index=pd.Index(table.label, name="method"))
-    return out
+
+    def cell(ok, text: str) -> str:
+        ok = None if ok is None or (isinstance(ok, float) and math.isnan(ok)) else bool(ok)
+        return f"<b>{mark[ok]}</b><br><small>{text.replace('; ', '<br>')}</small>"
+
+    cols = {"solves Reach": ("solves reach", "reach"), "converged": ("converged", "curve"),
+            "no collapse": ("no collapse", "collapse")}
+    out = pd.DataFrame({name: [cell(ok, t) for ok, t in zip(table[a], table[b])]
+                        for name, (a, b) in cols.items()}, index=pd.Index(table.label, name="method"))
+    out["passes"] = [f"<b>{mark[bool(p)]}</b>" for p in table.passes]
+    return out.style.set_table_styles(tables.CELL_CSS)
+
+
+def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """``gate.curve_summary`` with each method's label, for ``plots.results.plot_curves_by_task``."""
+    summary = gate_curve_summary(curves)
+    return summary.assign(label=summary.method.map(PAPER_METHODS))
+
+
+def budget_sentence(curves: pd.DataFrame, budget: int) -> str:
+    """What the rule reads off the curves (``gate.flattening_budget``) and the budget the
+    profile trains every chunked method for."""
+    flat = flattening_budget(gate_curve_summary(curves), PAPER_CHUNKED)
+    rule = (f"the smallest budget at which, for every method and task, mean validation success "
+            f"reaches the 95% CI of success at {CURVE_FACTOR} times that budget")
+    if flat is None:
+        found = (f"No budget of the curves meets it for all three methods ({rule}); the gate "
+                 f"below names the method that is still learning.")
+    else:
+        found = f"The curves flatten at **{flat:,} steps** ({rule})."
+    same = ("" if flat is None else " That is the budget every chunked method trains for here."
+            if flat == budget else f" This profile trains every chunked method for {budget:,} "
+            f"steps, not that budget: its results are not the book's.")
+    return found + same
+
+
+def search_table(search: pd.DataFrame) -> Styler:
+    """The search's trials: method and learning rate x tasks (then the average), validation
+    success with its 95% CI."""
+    summary = summarize_with_average(search, by=("task", "label", "method"))
+    return tables.success_table(summary, list(dict.fromkeys(search.label)))
+
+
+def search_sentence(search: pd.DataFrame, tuned: dict[str, dict]) -> str:
+    """The rule's choice (``gate.tuned_value``) per method, and whether ``suites.TUNED``
+    holds it (the main comparison runs with ``TUNED``)."""
+    chosen = tuned_value(search.assign(lr=run_setting(search, "lr")), "lr")
+    defaults = {m: registry.make_config(m, "reach").lr for m in chosen}
+    parts = []
+    for m, lr in chosen.items():
+        used = tuned.get(m, {}).get("lr", defaults[m])
+        note = "" if used == lr else f" (**but the comparison runs with {used:g}**)"
+        parts.append(f"{PAPER_METHODS[m]} {lr:g}{note}")
+    return ("By the rule fixed before the search (the learning rate with the highest "
+            "task-average validation success; a tie keeps the default, listed first), the "
+            "choice is: " + "; ".join(parts) + ".")
+
+
+def diagnosis_table(rows: pd.DataFrame) -> Styler:
+    """Diffusion Policy's diagnosis rows (``suites.DP_DIAGNOSIS``): validation success on Reach."""
+    summary = summarize(rows, by=("task", "label"))
+    return tables.success_table(summary, list(dict.fromkeys(rows.label)))
+
+
+def diagnosis_sentence(rows: pd.DataFrame) -> str:
+    """Which single change moves Diffusion Policy's validation success on Reach the most,
+    against the first build (the first row of ``suites.DP_DIAGNOSIS``)."""
+    summary = summarize(rows, by=("label",)).set_index("label")
+    first = next(iter(DP_DIAGNOSIS))
+    base = summary.loc[first, "success"]
+    best = summary.success.idxmax()
+    return (f"As first built, Diffusion Policy reaches {100 * base:.1f}% of the validation "
+            f"episodes on Reach; the best row, *{best}*, reaches "
+            f"{100 * summary.loc[best, 'success']:.1f}% "
+            f"[{100 * summary.loc[best, 'ci_low']:.1f}, {100 * summary.loc[best, 'ci_high']:.1f}].")

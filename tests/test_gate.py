@@ -42,7 +42,7 @@ def test_convergence_needs_the_curve_at_the_budget_and_at_twice_it():
     rising = curves({"m": {1000: 0.3, 2000: 0.6, 4000: 0.9}})
     assert not convergence_check(rising, "m", 1000)[0]
     ok, text = convergence_check(rising, "m", 2000)
-    assert not ok and "below the CI of 4,000 steps" in text
+    assert not ok and "below the CI at 4,000 steps" in text
     flat = curves({"m": {2000: 0.9, 4000: 0.9}})
     assert convergence_check(flat, "m", 2000)[0]
     assert convergence_check(flat, "m", 4000) == (False, "no learning curve at 4,000 and 8,000 steps")

@@ -177,3 +177,95 @@ def test_world_model_table_formats_the_gain_and_says_when_it_is_undefined():
     assert table.loc["reach", "ACT-JEPA (paper) R²"] == "0.675"
     assert table.loc["reach", "relative gain"] == "+50% [+50%, +50%]"
     assert table.loc["push", "relative gain"] == "undefined (ACT's R² ≤ 0)"
+
+
+def spec_json(**policy) -> str:
+    import json
+    return json.dumps({"resolved": {"policy": {"steps": 1000, "lr": 1e-3, **policy}}})
+
+
+def validation_rows(rates: dict[tuple[str, int], float], seeds: int = 2, n_eps: int = 100,
+                    field: str = "steps") -> pd.DataFrame:
+    """Rows of runs ``(method, value of field)`` at the given success, exactly."""
+    parts = []
+    for (m, value), p in rates.items():
+        for t in TASKS:
+            for s in range(seeds):
+                parts.append(pd.DataFrame({
+                    "task": t, "method": m, "label": f"{LABELS[m]}, {field} {value:g}", "seed": s,
+                    "sigma": 0.0, "episode": np.arange(n_eps),
+                    "success": (np.arange(n_eps) < round(p * n_eps)).astype(float),
+                    "spec": spec_json(**{field: value})}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_budget_sentence_reads_the_rule_off_the_curves():
+    rates = {(m, b): p for m in ("act", "diffusion_policy", "actjepa_paper")
+             for b, p in ((1000, 0.5), (2000, 0.9), (4000, 0.9))}
+    curves = validation_rows(rates)
+    curves = curves.assign(steps=report_paper.run_steps(curves))
+    assert report_paper.budget_sentence(curves, 2000).startswith("The curves flatten at **2,000 steps**")
+    assert "not the book's" in report_paper.budget_sentence(curves, 4000)
+    rising = curves[curves.steps < 4000]
+    assert report_paper.budget_sentence(rising, 2000).startswith("No budget of the curves meets it")
+
+
+def test_search_sentence_names_the_choice_and_a_mismatch():
+    rates = {(m, lr): p for m in ("act", "diffusion_policy", "actjepa_paper")
+             for lr, p in ((1e-3, 0.6), (1e-4, 0.8 if m == "diffusion_policy" else 0.5))}
+    search = validation_rows(rates, field="lr")
+    text = report_paper.search_sentence(search, {"diffusion_policy": {"lr": 1e-4}})
+    assert "ACT 0.001; Diffusion Policy 0.0001; ACT-JEPA (paper) 0.001." in text
+    assert "but the comparison runs" in report_paper.search_sentence(search, {})
+
+
+def test_gate_display_marks_each_check():
+    from actjepa_core.gate import gate_table
+    rates = {("act", 1000): 1.0, ("diffusion_policy", 1000): 0.05}
+    clean = validation_rows(rates).assign(spec_key=lambda d: d.method + d.task + d.seed.astype(str))
+    curves = validation_rows({**rates, ("act", 2000): 1.0, ("diffusion_policy", 2000): 0.05})
+    table = gate_table(clean, curves.assign(steps=report_paper.run_steps(curves)),
+                       {"act": 1000, "diffusion_policy": 1000},
+                       {"act": "ACT", "diffusion_policy": "Diffusion Policy"})
+    shown = report_paper.gate_display(table).data
+    assert shown.loc["ACT", "passes"] == "<b>✓</b>" and shown.loc["Diffusion Policy", "passes"] == "<b>✗</b>"
+    assert shown.loc["Diffusion Policy", "solves Reach"].startswith("<b>✗</b><br><small>reach 5.0%")
+    assert shown.loc["ACT", "no collapse"] == "<b>–</b><br><small>no latent target</small>"
+
+
+def test_latent_monitor_and_future_errors_of_a_tiny_model():
+    from actjepa_core.data import demonstrations
+    from actjepa_core.methods import registry
+    demos = demonstrations("reach", 2, seed=0, action_noise=0.1, progress=False)
+    cfg = registry.make_config("actjepa_paper", "reach", steps=4, batch_size=8, monitor_every=2,
+                               d_model=16, n_heads=2, dim_feedforward=32, encoder_hidden=(16,),
+                               predictor_dim=8, predictor_heads=2, predictor_ff=16, device="cpu")
+    model, history = registry.train_policy(cfg, demos)
+    monitor = report_paper.latent_monitor(history)
+    assert set(monitor.output) == {"target tokens", "predictor tokens"} and len(monitor) == 4
+    errors = report_paper.future_errors(model, demos)
+    assert errors.j.tolist() == list(range(cfg.obs_chunk + 1))
+    assert (errors["mean guess"] > 0).all() and np.isfinite(errors.ratio).all()
+    with pytest.raises(ValueError, match="no target readings"):
+        report_paper.latent_monitor(history.drop(columns=["target_std"]))
+
+
+def test_committed_results_of_an_earlier_build_are_not_shown(tmp_path, monkeypatch):
+    from actjepa_core.results import stale_runs, write_results
+    monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
+    old = pd.DataFrame({"task": "reach", "label": "ACT", "method": "act", "seed": 0, "sigma": 0.0,
+                        "episode": [0, 1], "success": [1.0, 0.0], "spec_key": "0123456789abcdef",
+                        "spec": "{}"})
+    write_results(old, tmp_path / "full" / "paper_search.csv")
+    extra, missing = stale_runs("paper_search", "full")
+    assert extra == {"0123456789abcdef"} and missing
+    assert report_paper.results_if_run("paper_search", "full") is None
+    note = report_paper.not_run_note("paper_search")
+    assert "earlier build of its methods (1 run(s)" in note and "--experiments paper_search" in note
+    assert "no committed full-profile results yet" in report_paper.not_run_note("paper_main")
+
+
+def test_the_article_s_committed_results_are_today_s_runs():
+    from actjepa_core.results import stale_runs
+    for name in ("main", "ablations", "data_efficiency", "noisy_demos", "pixels", "pixel_probes"):
+        assert stale_runs(name, "full") == (set(), set()), name

@@ -26,14 +26,15 @@ def plot_loss_terms(terms: pd.DataFrame, title: str = "The loss terms of ACT-JEP
 
 
 def plot_future_errors(errors: pd.DataFrame,
-                       title: str = "Latent forecast error against the no-change guess"
+                       title: str = "Latent forecast error against the best constant guess"
                        ) -> plt.Figure:
-    """Squared latent error per future step j: the predictor's and "nothing moves"."""
-    check_columns(errors, ["j", "predictor", "no change"], "plot_future_errors")
+    """Squared latent error per target step j (``report_paper.future_errors``): the
+    predictor's, and the best constant guess's (the mean target token of step j)."""
+    check_columns(errors, ["j", "predictor", "mean guess"], "plot_future_errors")
     fig, ax = plt.subplots(figsize=(7, 4))
-    for col, style in (("predictor", "o-"), ("no change", "s--")):
+    for col, style in (("predictor", "o-"), ("mean guess", "s--")):
         ax.plot(errors["j"], errors[col], style, label=col)
-    ax.set_xlabel("future step j")
+    ax.set_xlabel("target step j (0: o_t itself)")
     ax.set_ylabel("squared l2 error in latent space")
     ax.set_xticks(errors["j"])
     ax.set_title(title)

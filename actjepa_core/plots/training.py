@@ -107,14 +107,14 @@ def plot_drift(history: pd.DataFrame, hue: str | None = None,
 
 def plot_collapse(history: pd.DataFrame, repr_dim: int, hue: str = "config",
                   encoder: str = "online",
-                  title: str = "Collapse monitor: spread and effective rank of the embeddings"
-                  ) -> plt.Figure:
+                  title: str = "Collapse monitor: spread and effective rank of the embeddings",
+                  name: str | None = None) -> plt.Figure:
     """Per-dimension std of l2-normalised embeddings and effective rank over training.
 
     One line per value of ``hue``: the mean over the runs (e.g. seeds) that share it, with a
     band from the smallest to the largest run. Dotted lines mark the collapse thresholds of
     ``monitor`` and, for the std, the value ``1/sqrt(D)`` of embeddings spread evenly over
-    the sphere.
+    the sphere. ``name`` titles the panels (default "<encoder> encoder").
     """
     std_col, erank_col = f"{encoder}_std", f"{encoder}_erank"
     check_columns(history, ("step", std_col, erank_col, hue), "plot_collapse")
@@ -137,8 +137,9 @@ def plot_collapse(history: pd.DataFrame, repr_dim: int, hue: str = "config",
     ax_rank.set_xlabel("optimiser step")
     ax_std.set_ylabel("mean per-dimension std (unit-norm embeddings)")
     ax_rank.set_ylabel(f"effective rank (of at most D = {repr_dim})")
-    ax_std.set_title(f"{encoder} encoder: spread across the batch")
-    ax_rank.set_title(f"{encoder} encoder: effective rank")
+    name = name or f"{encoder} encoder"
+    ax_std.set_title(f"{name}: spread across the batch")
+    ax_rank.set_title(f"{name}: effective rank")
     ax_rank.legend(fontsize="small", loc="best")
     handles, labels = ax_std.get_legend_handles_labels()
     n_hue = history[hue].nunique()
