@@ -26,7 +26,6 @@ from actjepa_core.chunked import ChunkedPolicy
 from actjepa_core.data import collect
 from actjepa_core.envs import get_task
 from actjepa_core.evaluate import evaluate_policy
-from actjepa_core.experiments import RunSpec
 from actjepa_core.methods import registry
 from actjepa_core.profiles import get_profile
 from actjepa_core.rollout import run_episodes
@@ -55,20 +54,33 @@ def time_inference(policy: ChunkedPolicy, obs: np.ndarray, calls: int = 50) -> f
     return 1e3 * (time.perf_counter() - t) / calls
 
 
-def chunked_workload(profile: str) -> dict[str, int]:
-    """Trainings per method and evaluation episodes in the chunked experiments (the cache's
-    sharing counted: one training per distinct model, one evaluation per distinct run)."""
+CHUNKED_EXPERIMENTS = tuple(n for n in EXPERIMENTS if n.startswith("paper_"))
+"""Every experiment of chapters 11-12 and the audit's paper rows: the comparison, its
+learning curves, the search, the gate's convergence runs and the diagnosis."""
+
+
+def chunked_workload(profile: str, names: tuple[str, ...] = CHUNKED_EXPERIMENTS
+                     ) -> dict[str, dict[str, int]]:
+    """Per experiment: trainings and optimiser steps per method, evaluation episodes and BC
+    heads, counting the cache's sharing (one training per distinct model, one evaluation per
+    distinct run, each counted in the first experiment that needs it)."""
     P = get_profile(profile)
-    specs: dict[str, RunSpec] = {}
-    for name in ("paper_main", "paper_data_efficiency", "paper_ablations", "paper_frozen_encoder",
-                 "paper_world_model"):
-        specs.update({s.key(): s for s in EXPERIMENTS[name](P)})
-    chunked = [s for s in specs.values() if s.is_chunked]
-    out: dict[str, int] = {}
-    for key, method in {s.pretrain_key(): s.method for s in chunked}.items():
-        out[method] = out.get(method, 0) + 1
-    out["episodes"] = sum(s.eval_episodes * len(s.sigmas) for s in chunked)
-    out["bc heads"] = sum(s.protocol == "bc" for s in chunked)
+    seen_models: set[str] = set()
+    seen_runs: set[str] = set()
+    out: dict[str, dict[str, int]] = {}
+    for name in names:
+        work: dict[str, int] = {"episodes": 0, "bc heads": 0}
+        for s in EXPERIMENTS[name](P):
+            if not s.is_chunked or s.key() in seen_runs:
+                continue
+            seen_runs.add(s.key())
+            work["episodes"] += s.eval_episodes * len(s.sigmas)
+            work["bc heads"] += s.protocol == "bc"
+            if s.pretrain_key() not in seen_models:
+                seen_models.add(s.pretrain_key())
+                work[s.method] = work.get(s.method, 0) + 1
+                work[f"{s.method} steps"] = work.get(f"{s.method} steps", 0) + s.policy_config().steps
+        out[name] = work
     return out
 
 
@@ -105,21 +117,28 @@ def main() -> None:
         evaluate_policy(args.task, policy, args.episodes, demos.stats, num_envs=args.num_envs)
         rates[name] = env_steps / (time.perf_counter() - t)
     print(f"task {args.task}, device {args.device}, one torch thread, batch {P.policy_batch}")
+    w = max(len(m.label) for m in registry.METHODS.values())
     for name in registry.METHODS:
-        print(f"{registry.METHODS[name].label:>18}: {steps_per_s[name]:6.1f} training steps/s, "
+        print(f"{registry.METHODS[name].label:>{w}}: {steps_per_s[name]:6.1f} training steps/s, "
               f"{ms_per_action[name]:6.2f} ms per action ({args.num_envs} envs)")
     bare = rates["bare environment"]
     for name, r in rates.items():
         label = registry.METHODS[name].label if name in registry.METHODS else name
-        print(f"{label:>18}: {r:8.0f} env-steps/s ({r / bare:.0%} of bare)")
-    work = chunked_workload(args.profile)
-    train_min = sum(work.get(m, 0) * P.policy_steps / steps_per_s[m] / 60 for m in registry.METHODS)
+        print(f"{label:>{w}}: {r:8.0f} env-steps/s ({r / bare:.0%} of bare)")
     slowest = min(rates[m] for m in registry.METHODS)
-    eval_min = work["episodes"] * spec.max_episode_steps / slowest / 60
-    print(f"profile {args.profile}: trainings {', '.join(f'{m} {work.get(m, 0)}' for m in registry.METHODS)}; "
-          f"{work['episodes']:,} evaluation episodes; {work['bc heads']} BC heads")
-    print(f"adds about {train_min:.0f} CPU-min of training and at most {eval_min:.0f} of "
-          f"evaluation (at the slowest policy's rate), {train_min + eval_min:.0f} in all")
+    print(f"profile {args.profile}, CPU-minutes per experiment (training at the rates above; "
+          f"evaluation at the slowest policy's rate, an upper bound); runs shared with an "
+          f"earlier experiment are counted there:")
+    total = 0.0
+    for name, work in chunked_workload(args.profile).items():
+        train_min = sum(work.get(f"{m} steps", 0) / steps_per_s[m] / 60 for m in registry.METHODS)
+        eval_min = work["episodes"] * spec.max_episode_steps / slowest / 60
+        total += train_min + eval_min
+        trainings = ", ".join(f"{m} {work[m]}" for m in registry.METHODS if work.get(m))
+        print(f"{name:>30}: {train_min + eval_min:6.0f} ({train_min:.0f} training, "
+              f"{eval_min:.0f} evaluation; trainings {trainings or 'none new'})")
+    print(f"{'all':>30}: {total:6.0f} CPU-min, about {total / 60 / 2:.1f} h of wall time with "
+          f"2 workers")
 
 
 if __name__ == "__main__":
