@@ -413,11 +413,17 @@ class Runner:
             return None
         try:
             if spec.is_chunked:
-                return registry.load_policy(path)
-            return load_pretrained(path, spec.method)
+                loaded = registry.load_policy(path)
+            else:
+                loaded = load_pretrained(path, spec.method)
         except (ValueError, RuntimeError, KeyError) as e:  # unreadable, version, shapes
             quarantine(path, f"checkpoint does not load ({e})")
             return None
+        differ = _config_difference(loaded[0].cfg, spec)
+        if differ:
+            quarantine(path, f"the checkpoint was trained with another config ({differ})")
+            return None
+        return loaded
 
     def probe_encoders(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
         """Linear probes (``probes.probe_representation``) of the representation each spec
@@ -578,6 +584,17 @@ def latent_readings(history: pd.DataFrame | None) -> dict[str, float]:
     return {c: float(read[c].iloc[-1]) for c in LATENT_COLUMNS}
 
 
+def _config_difference(stored: object, spec: RunSpec) -> str | None:
+    """The first field where a checkpoint's stored config differs from the one ``spec``
+    trains (None when they agree): a checkpoint copied under another run's key is caught."""
+    want = spec.policy_config() if spec.is_chunked else spec.jepa_config()
+    a, b = (json.loads(json.dumps(dataclasses.asdict(c), default=str)) for c in (stored, want))
+    for name in sorted(set(a) | set(b)):
+        if a.get(name) != b.get(name):
+            return f"{name} is {a.get(name)!r}, the run needs {b.get(name)!r}"
+    return None
+
+
 def _spec_json(spec: RunSpec) -> str:
     """The full spec of a run as the ``spec`` column holds it (``results.write_results``
     moves it to the specs file)."""
@@ -616,25 +633,42 @@ def not_binary(success: pd.Series) -> pd.Series:
     return ~pd.to_numeric(success, errors="coerce").isin([0.0, 1.0])
 
 
+def episode_problem(rows: pd.DataFrame, eval_episodes: int, sigmas) -> str | None:
+    """What is wrong with ``rows`` as one run's evaluation episodes (None: nothing): each of
+    the ``eval_episodes`` episodes exactly once at each noise level of ``sigmas``, success a
+    finite 0 or 1. Rows cut off, duplicated, or one episode copied over another all fail."""
+    sigmas = sorted(float(x) for x in sigmas)
+    expected = eval_episodes * len(sigmas)
+    if len(rows) != expected:
+        return (f"{len(rows)} rows, expected {expected} ({eval_episodes} episodes x "
+                f"{len(sigmas)} noise levels)")
+    if not_binary(rows.success).any():
+        return "success holds a value that is not 0 or 1"
+    if sorted(set(rows.sigma.astype(float))) != sigmas:
+        return f"noise levels {sorted(set(rows.sigma))}, expected {sigmas}"
+    want = set(range(eval_episodes))
+    for sigma, g in rows.groupby("sigma"):
+        episodes = g.episode.astype(int)
+        if episodes.duplicated().any() or set(episodes) != want:
+            twice = sorted(set(episodes[episodes.duplicated()]))[:3]
+            lost = sorted(want - set(episodes))[:3]
+            return (f"at sigma {sigma:g} the episodes are not 0..{eval_episodes - 1} once each"
+                    + (f" (repeated: {twice}" if twice else " (") + (f"; missing: {lost})" if lost else ")"))
+    return None
+
+
 def run_problem(rows: pd.DataFrame, spec: RunSpec) -> str | None:
     """What is wrong with ``rows`` as the cached result of ``spec`` (None: nothing).
 
-    One row per evaluation episode and noise level, every row keyed by the spec, success a
-    finite 0 or 1: a file cut at a line boundary still parses, and is caught here.
+    Every row keyed by the spec, then ``episode_problem``: a file cut at a line boundary
+    still parses, and is caught here.
     """
     missing = [c for c in RUN_COLUMNS if c not in rows.columns]
     if missing:
         return f"missing columns {missing}"
-    expected = spec.eval_episodes * len(spec.sigmas)
-    if len(rows) != expected:
-        return f"{len(rows)} rows, expected {expected} ({spec.eval_episodes} episodes x {len(spec.sigmas)} noise levels)"
     if not (rows.spec_key == spec.key()).all():
         return f"rows of another run (spec_key is not {spec.key()})"
-    if not_binary(rows.success).any():
-        return "success holds a value that is not 0 or 1"
-    if sorted(set(rows.sigma)) != sorted(set(spec.sigmas)):
-        return f"noise levels {sorted(set(rows.sigma))}, expected {sorted(spec.sigmas)}"
-    return None
+    return episode_problem(rows, spec.eval_episodes, spec.sigmas)
 
 
 def _run_cached(cache_dir: Path, spec: RunSpec) -> None:

@@ -8,6 +8,7 @@ actjepa_core reproduce`` and read by the chapters. This module sits above both t
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import default_cache_dir, write_csv_atomic
-from .experiments import Runner, not_binary
+from .experiments import Runner, episode_problem, not_binary
 from .profiles import Profile, get_profile
 from .suites import EXPERIMENTS, PROBE_EXPERIMENTS
 
@@ -37,8 +38,9 @@ def write_results(rows: pd.DataFrame, path: Path) -> Path:
 
 def read_results(path: Path) -> pd.DataFrame:
     """An experiment's committed rows joined with their specs, checked once, here, so the
-    analysis and the audit never see a bad cell: a missing column, a run without its spec,
-    or a success (or probe score) that is not finite is a ValueError naming the file."""
+    analysis and the audit never see a bad cell: a missing column, a run without its spec (or
+    a spec without its rows), a success (or probe score) that is not finite, or a run whose
+    rows are not its episodes once each (``check_runs``) is a ValueError naming the file."""
     path = Path(path)
     rows = pd.read_csv(path, dtype={"spec_key": str})
     specs = pd.read_csv(specs_path(path), dtype={"spec_key": str})[["spec_key", "spec"]]
@@ -59,7 +61,26 @@ def read_results(path: Path) -> pd.DataFrame:
     orphans = set(rows.spec_key) - set(specs.spec_key)
     if orphans:
         raise ValueError(f"{path}: {len(orphans)} run(s) missing from {specs_path(path).name}")
-    return rows.merge(specs, on="spec_key", how="left")
+    lost = sorted(set(specs.spec_key) - set(rows.spec_key))
+    if lost:
+        raise ValueError(f"{path}: {len(lost)} run(s) of {specs_path(path).name} have no rows "
+                         f"(first: {lost[0]}); recompute with python -m actjepa_core reproduce")
+    rows = rows.merge(specs, on="spec_key", how="left")
+    if score == "success":
+        check_runs(rows, path)
+    return rows
+
+
+def check_runs(rows: pd.DataFrame, path: Path) -> None:
+    """Every run of a results file (rows of one ``spec_key`` under one ``label``) holds each
+    episode of its spec once at each of its noise levels (``experiments.episode_problem``);
+    a run that lost or repeated rows is a ValueError naming the file and the run."""
+    for (key, label), g in rows.groupby(["spec_key", "label"], sort=False):
+        spec = json.loads(g.spec.iloc[0])
+        problem = episode_problem(g, spec["eval_episodes"], spec["sigmas"])
+        if problem:
+            raise ValueError(f"{path}: run {key} ({label}, {spec['task']}, seed {spec['seed']}): "
+                             f"{problem}; recompute it with python -m actjepa_core reproduce")
 
 
 def specs_path(results_path: Path) -> Path:

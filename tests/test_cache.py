@@ -79,15 +79,17 @@ def test_an_entry_cached_under_the_old_column_name_is_read_not_recomputed(runner
 
 def test_run_problem_names_each_defect():
     spec = RunSpec("reach", method="raw", **TINY)
-    good = pd.DataFrame({c: 0 for c in ("task", "method", "protocol", "seed", "episode",
+    good = pd.DataFrame({c: 0 for c in ("task", "method", "protocol", "seed",
                                         "env_seed", "n_demos", "spec")}, index=range(6))
-    good = good.assign(sigma=[0.0] * 3 + [0.1] * 3, success=[1.0, 0.0] * 3, spec_key=spec.key())
+    good = good.assign(sigma=[0.0] * 3 + [0.1] * 3, episode=[0, 1, 2] * 2, success=[1.0, 0.0] * 3,
+                       spec_key=spec.key())
     assert run_problem(good, spec) is None
     assert "5 rows, expected 6" in run_problem(good.iloc[:5], spec)
     assert "another run" in run_problem(good.assign(spec_key="0" * 16), spec)
     assert "not 0 or 1" in run_problem(good.assign(success=[float("nan")] + [1.0] * 5), spec)
     assert "missing columns ['success']" in run_problem(good.drop(columns="success"), spec)
     assert "noise levels" in run_problem(good.assign(sigma=0.0), spec)
+    assert "repeated: [2]; missing: [1]" in run_problem(good.assign(episode=[0, 2, 2, 0, 1, 2]), spec)
 
 
 def test_quarantine_moves_aside_and_warns(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -92,8 +93,11 @@ def test_results_under_the_old_column_names_say_how_to_rewrite_them(tmp_path):
 
 
 def _two_rows() -> pd.DataFrame:
+    specs = [json.dumps({"task": "reach", "seed": s, "eval_episodes": 1, "sigmas": [0.0]})
+             for s in (0, 1)]
     return pd.DataFrame({"task": "reach", "label": "raw BC", "method": "raw", "seed": [0, 1],
-                         "success": [1.0, 0.0], "spec_key": ["a", "b"], "spec": ["{}", "{}"]})
+                         "sigma": 0.0, "episode": 0, "success": [1.0, 0.0],
+                         "spec_key": ["a", "b"], "spec": specs})
 
 
 def test_mujoco_warnings_go_to_the_cache_folder_not_the_working_folder(tmp_path, monkeypatch):

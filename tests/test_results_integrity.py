@@ -1,0 +1,84 @@
+"""A results file that lost or repeated rows is an error naming the file and the run, not a
+shifted number; so is a cached run with one episode copied over another."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from actjepa_core.experiments import RunSpec, run_problem
+from actjepa_core.results import read_results, write_results
+
+
+def run_rows(key: str, seed: int, episodes: int = 4, sigmas=(0.0, 0.1)) -> pd.DataFrame:
+    spec = json.dumps({"task": "reach", "seed": seed, "eval_episodes": episodes,
+                       "sigmas": list(sigmas)})
+    return pd.DataFrame([{"task": "reach", "label": "m", "method": "raw", "seed": seed,
+                          "sigma": s, "episode": e, "success": float(e % 2), "spec_key": key,
+                          "spec": spec} for s in sigmas for e in range(episodes)])
+
+
+@pytest.fixture
+def committed(tmp_path):
+    rows = pd.concat([run_rows("a" * 16, 0), run_rows("b" * 16, 1)], ignore_index=True)
+    path = write_results(rows, tmp_path / "exp.csv")
+    return path, pd.read_csv(path, dtype={"spec_key": str})
+
+
+def rewrite(path, rows):
+    rows.to_csv(path, index=False)
+
+
+def test_a_complete_file_reads(committed):
+    path, _ = committed
+    assert len(read_results(path)) == 16
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda r: r.iloc[:-1], "7 rows, expected 8"),                        # cut at the end
+    (lambda r: r[r.spec_key != "b" * 16], "have no rows"),              # a whole run dropped
+    (lambda r: r.drop(index=[8, 9, 10, 11]), "4 rows, expected 8"),     # half a run dropped
+    (lambda r: pd.concat([r, r[r.spec_key == "a" * 16]]), "16 rows, expected 8"),  # run repeated
+    (lambda r: r.assign(episode=r.episode.where(r.index != 1, 0)), "repeated: [0]; missing: [1]"),
+])
+def test_a_damaged_file_names_the_file_and_the_run(committed, damage, message):
+    path, rows = committed
+    rewrite(path, damage(rows))
+    with pytest.raises(ValueError, match="exp.csv") as err:
+        read_results(path)
+    assert message in str(err.value)
+
+
+def test_a_cached_run_with_an_episode_copied_over_another_is_rejected():
+    spec = RunSpec("reach", method="raw", eval_episodes=3, sigmas=(0.0,))
+    rows = pd.DataFrame({"task": "reach", "method": "raw", "protocol": "bc", "seed": 0,
+                         "sigma": 0.0, "episode": [0, 1, 2], "env_seed": [10, 11, 12],
+                         "success": [1.0, 0.0, 1.0], "n_demos": 100, "spec_key": spec.key(),
+                         "spec": "{}"})
+    assert run_problem(rows, spec) is None
+    copied = rows.assign(episode=[0, 0, 2])
+    assert "repeated: [0]; missing: [1]" in run_problem(copied, spec)
+
+
+def test_a_checkpoint_of_another_config_under_a_run_s_key_is_moved_aside(tmp_path, monkeypatch):
+    import shutil
+    import warnings
+
+    from actjepa_core.cache import CacheWarning
+    from actjepa_core.experiments import Runner
+
+    monkeypatch.setenv("ACTJEPA_DATA", str(tmp_path / "data"))
+    runner = Runner(tmp_path / "cache", progress=False)
+    tiny = dict(n_demos=2, eval_episodes=1, pretrain_steps=4, bc_steps=4)
+    a, b = (RunSpec("reach", method="autoencoder", seed=s, **tiny) for s in (0, 1))
+    runner.run([a, b])
+    models = runner.cache_dir / "models"
+    shutil.copy(models / f"{b.pretrain_key()}.pt", models / f"{a.pretrain_key()}.pt")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, _ = runner._pretrained(a, runner.training_demos(a))
+    assert model.cfg.seed == 0
+    assert any(issubclass(w.category, CacheWarning) and "seed is 1, the run needs 0" in str(w.message)
+               for w in caught)
