@@ -50,6 +50,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_value(text: str) -> int:
+    """An argparse type: an integer >= 0 (a seed)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
 def noise_level(text: str) -> float:
     """An argparse type: a finite number >= 0."""
     value = float(text)
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     c = sub.add_parser("collect", help="collect and store demonstrations")
     c.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     c.add_argument("--episodes", type=positive_int, default=100)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=seed_value, default=0)
     c.add_argument("--action-noise", type=noise_level, default=0.1)
     c.set_defaults(func=_collect)
     e = sub.add_parser("check-experts", help="success rate of the scripted experts")
@@ -128,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
                         "(or --cache) and compare them with the committed rows")
     r.add_argument("--keys", nargs="+", default=None, metavar="KEY",
                    help="with --verify: recompute these runs (spec_key) instead of a sample")
-    r.add_argument("--seed", type=int, default=0, help="with --verify: the sample's seed")
+    r.add_argument("--seed", type=seed_value, default=0, help="with --verify: the sample's seed")
     r.set_defaults(func=_reproduce)
     args = ap.parse_args(argv)
     args.func(args)

@@ -131,6 +131,8 @@ class Demonstrations:
         is the same noisy ``o_t`` of the next); the goal part stays clean; the statistics of
         the copy are those of the noisy data, as they would be in practice.
         """
+        if not (math.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"sensor-noise sigma must be a finite number >= 0, got {sigma}")
         rng = np.random.default_rng([seed, round(sigma * 1e6)])
         noisy = add_sensor_noise(self.obs, sigma, self.stats.std, get_task(self.task).layout, rng)
         return Demonstrations(self.task, noisy, self.actions, self.rewards, self.success, self.seeds)
@@ -296,7 +298,8 @@ def dataset_id(task: str, seed: int = 0, action_noise: float = 0.0) -> str:
     """Minari id ``actjepa/<task>/expert-s<seed>-noise<n>-v0`` of a collection.
 
     ``<n>`` is the noise in thousandths when that is exact (0.1 -> ``100``), else the exact
-    value itself (0.1004 -> ``0.1004``): two noise levels never share a dataset. The frames
+    value itself with ``p`` for the decimal point (0.1004 -> ``0p1004``; a dot is not allowed
+    in a Minari id): two noise levels never share a dataset. The frames
     of a pixel task are ``actjepa/<state task>/expert-s<seed>-noise<n>-pixels<S>-v0``, next
     to the states they were rendered from.
     """
@@ -304,7 +307,8 @@ def dataset_id(task: str, seed: int = 0, action_noise: float = 0.0) -> str:
     if not (math.isfinite(action_noise) and action_noise >= 0):
         raise ValueError(f"action_noise must be a finite number >= 0, got {action_noise}")
     milli = round(action_noise * 1000)
-    noise = str(milli) if milli / 1000 == action_noise else repr(float(action_noise))
+    noise = (str(milli) if milli / 1000 == action_noise
+             else repr(float(action_noise)).replace(".", "p"))
     if spec.is_pixels:
         return f"actjepa/{spec.state_task}/expert-s{seed}-noise{noise}-pixels{spec.frame_size}-v0"
     return f"actjepa/{task}/expert-s{seed}-noise{noise}-v0"

@@ -166,7 +166,7 @@ def get_task(name: str) -> TaskSpec:
     if name in TASKS:
         return TASKS[name]
     base, _, size = name.partition(PIXELS_SUFFIX)
-    if base in TASKS and size.isdigit():
+    if base in TASKS and size.isdigit() and not size.startswith("0"):
         return _pixel_spec(base, int(size))
     raise ValueError(f"unknown task {name!r}; known tasks are {sorted(TASKS)}, or one of them "
                      f"followed by '{PIXELS_SUFFIX}<size>' for RGB frames (e.g. 'push-pixels64')")

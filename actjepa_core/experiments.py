@@ -221,6 +221,9 @@ class RunSpec:
         if self.is_chunked:
             raise ValueError(f"{self.method!r} is a chunked policy: see policy_config()")
         spec_t = get_task(self.task)
+        if "frame_size" in dict(self.jepa):
+            raise ValueError(f"jepa override frame_size={dict(self.jepa)['frame_size']}: the frame "
+                             f"size comes from the task name (e.g. 'push-pixels32'), not an override")
         frames = {"frame_size": spec_t.frame_size} if spec_t.is_pixels else {}
         cfg = JEPAConfig(obs_dim=spec_t.obs_dim, action_dim=spec_t.action_dim,
                          steps=self.pretrain_steps, seed=self.seed, **frames, **dict(self.jepa))
@@ -256,6 +259,8 @@ class Runner:
     _demos: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
+            raise ValueError(f"workers must be a positive integer, got {self.workers!r}")
         check_executor(self.executor, self.address, self.gpus_per_run)
         self.cache_dir = Path(self.cache_dir)
         (self.cache_dir / "runs").mkdir(parents=True, exist_ok=True)

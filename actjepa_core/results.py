@@ -130,6 +130,7 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
+    get_profile(profile)  # an unknown profile names the known ones, not a command to run
     path = results_root() / profile / f"{name}.csv"
     if path.exists():
         return read_results(path)

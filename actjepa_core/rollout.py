@@ -73,8 +73,8 @@ def run_episodes(
     """
     spec = get_task(task)
     seeds = np.asarray(seeds, dtype=np.int64)
-    if action_noise < 0:
-        raise ValueError(f"action_noise must be >= 0, got {action_noise}")
+    if not (np.isfinite(action_noise) and action_noise >= 0):
+        raise ValueError(f"action_noise must be a finite number >= 0, got {action_noise}")
     n_envs = max(1, min(num_envs, len(seeds)))
     env = shared_vector_env(task, n_envs)
     renderer = frame_renderer(env, spec.frame_size) if spec.is_pixels else None
