@@ -52,12 +52,14 @@ def read_results(path: Path) -> pd.DataFrame:
                "the method): write it again with python -m actjepa_core reproduce, which reads "
                "the runs from its cache" if "pretraining" in rows.columns else "")
         raise ValueError(f"{path}: missing columns {missing}{old}")
-    bad = (not_binary(rows[score]) if score == "success"
-           else ~np.isfinite(pd.to_numeric(rows[score], errors="coerce")))
-    if bad.any():
-        raise ValueError(f"{path}: {int(bad.sum())} row(s) with {score} not "
-                         f"{'0 or 1' if score == 'success' else 'finite'} (first at line "
-                         f"{int(np.flatnonzero(bad.to_numpy())[0]) + 2})")
+    checked = [score] + (["action_r2"] if score == "r2" and "action_r2" in rows.columns else [])
+    for col in checked:
+        bad = (not_binary(rows[col]) if col == "success"
+               else ~np.isfinite(pd.to_numeric(rows[col], errors="coerce")))
+        if bad.any():
+            raise ValueError(f"{path}: {int(bad.sum())} row(s) with {col} not "
+                             f"{'0 or 1' if col == 'success' else 'finite'} (first at line "
+                             f"{int(np.flatnonzero(bad.to_numpy())[0]) + 2})")
     orphans = set(rows.spec_key) - set(specs.spec_key)
     if orphans:
         raise ValueError(f"{path}: {len(orphans)} run(s) missing from {specs_path(path).name}")

@@ -82,3 +82,12 @@ def test_a_checkpoint_of_another_config_under_a_run_s_key_is_moved_aside(tmp_pat
     assert model.cfg.seed == 0
     assert any(issubclass(w.category, CacheWarning) and "seed is 1, the run needs 0" in str(w.message)
                for w in caught)
+
+
+def test_a_probe_file_with_a_non_finite_action_r2_is_refused(tmp_path):
+    rows = pd.DataFrame({"task": "reach", "label": "ACT", "method": "act", "seed": 0, "j": [1, 2],
+                         "r2": [0.5, 0.4], "action_r2": [0.9, float("nan")],
+                         "spec_key": "a" * 16, "spec": "{}"})
+    path = write_results(rows, tmp_path / "probes.csv")
+    with pytest.raises(ValueError, match="1 row\\(s\\) with action_r2 not finite"):
+        read_results(path)
