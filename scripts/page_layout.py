@@ -1,6 +1,7 @@
 """What a reader would see as a badly laid-out page, read from an executed notebook without a
 browser: a table wider than the content column, a figure too small or so wide that the page
-shrinks its text, an output that shows a warning.
+shrinks its text, an output that shows a warning, a line of display math wider than the
+column (MathJax cuts it off).
 
 The browser check (``browser_check.py``, headless Chromium) measures rendered pages where
 Chromium exists; this check runs everywhere (CI included) on the executed notebooks, with the
@@ -28,6 +29,15 @@ FIGURE_PX = (600, 1100)
 it down by more than a third and its text becomes hard to read."""
 
 WARNING = re.compile(r"\b\w*Warning\b:")
+
+MATH_GLYPHS = 72
+"""Widest line of display math, in glyphs (MathJax's display math at the theme's size is about
+10 px a glyph; wider lines run past the content column and are cut off, not wrapped)."""
+
+_ZERO_WIDTH = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg|textstyle|displaystyle|scriptstyle|"
+                         r"mathrm|mathbf|mathcal|mathit|text|operatorname|underbrace|overbrace|"
+                         r"tfrac|dfrac|frac|bar|hat|tilde|quad|qquad|begin|end)\b")
+_SYMBOL = re.compile(r"\\[A-Za-z]+")
 
 
 WRAP = 24
@@ -95,12 +105,44 @@ def output_problems(output: dict) -> list[str]:
     return problems
 
 
+def math_glyphs(line: str) -> float:
+    """Glyphs a line of display math renders, estimated from its TeX: layout commands
+    (``\\frac``, ``\\mathrm``, ``\\big``, ...) count nothing, other commands one glyph
+    (``\\lambda``), sub- and superscripts at 0.7, braces and alignment marks nothing."""
+    text = _ZERO_WIDTH.sub("", line)
+    text = re.sub(r"\\[,;:! ]", " ", text)
+    text = _SYMBOL.sub("x", text)
+    scripts = sum(len(m) for m in re.findall(r"[_^]\{([^{}]*)\}", text))
+    plain = re.sub(r"[{}&_^\s]", "", text)
+    return len(plain) - 0.3 * scripts
+
+
+def markdown_problems(source: str) -> list[str]:
+    """Display math (``$$ ... $$``) with a line wider than ``MATH_GLYPHS`` (lines split at
+    ``\\\\``, as in an ``aligned`` block)."""
+    problems = []
+    for block in re.findall(r"\$\$(.*?)\$\$", source, flags=re.S):
+        widest = max(math_glyphs(line) for line in re.split(r"\\\\", block))
+        if widest > MATH_GLYPHS:
+            problems.append(f"display math {widest:.0f} glyphs wide (the column holds "
+                            f"{MATH_GLYPHS}; split it with an aligned block)")
+    return problems
+
+
+def cell_problems(cell: dict) -> list[str]:
+    """Layout problems of one cell: its outputs, or its display math."""
+    if cell["cell_type"] == "markdown":
+        return markdown_problems("".join(cell.get("source", "")))
+    if cell["cell_type"] != "code":
+        return []
+    return [p for out in cell.get("outputs", []) for p in output_problems(out)]
+
+
 def notebook_problems(path: Path) -> list[str]:
     """Every layout problem of an executed notebook, as ``"<name> cell <i>: <problem>"``."""
     nb = json.loads(path.read_text())
     return [f"{path.name} cell {i}: {p}"
-            for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
-            for out in cell.get("outputs", []) for p in output_problems(out)]
+            for i, cell in enumerate(nb["cells"]) for p in cell_problems(cell)]
 
 
 def main(paths: list[str]) -> int:

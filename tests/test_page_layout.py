@@ -75,3 +75,16 @@ def test_warnings_in_outputs_are_flagged(tmp_path: Path) -> None:
     assert page_layout.notebook_problems(path) == [
         "n.ipynb cell 0: output shows a warning: RuntimeWarning:"]
     assert page_layout.main([str(path)]) == 1
+
+
+def test_display_math_wider_than_the_column_is_flagged_and_an_aligned_split_fits() -> None:
+    one_line = (r"$$\mathcal L = \underbrace{\tfrac{1}{k}\textstyle\sum_i |\hat a_{t+i} - "
+                r"a_{t+i}|_1}_{\text{L1}} + \beta\,\mathrm{KL}\big(q(z\mid o_t, a_{t:t+k})\,\|\,"
+                r"\mathcal N(0, I)\big) + \lambda\,\tfrac{1}{nD}\textstyle\sum_{j=1}^{n} "
+                r"\big|P_\phi(E_\theta(o_t))_j - \mathrm{sg}\,\bar E(o_{t+j})\big|_1 .$$")
+    assert page_layout.markdown_problems(one_line)[0].startswith("display math 78 glyphs wide")
+    split = one_line.replace(r" + \beta", r" \\ + \beta").replace(r" + \lambda", r" \\ + \lambda")
+    assert page_layout.markdown_problems(split) == []
+    cell = {"cell_type": "markdown", "source": [one_line]}
+    assert page_layout.cell_problems(cell) and not page_layout.cell_problems(
+        {"cell_type": "markdown", "source": ["no math here"]})
