@@ -492,14 +492,20 @@ def demonstrations(task: str, n_episodes: int, seed: int = 0, action_noise: floa
 
     Because collections are nested, a stored collection of at least ``n_episodes`` answers
     any smaller request; a larger request collects afresh and replaces the stored one. Under
-    the dataset's lock: a second process asking at the same time waits, then reads it.
+    the dataset's lock: a second process asking at the same time waits, then reads it. A
+    read without the lock that fails (a writer replacing the dataset at that moment deletes
+    it before moving the new one in) is tried again under the lock, where a damaged dataset
+    is an error naming its folder.
     A pixel task renders the stored (or newly collected) demonstrations of its state task
     by replay and stores the frames as their own dataset.
     """
     ds_id = dataset_id(task, seed, action_noise)
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be at least 1, got {n_episodes}")
-    stored = _load_if_enough(ds_id, task, n_episodes, root)
+    try:  # the fast path, without the lock
+        stored = _load_if_enough(ds_id, task, n_episodes, root)
+    except Exception:  # noqa: BLE001 - a writer may be replacing it now: read under its lock
+        stored = None
     if stored is not None:
         return stored
     with file_lock(Path(root or data_root()) / ds_id):

@@ -163,3 +163,23 @@ def test_demonstrations_caches_and_serves_prefixes(tmp_path):
     np.testing.assert_array_equal(again.obs, first.obs[:2])
     bigger = demonstrations("reach", 5, seed=1, root=tmp_path, progress=False)
     np.testing.assert_array_equal(bigger.obs[:3], first.obs)
+
+
+def test_a_read_racing_a_replacement_is_read_again_under_the_lock(tmp_path, monkeypatch):
+    from actjepa_core import data as data_mod
+
+    first = data_mod.demonstrations("reach", 2, seed=0, action_noise=0.1, root=tmp_path,
+                                    progress=False)
+    real, calls = data_mod.load_minari, []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # what a reader sees while a writer has deleted the old folder
+            raise RuntimeError("No data found in data path")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data_mod, "load_minari", racing)
+    again = data_mod.demonstrations("reach", 2, seed=0, action_noise=0.1, root=tmp_path,
+                                    progress=False)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(again.obs, first.obs)
