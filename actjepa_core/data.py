@@ -385,11 +385,16 @@ def save_minari(demos: Demonstrations, ds_id: str, root: Path | None = None) -> 
         # Minari asks for an e-mail and a permalink; a locally made dataset has neither.
         warnings.filterwarnings("ignore", category=UserWarning, module="minari")
         shutil.rmtree(root / tmp_id, ignore_errors=True)
-        minari.create_dataset_from_buffers(
-            dataset_id=tmp_id, buffer=buffers, env=spec.env_id, eval_env=spec.env_id, algorithm_name="scripted expert",
-            author="actjepa_core", observation_space=obs_space, action_space=act_space,
-            description=_description(spec), jpeg_encoding=False,
-        )
+        try:
+            minari.create_dataset_from_buffers(
+                dataset_id=tmp_id, buffer=buffers, env=spec.env_id, eval_env=spec.env_id,
+                algorithm_name="scripted expert", author="actjepa_core",
+                observation_space=obs_space, action_space=act_space,
+                description=_description(spec), jpeg_encoding=False,
+            )
+        except BaseException:  # no half-written temporary dataset left behind
+            shutil.rmtree(root / tmp_id, ignore_errors=True)
+            raise
     final = root / ds_id
     shutil.rmtree(final, ignore_errors=True)
     final.parent.mkdir(parents=True, exist_ok=True)
