@@ -182,6 +182,14 @@ def masked_mean(values: Tensor, pad: Tensor) -> Tensor:
     return (values * keep).sum() / keep.sum().clamp_min(1.0)
 
 
+def check_action_chunk(cfg: PolicyConfig, actions: Tensor, pad: Tensor) -> None:
+    """Shapes only: ``actions`` (B, k, A) and ``pad`` (B, k) for the config's chunk k."""
+    k, A = cfg.chunk, cfg.action_dim
+    if actions.shape[1:] != (k, A) or pad.shape != actions.shape[:2]:
+        raise ValueError(f"actions must be (B, {k}, {A}) and action_pad (B, {k}), got "
+                         f"{tuple(actions.shape)} and {tuple(pad.shape)}: check the chunk")
+
+
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)), summed over the latent dims, mean over the batch
     (as ACT's ``kl_divergence``)."""
@@ -294,10 +302,7 @@ class ACTPolicy(nn.Module):
         """
         obs, actions, pad = batch["obs"], batch["actions"], batch["action_pad"]
         self.check_obs(obs)
-        k, A = self.cfg.chunk, self.cfg.action_dim
-        if actions.shape[1:] != (k, A) or pad.shape != actions.shape[:2]:
-            raise ValueError(f"actions must be (B, {k}, {A}) and action_pad (B, {k}), got "
-                             f"{tuple(actions.shape)} and {tuple(pad.shape)}: check the chunk")
+        check_action_chunk(self.cfg, actions, pad)
         o_t = obs[:, -1]
         mu, logvar = self.posterior(o_t, actions, pad)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)

@@ -53,7 +53,8 @@ from torch import Tensor, nn
 
 from ..models import MLPEncoder
 from ..monitor import embedding_stats
-from .act import decoder_stack, masked_mean, own_noise, sinusoid_table, xavier_
+from .act import (check_action_chunk, decoder_stack, masked_mean, own_noise, sinusoid_table,
+                  xavier_)
 from .base import PolicyConfig, _positive_int
 
 
@@ -283,10 +284,7 @@ class ACTJEPAPaperPolicy(nn.Module):
         l1 and latent."""
         obs, actions, action_pad = batch["obs"], batch["actions"], batch["action_pad"]
         self.check_obs(obs)
-        k, A = self.cfg.chunk, self.cfg.action_dim
-        if actions.shape[1:] != (k, A) or action_pad.shape != actions.shape[:2]:
-            raise ValueError(f"actions must be (B, {k}, {A}) and action_pad (B, {k}), got "
-                             f"{tuple(actions.shape)} and {tuple(action_pad.shape)}")
+        check_action_chunk(self.cfg, actions, action_pad)
         o_t = obs[:, -1]
         with own_noise(self.noise_gen, obs.device):
             memory = self.encoder.tokens(o_t)
