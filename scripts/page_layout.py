@@ -1,7 +1,7 @@
 """What a reader would see as a badly laid-out page, read from an executed notebook without a
 browser: a table wider than the content column, a figure too small or so wide that the page
-shrinks its text, an output that shows a warning, a line of display math wider than the
-column (MathJax cuts it off).
+shrinks its text, an output that shows a warning, a line of display math (MathJax cuts it
+off) or of code (it needs a horizontal scroll) wider than the column.
 
 The browser check (``browser_check.py``, headless Chromium) measures rendered pages where
 Chromium exists; this check runs everywhere (CI included) on the executed notebooks, with the
@@ -29,6 +29,10 @@ FIGURE_PX = (600, 1100)
 it down by more than a third and its text becomes hard to read."""
 
 WARNING = re.compile(r"\b\w*Warning\b:")
+
+CODE_CHARS = 92
+"""Widest line of a code cell, in characters: the content column's 750 px hold about 90
+characters of the theme's 14 px monospace (wider lines need a horizontal scroll)."""
 
 MATH_GLYPHS = 72
 """Widest line of display math, in glyphs (MathJax's display math at the theme's size is about
@@ -129,13 +133,24 @@ def markdown_problems(source: str) -> list[str]:
     return problems
 
 
+def code_problems(source: str) -> list[str]:
+    """Code-cell lines wider than ``CODE_CHARS``."""
+    wide = [len(line) for line in source.splitlines() if len(line) > CODE_CHARS]
+    return ([f"{len(wide)} code line(s) up to {max(wide)} characters (the column holds "
+             f"{CODE_CHARS})"] if wide else [])
+
+
 def cell_problems(cell: dict) -> list[str]:
-    """Layout problems of one cell: its outputs, or its display math."""
+    """Layout problems of one cell: its outputs, its code lines, its display math. The source
+    of a cell the book hides (tag ``remove-cell`` or ``remove-input``) is not checked."""
+    source = "".join(cell.get("source", ""))
     if cell["cell_type"] == "markdown":
-        return markdown_problems("".join(cell.get("source", "")))
+        return markdown_problems(source)
     if cell["cell_type"] != "code":
         return []
-    return [p for out in cell.get("outputs", []) for p in output_problems(out)]
+    hidden = {"remove-cell", "remove-input"} & set(cell.get("metadata", {}).get("tags", []))
+    return ([] if hidden else code_problems(source)) + [
+        p for out in cell.get("outputs", []) for p in output_problems(out)]
 
 
 def notebook_problems(path: Path) -> list[str]:

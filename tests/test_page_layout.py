@@ -88,3 +88,11 @@ def test_display_math_wider_than_the_column_is_flagged_and_an_aligned_split_fits
     cell = {"cell_type": "markdown", "source": [one_line]}
     assert page_layout.cell_problems(cell) and not page_layout.cell_problems(
         {"cell_type": "markdown", "source": ["no math here"]})
+
+
+def test_code_lines_wider_than_the_column_are_flagged_unless_the_cell_is_hidden() -> None:
+    wide = {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["x = 1  # " + "y" * 91]}
+    assert page_layout.cell_problems(wide) == ["1 code line(s) up to 100 characters (the "
+                                               "column holds 92)"]
+    hidden = {**wide, "metadata": {"tags": ["remove-cell"]}}
+    assert page_layout.cell_problems(hidden) == []
