@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from actjepa_core.__main__ import main
-from actjepa_core.data import Demonstrations, dataset_id
+from actjepa_core.data import Demonstrations, collect, dataset_id
 from actjepa_core.envs import get_task
 from actjepa_core.evaluate import evaluate_policy
 from actjepa_core.experiments import Runner, RunSpec
@@ -34,6 +34,7 @@ CASES = [
     ("evaluate at sigma nan", lambda: evaluate_policy("reach", zero_policy, 1, tiny_demos().stats, sigma=math.nan), "sigma must be a finite number >= 0"),
     ("evaluate at sigma inf", lambda: evaluate_policy("reach", zero_policy, 1, tiny_demos().stats, sigma=math.inf), "sigma must be a finite number >= 0"),
     ("rollout with action noise nan", lambda: run_episodes("reach", zero_policy, [0], action_noise=math.nan), "action_noise must be a finite number >= 0"),
+    ("collect with action noise nan", lambda: collect("reach", 1, action_noise=math.nan, progress=False), "action_noise must be a finite number >= 0"),
     ("runner with 0 workers", lambda: Runner("/tmp/unused-cache", workers=0), "workers must be a positive integer"),
     ("pixel size with a leading zero", lambda: get_task("reach-pixels010"), "unknown task 'reach-pixels010'"),
     ("negative sensor noise", lambda: tiny_demos().with_sensor_noise(-0.1), "sensor-noise sigma must be a finite number >= 0"),
