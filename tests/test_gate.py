@@ -85,3 +85,14 @@ def test_the_tuning_rule_takes_the_best_task_average_and_breaks_ties_by_order():
     assert tuned_value(rows, "lr") == {"m": 3e-4}
     tie = rows.assign(success=1.0)
     assert tuned_value(tie, "lr") == {"m": 1e-3}
+
+
+def test_two_seeds_that_disagree_do_not_make_a_rising_curve_flat():
+    # seed 0 at 10%, seed 1 at 20% after 2,000 steps: a t-interval over two seeds would reach
+    # down to 0 and call 5% at 1,000 steps flat; the pooled episodes' interval does not
+    parts = [episodes({"m": {"push": p}}, seeds=1, n_eps=100).assign(seed=s, steps=steps)
+             for steps, per_seed in ((1000, (0.05, 0.05)), (2000, (0.1, 0.2)))
+             for s, p in enumerate(per_seed)]
+    rows = pd.concat(parts, ignore_index=True)
+    ok, text = convergence_check(rows, "m", 1000)
+    assert not ok and text.startswith("push: 5.0% at 1,000 steps")
