@@ -85,7 +85,7 @@ def _verify(args: argparse.Namespace) -> None:
 def _reproduce(args: argparse.Namespace) -> None:
     from .cache import default_cache_dir
     from .experiments import Runner
-    from .results import compute, write_results
+    from .results import compute, seed_cache, write_results
 
     if args.verify or args.keys:
         if args.executor != "pool":
@@ -96,6 +96,9 @@ def _reproduce(args: argparse.Namespace) -> None:
                     executor=args.executor, address=args.address, gpus_per_run=args.gpus_per_run)
     for name in args.experiments:
         start = time.perf_counter()
+        seeded = seed_cache(name, P, runner, args.out)
+        if seeded:
+            print(f"{name}: {seeded} committed run(s) written into the cache, not recomputed")
         rows = compute(name, runner, P)
         path = write_results(rows, args.out / P.name / f"{name}.csv")
         print(f"{name}: {len(rows)} rows -> {path} ({time.perf_counter() - start:.1f} s)")

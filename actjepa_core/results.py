@@ -147,6 +147,29 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
     return compute(name, runner, get_profile(profile))
 
 
+def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) -> int:
+    """Write the committed runs of experiment ``name`` that today's specs still ask for into
+    ``runner``'s cache (entries it lacks only), so a fresh machine extends a committed file
+    (a curve given one more budget, say) without recomputing what is committed. The rows are
+    checked on the way (``read_results``); returns how many runs were written. Probe
+    experiments are skipped: their rows are scores of models, which are not committed."""
+    path = (root or results_root()) / P.name / f"{name}.csv"
+    if name in PROBE_EXPERIMENTS or not path.exists():
+        return 0
+    today = {s.key() for s in EXPERIMENTS[name](P)}
+    rows = read_results(path)
+    written = 0
+    for key, g in rows[rows.spec_key.isin(today)].groupby("spec_key", sort=False):
+        entry = runner.cache_dir / "runs" / f"{key}.csv"
+        if entry.exists():
+            continue
+        run = (g.drop(columns="label").drop_duplicates(["sigma", "episode"])
+               .reset_index(drop=True))
+        write_csv_atomic(run, entry)
+        written += 1
+    return written
+
+
 def compute(name: str, runner: Runner, P: Profile) -> pd.DataFrame:
     """The rows of experiment ``name`` under profile ``P``, through ``runner``'s cache:
     evaluation episodes, or probe scores for the experiments of ``suites.PROBE_EXPERIMENTS``."""

@@ -91,3 +91,31 @@ def test_a_probe_file_with_a_non_finite_action_r2_is_refused(tmp_path):
     path = write_results(rows, tmp_path / "probes.csv")
     with pytest.raises(ValueError, match="1 row\\(s\\) with action_r2 not finite"):
         read_results(path)
+
+
+def test_committed_runs_seed_an_empty_cache_and_are_not_recomputed(tmp_path, monkeypatch):
+    from actjepa_core.experiments import Runner
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.results import compute, seed_cache
+    from actjepa_core.suites import EXPERIMENTS
+
+    monkeypatch.setenv("ACTJEPA_DATA", str(tmp_path / "data"))
+    P = get_profile("smoke")
+    specs = EXPERIMENTS["paper_dp_diagnosis"](P)
+    first = Runner(tmp_path / "cache1", progress=False).run(specs)
+    write_results(first, tmp_path / "results" / "smoke" / "paper_dp_diagnosis.csv")
+    fresh = Runner(tmp_path / "cache2", progress=False)
+    assert seed_cache("paper_dp_diagnosis", P, fresh, tmp_path / "results") == 3
+    assert seed_cache("paper_dp_diagnosis", P, fresh, tmp_path / "results") == 0  # already there
+
+    def refuse(spec):
+        raise AssertionError(f"recomputed {spec.label}")
+
+    monkeypatch.setattr(fresh, "_compute", refuse)
+    again = compute("paper_dp_diagnosis", fresh, P)
+    key = ["spec_key", "label", "sigma", "episode"]
+    pd.testing.assert_frame_equal(
+        again.drop(columns="spec").sort_values(key).reset_index(drop=True),
+        read_results(tmp_path / "results" / "smoke" / "paper_dp_diagnosis.csv")
+        .drop(columns="spec").sort_values(key).reset_index(drop=True)[list(again.drop(columns="spec").columns)],
+        check_dtype=False)
