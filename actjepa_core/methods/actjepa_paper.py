@@ -36,8 +36,12 @@ action decoder) fixes what the paper's text leaves open; this module follows it 
   against the (stop-gradient) targets.
 
 Ours beyond that, each said again at its field: the sizes (a CPU budget, as ACT's in
-``methods.act``), ACT's temporal ensembling at test time (as ACT), and the collapse monitor
-(``latent_readings``) that the book runs on the targets and the predictions during training.
+``methods.act``; the public model is 512 wide with a 4-layer encoder and a 4-layer predictor
+of width 128, chunks of 30 on 30 states), ACT's temporal ensembling at test time (as our ACT;
+the public code executes a chunk open loop), the optimiser (the comparison's one loop and its
+searched learning rate; the public runs use AdamW at 6e-4, weight decay 0.1, batch 128), and
+the collapse monitor (``latent_readings``) that the book runs on the targets and the
+predictions during training.
 """
 
 from __future__ import annotations
@@ -70,7 +74,8 @@ class ACTJEPAPaperConfig(PolicyConfig):
     """n, future observations whose latents are predicted besides the current one's, so the
     target sequence has n + 1 steps (ours: n = k, the paper extends chunking to observations)."""
     execution: str = "ensemble"
-    """ACT's temporal ensembling at test time (ours, as ACT; the decoder is ACT's)."""
+    """ACT's temporal ensembling at test time (ours, as our ACT; the public code runs each
+    30-action chunk open loop)."""
     temporal_ensemble_m: float = 0.01
     """m of the ensembling weights (ACT's paper: 0.01)."""
     d_model: int = 64
@@ -92,7 +97,8 @@ class ACTJEPAPaperConfig(PolicyConfig):
     predictor_dim: int = 32
     """Width of the predictor, narrower than d_model (public: ``in_proj`` / ``out_proj``)."""
     predictor_layers: int = 1
-    """Transformer-decoder layers of the predictor (ours: 1, as small as the action decoder)."""
+    """Transformer-decoder layers of the predictor (public: 4 at width 128 under a 512 encoder;
+    ours: 1, a CPU budget)."""
     predictor_heads: int = 4
     """Attention heads of the predictor."""
     predictor_ff: int = 128
@@ -103,9 +109,9 @@ class ACTJEPAPaperConfig(PolicyConfig):
     """Target moved by EMA (True) or overwritten by the context encoder after every step
     (False: the public code's hard copy, the "no EMA" ablation)."""
     ema_start: float = 0.996
-    """EMA momentum at the first optimiser step, in [0, 1]."""
+    """EMA momentum at the first optimiser step, in [0, 1] (public: 0.996)."""
     ema_end: float = 1.0
-    """EMA momentum at the last step, reached linearly (public: a linear schedule)."""
+    """EMA momentum at the last step, reached linearly (public: 1.0, linear)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
