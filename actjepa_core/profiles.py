@@ -29,7 +29,11 @@ class Profile:
     """Optimiser steps of the behaviour-cloning head."""
     policy_steps: int
     """Optimiser steps of every chunked policy trained end to end (ACT, Diffusion Policy,
-    ACT-JEPA as the paper trains it): one budget for all three."""
+    ACT-JEPA as the paper trains it): one budget for all three. In the full profile, the
+    rule of ``gate.flattening_budget`` on the committed curves: the smallest budget flat for
+    every method and task, else the largest budget whose double the curves measure (then
+    the gate reports who is still learning, and the curves are extended);
+    ``tests/test_tuning.py`` checks it."""
     policy_batch: int
     """Windows per optimiser step of the chunked policies, the same for all three (ours: ACT's
     paper uses 8, Diffusion Policy's 256; 64 keeps the full profile within this CPU's budget)."""
@@ -79,7 +83,7 @@ PROFILES: dict[str, Profile] = {
                      pixel_size=64, pixel_seeds=2, pixel_batch=64, pixel_episodes=20,
                      curve_budgets=(500, 1500, 3000), curve_seeds=1, search_lrs=(1e-3, 1e-4)),
     "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200,
-                    frame_size=320, pretrain_steps=2000, bc_steps=2000, policy_steps=2000,
+                    frame_size=320, pretrain_steps=2000, bc_steps=2000, policy_steps=5000,
                     policy_batch=64, monitor_every=100, train_seeds=5, eval_episodes=100,
                     demo_counts=(10, 25, 50, 100), train_noise_sigmas=(0.1, 0.3),
                     pixel_size=64, pixel_seeds=3, pixel_batch=64, pixel_episodes=50,

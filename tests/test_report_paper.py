@@ -111,7 +111,7 @@ def test_protocol_sentence_reads_counts_from_rows_and_budget_from_the_profile():
     text = report_paper.protocol_sentence(rows({"act": 0.5, "raw": 0.5}, seeds=2, n_eps=7),
                                           get_profile("full"))
     assert "2 methods x 3 tasks" in text and "2 training seeds" in text and "7 held-out" in text
-    assert "2000 steps of 64 windows" in text
+    assert f"{get_profile('full').policy_steps} steps of 64 windows" in text
 
 
 def test_frozen_sentence_compares_each_head_with_its_policy():
