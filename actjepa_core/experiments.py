@@ -47,6 +47,7 @@ from .cache import file_lock, quarantine, write_csv_atomic
 from .executors import check_executor, open_executor
 from .probes import action_fit, future_probe, probe_representation, torch_embedder
 from .runtime import resolve_device
+from .gate import LATENT_COLUMNS
 from .seeds import SPLITS
 from .train import save_checkpoint
 
@@ -572,11 +573,6 @@ class _Sweep:
     def fail(self, spec: RunSpec, error: BaseException) -> None:
         self.failed[spec.key()] = self.runner._failed(spec, error)
         self.bar.update(1)
-
-
-LATENT_COLUMNS = ("target_std", "target_erank", "predictor_std", "predictor_erank")
-"""The collapse monitor's figures of a chunked method's latent target and predictor outputs
-(``gate.collapse_check``); NaN for a method without a latent target."""
 
 
 def latent_readings(history: pd.DataFrame | None) -> dict[str, float]:

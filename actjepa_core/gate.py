@@ -41,6 +41,9 @@ GATE_TASK = "reach"
 """The easy task every working method solves."""
 LATENT_PARTS = ("target", "predictor")
 """The outputs whose spread the collapse check reads (``<part>_std``, ``<part>_erank``)."""
+LATENT_COLUMNS = tuple(f"{p}_{k}" for p in LATENT_PARTS for k in ("std", "erank"))
+"""The collapse monitor's columns of a method with a latent target, in training histories
+and results rows (NaN for a method without one)."""
 
 
 def _rate_ci(rows: pd.DataFrame) -> tuple[float, float, float]:
@@ -100,7 +103,7 @@ def collapse_check(runs: pd.DataFrame, dim: int) -> tuple[bool | None, str]:
     ``<part>_std`` / ``<part>_erank`` for ``LATENT_PARTS``) against the monitor's thresholds
     for a ``dim``-wide latent. None when the method has no latent target (no such columns,
     or all NaN)."""
-    cols = [f"{p}_{k}" for p in LATENT_PARTS for k in ("std", "erank")]
+    cols = list(LATENT_COLUMNS)
     if not set(cols) <= set(runs.columns) or runs[cols].isna().all().all():
         return None, "no latent target"
     reasons = []

@@ -20,7 +20,7 @@ from . import tables
 from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
 from .audit_paper import world_model_gain
 from .data import Demonstrations
-from .gate import CURVE_FACTOR, flattening_budget, gate_table, tuned_value
+from .gate import CURVE_FACTOR, LATENT_PARTS, flattening_budget, gate_table, tuned_value
 from .gate import curve_summary as gate_curve_summary
 from .methods import registry
 from .methods.base import PolicyConfig
@@ -92,7 +92,7 @@ def latent_monitor(history: pd.DataFrame) -> pd.DataFrame:
     output (``target``, ``predictor``), columns ``step, output, latent_std, latent_erank``
     (the shape ``plots.training.plot_collapse`` reads with ``encoder="latent"``)."""
     parts = []
-    for part in ("target", "predictor"):
+    for part in LATENT_PARTS:
         cols = [f"{part}_std", f"{part}_erank"]
         if not set(cols) <= set(history.columns):
             raise ValueError(f"the history has no {part} readings ({cols}): was it trained "
@@ -369,10 +369,12 @@ def curve_rows(profile: str) -> pd.DataFrame | None:
 
 
 def curves_note(profile: str) -> str:
-    """Which curve experiments a chapter waits for, with the command that computes them."""
-    missing = [f"paper_curves_{m}" for m in PAPER_CHUNKED
-               if results_if_run(f"paper_curves_{m}", profile) is None]
-    return " ".join(not_run_note(name, profile) for name in missing)
+    """Which curve experiments a full-profile chapter waits for (their committed files are
+    absent or not today's, ``results.stale_runs``), with the command that computes them."""
+    from .results import stale_runs
+
+    names = [f"paper_curves_{m}" for m in PAPER_CHUNKED]
+    return " ".join(not_run_note(n, profile) for n in names if any(stale_runs(n, profile)))
 
 
 def sanity_gate(profile: str) -> pd.DataFrame | None:
@@ -387,7 +389,7 @@ def sanity_gate(profile: str) -> pd.DataFrame | None:
     conv = results_if_run("paper_convergence", profile)
     clean = main[main.sigma == 0]
     budgets = {m: int(run_steps(clean[clean.method == m]).median()) for m in PAPER_CHUNKED}
-    width = registry.make_config("actjepa_paper", "reach").d_model
+    width = int(run_setting(clean[clean.method == "actjepa_paper"], "d_model").iloc[0])
     return gate_table(clean, conv.assign(steps=run_steps(conv)) if conv is not None else None,
                       budgets, {m: PAPER_METHODS[m] for m in PAPER_CHUNKED},
                       latent_dims={"actjepa_paper": width})

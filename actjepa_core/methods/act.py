@@ -182,6 +182,13 @@ def masked_mean(values: Tensor, pad: Tensor) -> Tensor:
     return (values * keep).sum() / keep.sum().clamp_min(1.0)
 
 
+def check_obs_history(cfg: PolicyConfig, obs: Tensor) -> None:
+    """Shapes only (no host sync): ``obs`` must be (B, To, O) for the config's width O."""
+    if obs.dim() != 3 or obs.shape[-1] != cfg.obs_dim:
+        raise ValueError(f"obs must have shape (B, To, {cfg.obs_dim}), got "
+                         f"{tuple(obs.shape)}: wrong observation width or missing To axis")
+
+
 def check_action_chunk(cfg: PolicyConfig, actions: Tensor, pad: Tensor) -> None:
     """Shapes only: ``actions`` (B, k, A) and ``pad`` (B, k) for the config's chunk k."""
     k, A = cfg.chunk, cfg.action_dim
@@ -261,9 +268,7 @@ class ACTPolicy(nn.Module):
 
     def check_obs(self, obs: Tensor) -> None:
         """Shapes only (no host sync): ``obs`` must be (B, To, O)."""
-        if obs.dim() != 3 or obs.shape[-1] != self.cfg.obs_dim:
-            raise ValueError(f"obs must have shape (B, To, {self.cfg.obs_dim}), got "
-                             f"{tuple(obs.shape)}: wrong observation width or missing To axis")
+        check_obs_history(self.cfg, obs)
 
     def posterior(self, o_t: Tensor, actions: Tensor, action_pad: Tensor
                   ) -> tuple[Tensor, Tensor]:

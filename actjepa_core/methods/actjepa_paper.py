@@ -57,8 +57,8 @@ from torch import Tensor, nn
 
 from ..models import MLPEncoder
 from ..monitor import embedding_stats
-from .act import (check_action_chunk, decoder_stack, masked_mean, own_noise, sinusoid_table,
-                  xavier_)
+from .act import (check_action_chunk, check_obs_history, decoder_stack, masked_mean, own_noise,
+                  sinusoid_table, xavier_)
 from .base import PolicyConfig, _positive_int
 
 
@@ -251,9 +251,7 @@ class ACTJEPAPaperPolicy(nn.Module):
     # -- pieces ------------------------------------------------------------------------
     def check_obs(self, obs: Tensor) -> None:
         """Shapes only: ``obs`` must be (B, To, O)."""
-        if obs.dim() != 3 or obs.shape[-1] != self.cfg.obs_dim:
-            raise ValueError(f"obs must have shape (B, To, {self.cfg.obs_dim}), got "
-                             f"{tuple(obs.shape)}: wrong observation width or missing To axis")
+        check_obs_history(self.cfg, obs)
 
     def decode(self, memory: Tensor) -> Tensor:
         """Action chunk (B, k, A) from the context memory."""
