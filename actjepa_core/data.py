@@ -240,7 +240,10 @@ def collect(
         raise ValueError(f"seed must be in [0, {BLOCK // EPISODES_PER_SEED}), got {seed}")
     expert = make_expert(task)
     kept, tried = [], 0
-    batch = max(num_envs, 16)
+    width = get_task(task).vector_envs
+    # a task with a fixed vector width takes whole multiples of it, so each copy of the
+    # vector env always gets seeds of the same residue (Meta-World: the same task)
+    batch = -(-max(num_envs, 16) // width) * width if width else max(num_envs, 16)
     while sum(len(r.seeds) for r in kept) < n_episodes:
         if tried + batch > EPISODES_PER_SEED:
             raise RuntimeError(f"the {task} expert failed too often to collect {n_episodes} episodes")

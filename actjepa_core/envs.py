@@ -1,4 +1,5 @@
-"""The three Fetch tasks of gymnasium-robotics behind one small registry.
+"""The book's tasks behind one small registry: the three Fetch tasks of gymnasium-robotics
+and the paper's 15 Meta-World tasks as one multi-task env (``meta_world``).
 
 Every method in the book sees the same *flat* observation: the env's ``observation``
 vector followed by its ``desired_goal``. The flat vector keeps named slices taken from the
@@ -20,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from . import meta_world
 from .cache import mujoco_log_path
 from .config import MIN_FRAME_SIZE
 
@@ -35,6 +37,8 @@ except AttributeError as e:  # PyOpenGL without the library MUJOCO_GL names: 'No
         f"choose another: MUJOCO_GL=egl, set before the first import of mujoco.") from e
 
 gym.register_envs(gymnasium_robotics)
+if meta_world.ENV_ID not in gym.registry:  # the module may be imported again (autoreload)
+    gym.register(id=meta_world.ENV_ID, entry_point="actjepa_core.meta_world:MetaWorldMT15")
 
 # Sizes of the parts of a Fetch observation, in the order fetch_env._get_obs concatenates them.
 _OBJECT_PARTS: tuple[tuple[str, int], ...] = (
@@ -51,6 +55,11 @@ _OBJECT_PARTS: tuple[tuple[str, int], ...] = (
 _NO_OBJECT_PARTS: tuple[tuple[str, int], ...] = tuple(
     (name, size) for name, size in _OBJECT_PARTS if not name.startswith("object")
 )
+
+
+SPECIFICATION_PARTS = ("goal", "task")
+"""Parts of an observation that specify the task rather than measure the world (the goal
+position, Meta-World's task one-hot): sensor noise never touches them."""
 
 
 @dataclass(frozen=True)
@@ -82,20 +91,22 @@ class ObsLayout:
 
     @property
     def sensor_mask(self) -> np.ndarray:
-        """Boolean mask of the measured part (everything but the goal): where noise goes.
-        A frame has no separate goal part: noise hits every pixel, the drawn goal too."""
+        """Boolean mask of the measured part (all but ``SPECIFICATION_PARTS``): where noise
+        goes. A frame has no separate goal part: noise hits every pixel, the drawn goal too."""
         mask = np.ones(self.dim, dtype=bool)
-        if "goal" in self.slices:
-            mask[self.slices["goal"]] = False
+        for name in SPECIFICATION_PARTS:
+            if name in self.slices:
+                mask[self.slices[name]] = False
         return mask
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One Fetch task: its short name, gymnasium id and flat observation layout."""
+    """One task: its short name, gymnasium id and flat observation layout."""
 
     name: str
-    """Short name used everywhere in the book (``reach``, ``push``, ``pick_place``)."""
+    """Short name used everywhere in the book (``reach``, ``push``, ``pick_place``,
+    ``metaworld``)."""
     env_id: str
     """gymnasium id of the MuJoCo environment."""
     description: str
@@ -105,12 +116,15 @@ class TaskSpec:
     action_dim: int = 4
     """dx, dy, dz of the gripper and the finger command, each in [-1, 1]."""
     max_episode_steps: int = 50
-    """gymnasium's time limit for the Fetch tasks."""
+    """Steps of every episode (gymnasium's time limit for the Fetch tasks)."""
     frame_size: int = 0
     """0: the observation is the flat state vector; else the policy sees an RGB frame of
     this many pixels a side (``pixels``), flattened channels first to ``3 * size * size``."""
     state_task: str = ""
     """The state task of a pixel task (the same env, experts and episodes); "" for a state task."""
+    vector_envs: int = 0
+    """Copies in every vector env of this task; 0: the caller's choice. Meta-World's 15, so
+    that consecutive seeds keep each copy on one task (one simulator per copy, not 15)."""
 
     @property
     def obs_dim(self) -> int:
@@ -143,6 +157,21 @@ TASKS: dict[str, TaskSpec] = {
 }
 
 
+META_WORLD: dict[str, TaskSpec] = {
+    "metaworld": TaskSpec(
+        "metaworld",
+        meta_world.ENV_ID,
+        "The paper's 15 Meta-World tasks, one per episode (seed mod 15), the task as a one-hot.",
+        ObsLayout.from_parts((*meta_world.STATE_PARTS, ("task", len(meta_world.MT15))),
+                             goal_dim=meta_world.GOAL_DIM),
+        max_episode_steps=meta_world.EPISODE_STEPS,
+        vector_envs=len(meta_world.MT15),
+    ),
+}
+"""The paper's benchmark (chapter 14), a task family beside Fetch: ``TASKS`` stays the
+three Fetch tasks every Fetch experiment loops over."""
+
+
 PIXELS_SUFFIX = "-pixels"
 """A pixel task is named ``<task>-pixels<size>``, e.g. ``push-pixels64``."""
 
@@ -165,11 +194,14 @@ def get_task(name: str) -> TaskSpec:
     name fails with the list of known ones."""
     if name in TASKS:
         return TASKS[name]
+    if name in META_WORLD:
+        return META_WORLD[name]
     base, _, size = name.partition(PIXELS_SUFFIX)
     if base in TASKS and size.isdigit() and not size.startswith("0"):
         return _pixel_spec(base, int(size))
-    raise ValueError(f"unknown task {name!r}; known tasks are {sorted(TASKS)}, or one of them "
-                     f"followed by '{PIXELS_SUFFIX}<size>' for RGB frames (e.g. 'push-pixels64')")
+    raise ValueError(f"unknown task {name!r}; known tasks are {sorted(TASKS)}, "
+                     f"{sorted(META_WORLD)}, or a Fetch task followed by '{PIXELS_SUFFIX}<size>' "
+                     f"for RGB frames (e.g. 'push-pixels64')")
 
 
 def state_spec(task: str) -> TaskSpec:
@@ -230,7 +262,7 @@ def route_mujoco_warnings() -> None:
 
 
 def make_env(task: str, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
-    """A single Fetch env of the named task (a pixel task's env is its state task's);
+    """A single env of the named task (a pixel task's env is its state task's);
     ``kwargs`` go to ``gym.make`` (e.g. width)."""
     spec = state_spec(task)
     route_mujoco_warnings()

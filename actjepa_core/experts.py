@@ -1,4 +1,5 @@
-"""Scripted experts for the three Fetch tasks: the demonstrators ACT-JEPA imitates.
+"""Scripted experts for the three Fetch tasks (Meta-World brings its own, ``meta_world``):
+the demonstrators ACT-JEPA imitates.
 
 Every expert is *stateless*: its action is a function of the current flat observation
 only. The phase of the task (approach, descend, grasp, carry, push ...) is read off the
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .envs import ObsLayout, check_flat_obs, get_task
+from .meta_world import MetaWorldExpert
 from .rollout import run_episodes
 from .seeds import episode_seeds
 from .stats import wilson_interval
@@ -120,6 +122,7 @@ def make_expert(task: str) -> Expert:
         "reach": ReachExpert,
         "push": PushExpert,
         "pick_place": PickPlaceExpert,
+        "metaworld": MetaWorldExpert,
     }
     return experts[spec.name](spec.layout)
 

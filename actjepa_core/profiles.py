@@ -69,6 +69,13 @@ class Profile:
     search_lrs: tuple[float, ...]
     """The pre-registered search: the learning rates every chunked method is tried at (the
     default first, so a tie keeps it), at ``policy_steps``, on validation episodes."""
+    mw_demos_per_task: int
+    """Meta-World (chapter 14): expert demonstrations per task of the 15 (the public ACT-JEPA
+    configuration trains on 40 per task)."""
+    mw_episodes_per_task: int
+    """Meta-World: held-out test episodes per task, training seed and noise level."""
+    mw_seeds: int
+    """Meta-World: training seeds per method (one multi-task policy each)."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -76,20 +83,23 @@ PROFILES: dict[str, Profile] = {
                      pretrain_steps=40, bc_steps=40, policy_steps=40, policy_batch=16,
                      monitor_every=10, train_seeds=2, eval_episodes=4, demo_counts=(2, 4),
                      train_noise_sigmas=(0.1,), pixel_size=16, pixel_seeds=2, pixel_batch=16, pixel_episodes=1,
-                     curve_budgets=(20, 40, 80), curve_seeds=1, search_lrs=(1e-3, 1e-4)),
+                     curve_budgets=(20, 40, 80), curve_seeds=1, search_lrs=(1e-3, 1e-4),
+                     mw_demos_per_task=1, mw_episodes_per_task=1, mw_seeds=2),
     "quick": Profile("quick", n_demos=25, demo_action_noise=0.1, expert_episodes=50,
                      frame_size=320, pretrain_steps=1500, bc_steps=1500, policy_steps=1500,
                      policy_batch=64, monitor_every=100, train_seeds=2, eval_episodes=30,
                      demo_counts=(10, 25), train_noise_sigmas=(0.1, 0.3),
                      pixel_size=64, pixel_seeds=2, pixel_batch=64, pixel_episodes=20,
-                     curve_budgets=(500, 1500, 3000), curve_seeds=1, search_lrs=(1e-3, 1e-4)),
+                     curve_budgets=(500, 1500, 3000), curve_seeds=1, search_lrs=(1e-3, 1e-4),
+                     mw_demos_per_task=10, mw_episodes_per_task=10, mw_seeds=2),
     "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200,
                     frame_size=320, pretrain_steps=2000, bc_steps=2000, policy_steps=5000,
                     policy_batch=64, monitor_every=100, train_seeds=5, eval_episodes=100,
                     demo_counts=(10, 25, 50, 100), train_noise_sigmas=(0.1, 0.3),
                     pixel_size=64, pixel_seeds=3, pixel_batch=64, pixel_episodes=50,
                     curve_budgets=(1000, 2000, 5000, 10000, 20000), curve_seeds=2,
-                    search_lrs=(1e-3, 3e-4, 1e-4)),
+                    search_lrs=(1e-3, 3e-4, 1e-4), mw_demos_per_task=40,
+                    mw_episodes_per_task=50, mw_seeds=5),
 }
 
 

@@ -1,4 +1,4 @@
-"""Run a batched policy for whole episodes on vectorised Fetch envs.
+"""Run a batched policy for whole episodes on vectorised envs (Fetch, Meta-World).
 
 One loop serves the experts' check, demonstration collection and the evaluation of learned
 policies, so all three see episodes the same way: seeded resets, fixed-length episodes,
@@ -75,7 +75,7 @@ def run_episodes(
     seeds = np.asarray(seeds, dtype=np.int64)
     if not (np.isfinite(action_noise) and action_noise >= 0):
         raise ValueError(f"action_noise must be a finite number >= 0, got {action_noise}")
-    n_envs = max(1, min(num_envs, len(seeds)))
+    n_envs = max(1, min(spec.vector_envs or num_envs, len(seeds)))  # the task's own width first
     env = shared_vector_env(task, n_envs)
     renderer = frame_renderer(env, spec.frame_size) if spec.is_pixels else None
     state_dim = state_spec(task).obs_dim
@@ -190,7 +190,7 @@ def replay_frames(task: str, seeds: np.ndarray, actions: np.ndarray, num_envs: i
     if actions.shape != (len(seeds), T, spec.action_dim):
         raise ValueError(f"actions must have shape {(len(seeds), T, spec.action_dim)} (one "
                          f"episode per seed), got {actions.shape}")
-    n_envs = max(1, min(num_envs, len(seeds)))
+    n_envs = max(1, min(spec.vector_envs or num_envs, len(seeds)))  # the task's own width first
     env = shared_vector_env(task, n_envs)
     renderer = frame_renderer(env, S)
     states = np.empty((len(seeds), T + 1, state_spec(task).obs_dim), np.float32)

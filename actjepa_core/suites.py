@@ -11,6 +11,7 @@ from __future__ import annotations
 from .envs import TASKS, pixel_task
 from .gate import CURVE_FACTOR
 from .experiments import RunSpec
+from .meta_world import MT15
 from .profiles import Profile
 
 BASELINES: dict[str, str] = {
@@ -179,18 +180,20 @@ defaults. ``tests/test_tuning.py`` checks this against the committed search resu
 
 def _chunked(task: str, method: str, s: int, P: Profile, n_demos: int, sigmas: tuple,
              label: str, protocol: str | None = None, policy: dict | None = None,
-             split: str = "test", tuned: bool = True) -> RunSpec:
+             split: str = "test", tuned: bool = True, episodes: int | None = None) -> RunSpec:
     """One run of the chunked comparison: the same demonstrations, held-out episodes and
     optimiser budget (``P.policy_steps``) for every chunked method, each with its ``TUNED``
     settings (unless ``tuned=False``: the curves and the search start from the defaults);
-    raw BC is the main table's run, unchanged, so both tables share it."""
+    raw BC is the main table's run, unchanged, so both tables share it. ``episodes``
+    replaces the profile's evaluation episodes (Meta-World counts them per task)."""
+    common = {**_common(P), **({"eval_episodes": episodes} if episodes else {})}
     if method == "raw":
         return RunSpec(task, method="raw", seed=s, n_demos=n_demos, sigmas=sigmas, label=label,
-                       split=split, **_common(P))
+                       split=split, **common)
     settings = {"steps": P.policy_steps, "batch_size": P.policy_batch,
                 **(TUNED.get(method, {}) if tuned else {}), **(policy or {})}
     return RunSpec(task, method=method, protocol=protocol or "policy", seed=s, n_demos=n_demos,
-                   sigmas=sigmas, label=label, policy=settings, split=split, **_common(P))
+                   sigmas=sigmas, label=label, policy=settings, split=split, **common)
 
 
 def curve_specs(P: Profile, method: str) -> list[RunSpec]:
@@ -286,6 +289,17 @@ def paper_world_model_specs(P: Profile) -> list[RunSpec]:
             for task in TASKS for m in PAPER_DATA_METHODS for s in _seeds(P)]
 
 
+def paper_metaworld_specs(P: Profile) -> list[RunSpec]:
+    """The paper's benchmark (chapter 14): raw BC, ACT, Diffusion Policy and ACT-JEPA (paper),
+    one multi-task policy each on the 15 Meta-World tasks (``meta_world``) x ``P.mw_seeds``,
+    with the chunked comparison's budget and tuned settings, evaluated at every test noise on
+    ``P.mw_episodes_per_task`` episodes of every task."""
+    n_tasks = len(MT15)
+    return [_chunked("metaworld", m, s, P, P.mw_demos_per_task * n_tasks, NOISE_SIGMAS, label,
+                     episodes=P.mw_episodes_per_task * n_tasks)
+            for m, label in PAPER_METHODS.items() for s in range(P.mw_seeds)]
+
+
 # ------------------------------------------------------------------------------ pixels (13)
 def pixel_specs(P: Profile) -> list[RunSpec]:
     """The main table's five methods on frames (``envs.pixel_task``) x 3 tasks x the pixel
@@ -321,6 +335,7 @@ EXPERIMENTS = {
     "paper_search": search_specs,
     "paper_convergence": convergence_specs,
     "paper_dp_diagnosis": dp_diagnosis_specs,
+    "paper_metaworld": paper_metaworld_specs,
     "pixels": pixel_specs,
     "pixel_probes": pixel_probe_specs,
 }
