@@ -122,7 +122,10 @@ class MetaWorldMT15(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self) -> None:
+    def __init__(self, render_mode: str | None = None) -> None:
+        if render_mode is not None:
+            raise ValueError("the book runs Meta-World on states only; it renders no frames "
+                             f"(got render_mode={render_mode!r})")
         n = len(MT15)
         self.observation_space = gym.spaces.Dict({
             "observation": gym.spaces.Box(-np.inf, np.inf, (STATE_DIM + n,), np.float64),

@@ -69,3 +69,28 @@ def mean_ci(successes: np.ndarray, counts: np.ndarray) -> tuple[float, float, fl
         half = t975(len(rates) - 1) * float(rates.std(ddof=1)) / math.sqrt(len(rates))
         lo, hi = min(lo, max(0.0, mean - half)), max(hi, min(1.0, mean + half))
     return mean, lo, hi
+
+
+def hierarchical_mean_ci(rates: np.ndarray, episodes: int, seed: int = 0,
+                         resamples: int = 4000) -> tuple[float, float, float]:
+    """Mean over groups (tasks) and training seeds of success rates, with a 95% interval from
+    a hierarchical bootstrap.
+
+    ``rates`` is (seeds, groups): each training seed's success rate on each group over
+    ``episodes`` episodes. A resample draws the training seeds with replacement, then, for
+    each drawn seed and group, its episodes with replacement; for success/failure episodes
+    the second draw is exactly a binomial of ``episodes`` trials at that cell's rate, which
+    is how it is drawn here. The mean over groups is taken per resample; the interval is the
+    central 95% of those means. It carries both the variation between training runs and the
+    finite episodes; with few seeds it is rough (the seed draw has few distinct outcomes).
+    """
+    rates = np.asarray(rates, float)
+    if rates.ndim != 2 or rates.size == 0:
+        raise ValueError(f"rates must be a non-empty (seeds, groups) array, got shape {rates.shape}")
+    if episodes < 1 or not ((0 <= rates) & (rates <= 1)).all():
+        raise ValueError("need episodes >= 1 and every rate in [0, 1]")
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(rates.shape[0], size=(resamples, rates.shape[0]))
+    drawn = rng.binomial(episodes, rates[pick]) / episodes
+    lo, hi = np.percentile(drawn.mean(axis=(1, 2)), [2.5, 97.5])
+    return float(rates.mean()), float(lo), float(hi)

@@ -1,0 +1,160 @@
+"""What chapter 14 shows of the paper's own benchmark, Meta-World, as tested functions.
+
+The comparison's rows (``results/<profile>/paper_metaworld.csv``) hold one episode each of
+one multi-task policy; the task of an episode is that of its env seed
+(``meta_world.task_of_seed``). Per-task cells are ``evaluate.summarize``'s (mean over
+training seeds, 95% CI); the 15-task average gets a hierarchical bootstrap
+(``stats.hierarchical_mean_ci``) over training seeds and, within each, episodes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from . import tables
+from .claims import PAPER_METAWORLD_AVERAGE
+from .evaluate import summarize
+from .experts import make_expert
+from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, task_names_of
+from .rollout import run_episodes
+from .seeds import episode_seeds
+from .stats import hierarchical_mean_ci, wilson_interval
+from .tables import rate_cell
+from .verdicts import fmt_pct
+
+ORDER = ("raw BC (no pretraining)", "ACT", "Diffusion Policy", "ACT-JEPA (paper)")
+"""Column order of the chapter's tables (the labels of ``suites.PAPER_METHODS``)."""
+
+EXPERT_FLOOR = 0.8
+"""A task whose expert succeeds in fewer episodes than this would be replaced (issue 24): its
+demonstrations would be too few and too narrow to judge a learner by."""
+
+REPORTED: dict[str, float] = {"ACT-JEPA (paper)": PAPER_METAWORLD_AVERAGE}
+"""The paper's reported Meta-World averages (15 tasks) by method label: only ACT-JEPA's is in
+a source we could read; the other cells stay empty rather than guessed."""
+
+UNREACHABLE = {
+    "Push-T": "installs (gym-pusht) and runs headless, but ships no scripted expert and no "
+              "offline demonstrations we can reach without a download at run time",
+    "ManiSkill": "renders through Vulkan, which these CPU machines do not have",
+}
+"""The paper's two other benchmarks and why the book does not run them."""
+
+
+def expert_table(episodes_per_task: int, num_envs: int = 15) -> pd.DataFrame:
+    """The scripted experts on ``episodes_per_task`` episodes of every task (the expert-check
+    seeds, never a demonstration or test episode): success with its Wilson interval and the
+    steps to first success (median and largest), which justify the 200-step episodes."""
+    if episodes_per_task < 1:
+        raise ValueError(f"episodes_per_task must be >= 1, got {episodes_per_task}")
+    r = run_episodes("metaworld", make_expert("metaworld"),
+                     episode_seeds("expert_check", episodes_per_task * len(MT15)), num_envs)
+    solved_at = np.where(r.success, (r.rewards == 0).argmax(axis=1) + 1, np.nan)
+    frame = pd.DataFrame({"task": task_names_of(r.seeds), "success": r.success,
+                          "steps": solved_at})
+    rows = []
+    for t in MT15:
+        g = frame[frame.task == t.name]
+        lo, hi = wilson_interval(int(g.success.sum()), len(g))
+        rows.append({"task": t.name, "difficulty": t.difficulty, "episodes": len(g),
+                     "success": g.success.mean(), "ci_low": lo, "ci_high": hi,
+                     "median steps": g.steps.median(), "max steps": g.steps.max()})
+    return pd.DataFrame(rows).set_index("task")
+
+
+def below_floor(experts: pd.DataFrame, floor: float = EXPERT_FLOOR) -> list[str]:
+    """The tasks whose expert succeeds in fewer than ``floor`` of its episodes."""
+    return list(experts.index[experts.success < floor])
+
+
+def expert_sentence(experts: pd.DataFrame, floor: float = EXPERT_FLOOR) -> str:
+    """How the experts did, which tasks (if any) fall under the floor, and the longest solve."""
+    low = below_floor(experts, floor)
+    worst = experts.success.idxmin()
+    text = (f"Over {int(experts.episodes.sum())} episodes the experts succeed in "
+            f"{fmt_pct(experts.success.mean())} on average, the weakest on {worst} "
+            f"({fmt_pct(experts.success[worst])}). ")
+    if low:
+        text += (f"Under the {fmt_pct(floor)} floor: {', '.join(low)}; each would be replaced "
+                 f"by a task of the same difficulty class before any training run.")
+    else:
+        text += f"No task falls under the {fmt_pct(floor)} floor, so none is replaced."
+    longest = experts["max steps"].max()
+    if pd.notna(longest):
+        text += (f" The slowest solve takes {int(longest)} steps "
+                 f"({experts['max steps'].idxmax()}), within the {EPISODE_STEPS}-step episodes.")
+    return text
+
+
+def per_task(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with ``task`` set to each episode's Meta-World task (from its env seed)."""
+    return rows.assign(task=task_names_of(rows.env_seed.to_numpy()))
+
+
+def task_summary(rows: pd.DataFrame, sigma: float = 0.0) -> pd.DataFrame:
+    """Mean success and 95% CI per Meta-World task and method at noise ``sigma``."""
+    part = per_task(rows[np.isclose(rows.sigma, sigma)])
+    return summarize(part, by=("task", "label", "method"))
+
+
+def task_table(summary: pd.DataFrame) -> Styler:
+    """Tasks (in the paper's order, with their difficulty) x methods, each cell a rate over
+    its CI."""
+    difficulty = {t.name: f"{t.name} ({t.difficulty})" for t in MT15}
+    cells = [rate_cell(m, lo, hi) for m, lo, hi in
+             zip(summary.success, summary.ci_low, summary.ci_high)]
+    frame = summary.assign(cell=cells, task=summary.task.map(difficulty))
+    return tables.stacked(frame, "task", "label", index_order=[difficulty[t] for t in TASK_NAMES],
+                          column_order=ORDER)
+
+
+def average(rows: pd.DataFrame, sigma: float = 0.0, seed: int = 0) -> pd.DataFrame:
+    """Per method: the 15-task average success at noise ``sigma`` with its hierarchical
+    bootstrap 95% CI, beside the paper's reported average where there is one."""
+    part = per_task(rows[np.isclose(rows.sigma, sigma)])
+    out = []
+    for label, g in part.groupby("label", sort=False):
+        rates = g.groupby(["seed", "task"]).success.mean().unstack("task")
+        counts = g.groupby(["seed", "task"]).size()
+        if rates.isna().any().any() or counts.nunique() != 1:
+            raise ValueError(f"{label}: every seed needs the same number of episodes of every "
+                             f"task for the task average (got {sorted(set(counts))})")
+        mean, lo, hi = hierarchical_mean_ci(rates.to_numpy(), int(counts.iloc[0]), seed=seed)
+        out.append({"label": label, "method": g.method.iloc[0], "tasks": rates.shape[1],
+                    "seeds": rates.shape[0], "success": mean, "ci_low": lo, "ci_high": hi,
+                    "reported": REPORTED.get(label, np.nan)})
+    frame = pd.DataFrame(out).set_index("label")
+    return frame.reindex([m for m in ORDER if m in frame.index]
+                         + [m for m in frame.index if m not in ORDER])
+
+
+def average_table(avg: pd.DataFrame) -> Styler:
+    """The averages, ours over the paper's reported one where it has one."""
+    cells = pd.DataFrame({
+        "15-task average (ours)": [rate_cell(r.success, r.ci_low, r.ci_high)
+                                   for r in avg.itertuples()],
+        "paper": [fmt_pct(v) for v in avg.reported],
+    }, index=avg.index.rename("method"))
+    return cells.style.set_table_styles(tables.CELL_CSS)
+
+
+def average_sentence(avg: pd.DataFrame) -> str:
+    """Where ACT-JEPA (paper)'s measured average falls against the paper's reported one."""
+    label = "ACT-JEPA (paper)"
+    if label not in avg.index:
+        return f"No {label} rows: nothing to set against the paper's {fmt_pct(REPORTED[label])}."
+    r = avg.loc[label]
+    where = ("inside" if r.ci_low <= r.reported <= r.ci_high else
+             "above" if r.reported > r.ci_high else "below")
+    return (f"{label} averages {fmt_pct(r.success)} [{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}] "
+            f"over the 15 tasks ({int(r.seeds)} training seeds); the paper reports "
+            f"{fmt_pct(r.reported)}, {where} our interval.")
+
+
+def noise_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """The 15-task average of every method at every test noise level (for the noise figure)."""
+    parts = [average(rows, s, seed).reset_index().assign(sigma=s)
+             for s in sorted(rows.sigma.unique())]
+    return pd.concat(parts, ignore_index=True)
