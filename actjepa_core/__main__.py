@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .envs import TASKS
+from .envs import META_WORLD, TASKS
 from .executors import EXECUTORS
 from .profiles import PROFILES, get_profile
 
@@ -110,13 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m actjepa_core", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     c = sub.add_parser("collect", help="collect and store demonstrations")
-    c.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    c.add_argument("--tasks", nargs="+", default=list(TASKS), choices=[*TASKS, *META_WORLD])
     c.add_argument("--episodes", type=positive_int, default=100)
     c.add_argument("--seed", type=seed_value, default=0)
     c.add_argument("--action-noise", type=noise_level, default=0.1)
     c.set_defaults(func=_collect)
     e = sub.add_parser("check-experts", help="success rate of the scripted experts")
-    e.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    e.add_argument("--tasks", nargs="+", default=list(TASKS), choices=[*TASKS, *META_WORLD])
     e.add_argument("--episodes", type=positive_int, default=200)
     e.set_defaults(func=_check_experts)
     r = sub.add_parser("reproduce", help="run the experiments and write results/<profile>/*.csv")
