@@ -25,13 +25,14 @@ without overshooting the gripper's lagging arm.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .envs import ObsLayout, check_flat_obs, get_task
-from .meta_world import MetaWorldExpert
+from .meta_world import MT15, STATE_DIM, policy_class_name
 from .rollout import run_episodes
 from .seeds import episode_seeds
 from .stats import wilson_interval
@@ -262,6 +263,33 @@ class PickPlaceExpert:
         error = np.where(held[:, None], goal - block, error)
         fingers = np.where(held | grasp, CLOSE, OPEN)
         return _action(_move(error, g.gain), fingers)
+
+
+class MetaWorldExpert:
+    """Meta-World's own scripted policy of each episode's task, on a batch of flat observations.
+
+    The task is read off the one-hot; the policy gets Meta-World's 39 numbers back (state,
+    then goal) as a fresh float64 copy, because some policies write into their input (door
+    open shifts the door position it parsed). Their actions can exceed [-1, 1] (up to about
+    20 on door-close); they are clipped here, as the env would, so the stored demonstrations
+    hold the actions the simulator executed.
+    """
+
+    def __init__(self, layout: ObsLayout) -> None:
+        import metaworld.policies as policies
+
+        self.layout = layout
+        self.policies = [getattr(policies, policy_class_name(t.name))() for t in MT15]
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        obs = check_flat_obs(obs, self.layout.dim, np.float64)
+        tasks = obs[:, self.layout["task"]].argmax(1)
+        raw = np.concatenate([obs[:, :STATE_DIM], obs[:, self.layout["goal"]]], axis=1)
+        with warnings.catch_warnings():  # "Constant(s) may be too high": we clip, as it says
+            warnings.filterwarnings("ignore", message="Constant", category=UserWarning)
+            actions = np.stack([self.policies[k].get_action(raw[i].copy())
+                                for i, k in enumerate(tasks)])
+        return np.clip(actions, -1.0, 1.0).astype(np.float32)
 
 
 def check_expert(task: str, episodes: int = 200, num_envs: int = 16) -> dict[str, float | int | str]:

@@ -26,12 +26,12 @@ the same, with our own code:
   what fixes the start (``shared/notes/metaworld.md``), with ``seeded_rand_vec`` on and the
   frozen start vector off.
 
-``metaworld`` itself is imported only when an env or expert is made.
+The experts are Meta-World's own scripted policies (``experts.MetaWorldExpert``). ``metaworld``
+itself is imported only when an env or an expert is made.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,35 +170,6 @@ class MetaWorldMT15(gym.Env):
         self._envs.clear()
 
 
-def _policy_class_name(task: str) -> str:
+def policy_class_name(task: str) -> str:
     """Meta-World's scripted policy for ``task``: ``door-open`` -> ``SawyerDoorOpenV3Policy``."""
     return "Sawyer" + "".join(w.capitalize() for w in task.split("-")) + "V3Policy"
-
-
-class MetaWorldExpert:
-    """Meta-World's own scripted policy of each episode's task, on a batch of flat observations.
-
-    The task is read off the one-hot; the policy gets Meta-World's 39 numbers back (state,
-    then goal) as a fresh float64 copy, because some policies write into their input (door
-    open shifts the door position it parsed). Their actions can exceed [-1, 1] (up to about
-    20 on door-close); they are clipped here, as the env would, so the stored demonstrations
-    hold the actions the simulator executed.
-    """
-
-    def __init__(self, layout) -> None:
-        import metaworld.policies as policies
-
-        self.layout = layout
-        self.policies = [getattr(policies, _policy_class_name(t.name))() for t in MT15]
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        from .envs import check_flat_obs
-
-        obs = check_flat_obs(obs, self.layout.dim, np.float64)
-        tasks = obs[:, self.layout["task"]].argmax(1)
-        raw = np.concatenate([obs[:, :STATE_DIM], obs[:, self.layout["goal"]]], axis=1)
-        with warnings.catch_warnings():  # "Constant(s) may be too high": we clip, as it says
-            warnings.filterwarnings("ignore", message="Constant", category=UserWarning)
-            actions = np.stack([self.policies[k].get_action(raw[i].copy())
-                                for i, k in enumerate(tasks)])
-        return np.clip(actions, -1.0, 1.0).astype(np.float32)
