@@ -1,0 +1,89 @@
+"""Guard for the refactor of issue 25: a smoke-size training of every method gives the weights
+it gave before the move. Each method trains for a few steps on Reach through the runner (the
+path every committed run took); the fingerprint of its weights (per tensor: sum, sum of
+squares, first values) must match the stored one to 1e-5 relative. A refactor that changes
+what a method computes, an initialisation order or a batch draw, fails here on purpose.
+
+Regenerate the stored fingerprints only for a change meant to alter training, and say so:
+``python tests/test_weight_fingerprints.py --write``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from actjepa_core.experiments import METHODS, RunSpec, Runner
+from actjepa_core.policies import BCConfig, train_bc
+
+STORED = Path(__file__).resolve().parent / "fixtures" / "weight_fingerprints.json"
+
+
+def smoke_spec(method: str) -> RunSpec:
+    """A few steps of ``method`` on 4 Reach demonstrations."""
+    chunked = {"policy": {"steps": 6, "batch_size": 8}} if method in (
+        "act", "diffusion_policy", "actjepa_paper", "actjepa_mlp_target") else {}
+    return RunSpec("reach", method=method, protocol="policy" if chunked else "bc", seed=3,
+                   n_demos=4, pretrain_steps=6, bc_steps=6, **chunked)
+
+
+def fingerprint(module: torch.nn.Module) -> dict[str, list[float]]:
+    """Per tensor of the state dict: sum, sum of squares and its first three values."""
+    out = {}
+    for name, t in module.state_dict().items():
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            continue
+        flat = t.detach().double().flatten()
+        out[name] = [float(flat.sum()), float((flat ** 2).sum()), *map(float, flat[:3])]
+    return out
+
+
+def trained(method: str, cache: Path) -> torch.nn.Module:
+    """The model a smoke run of ``method`` trains (raw: its BC head on the raw observation)."""
+    runner = Runner(cache, progress=False)
+    spec = smoke_spec(method)
+    d = runner.training_demos(spec)
+    if method != "raw":
+        return runner.pretrained(spec, d)
+    o, a, _ = d.transitions()
+    from actjepa_core.envs import get_task
+    policy, _ = train_bc(None, o, a, d.stats, get_task("reach").layout,
+                         BCConfig(steps=6, seed=3, batch_size=8))
+    return policy.head
+
+
+def compute_all(cache: Path) -> dict[str, dict[str, list[float]]]:
+    torch.manual_seed(0)
+    return {m: fingerprint(trained(m, cache)) for m in METHODS}
+
+
+@pytest.fixture(scope="module")
+def fingerprints(tmp_path_factory) -> dict[str, dict[str, list[float]]]:
+    return compute_all(tmp_path_factory.mktemp("fingerprint-cache"))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_smoke_training_gives_the_stored_weights(method, fingerprints):
+    stored = json.loads(STORED.read_text())
+    assert method in stored, f"no stored fingerprint of {method!r}: run this file with --write"
+    got, want = fingerprints[method], stored[method]
+    assert got.keys() == want.keys(), f"{method}: the parameters changed names or number"
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-5, atol=1e-7,
+                                   err_msg=f"{method}: {name}")
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    if sys.argv[1:] != ["--write"]:
+        raise SystemExit(f"usage: python {Path(__file__).name} --write")
+    with tempfile.TemporaryDirectory() as tmp:
+        STORED.parent.mkdir(exist_ok=True)
+        STORED.write_text(json.dumps(compute_all(Path(tmp)), indent=1) + "\n")
+    print(f"wrote {STORED}")
