@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from . import audit, report_paper, tables
+from . import audit, report_metaworld, report_paper, tables
 from .plots.audit import VERDICT_COLORS
 from .profiles import Profile, get_profile
 from .results import experiment_results
@@ -63,7 +63,8 @@ def load(profile: str) -> AuditInputs:
                         paper_main=report_paper.results_if_run("paper_main", profile),
                         world_model=report_paper.results_if_run("paper_world_model", profile),
                         gate=report_paper.sanity_gate(profile),
-                        metaworld=report_paper.results_if_run("paper_metaworld", profile))
+                        metaworld=report_paper.results_if_run("paper_metaworld", profile),
+                        metaworld_gate=report_metaworld.sanity_gate(profile))
     pixel_rows = report_paper.results_if_run("pixels", profile)
     pixels = audit.pixel_audit(pixel_rows) if pixel_rows is not None else None
     return AuditInputs(get_profile(profile), main, ablations, data_efficiency, table, pixels)

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from . import tables
+from . import report_paper, tables
 from .claims import PAPER_METAWORLD_AVERAGE
 from .evaluate import summarize
 from .experts import make_expert
+from .gate import CURVE_FACTOR, convergence_check
+from .profiles import get_profile
 from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, task_names_of
 from .rollout import run_episodes
 from .seeds import episode_seeds
@@ -177,3 +179,45 @@ def protocol_sentence(rows: pd.DataFrame, P) -> str:
 def unreachable_list() -> str:
     """The paper's other benchmarks and why the book leaves them out, as a Markdown list."""
     return "\n".join(f"- **{name}** {why}." for name, why in UNREACHABLE.items())
+
+
+def metaworld_gate(fetch_gate: pd.DataFrame | None, convergence: pd.DataFrame | None,
+                   budget: int) -> pd.DataFrame | None:
+    """Chapter 12's sanity gate with one more check for Meta-World: each chunked method's
+    15-task validation success at ``budget`` reaches the 95% interval of its success at twice
+    it (``gate.convergence_check`` on the pooled episodes of ``paper_metaworld_convergence``),
+    since the budget was read off the Fetch curves. None while the Fetch gate is."""
+    if fetch_gate is None:
+        return None
+    curves = (convergence.assign(steps=report_paper.run_steps(convergence))
+              if convergence is not None else None)
+    out = fetch_gate.copy()
+    checks = [convergence_check(curves, m, budget) for m in out.method]
+    out["converged on Meta-World"] = [ok for ok, _ in checks]
+    out["Meta-World curve"] = [text for _, text in checks]
+    failed = [not ok for ok, _ in checks]
+    out["reason"] = [("; ".join(filter(None, [r, f"Meta-World: {text}"])) if bad else r)
+                     for r, bad, (_, text) in zip(out.reason, failed, checks)]
+    out["passes"] = out.passes & ~pd.Series(failed, index=out.index)
+    return out
+
+
+def sanity_gate(profile: str) -> pd.DataFrame | None:
+    """``metaworld_gate`` from the committed (or, smoke and quick, computed) results."""
+    return metaworld_gate(report_paper.sanity_gate(profile),
+                          report_paper.results_if_run("paper_metaworld_convergence", profile),
+                          get_profile(profile).policy_steps)
+
+
+def convergence_table(gate: pd.DataFrame) -> pd.DataFrame:
+    """The Meta-World check of ``metaworld_gate``, one row per chunked method."""
+    return (gate.set_index("label")[["converged on Meta-World", "Meta-World curve"]]
+            .rename_axis("method"))
+
+
+def convergence_sentence(budget: int) -> str:
+    """What the convergence check compares, with the budgets."""
+    return (f"Validation success over the 15 tasks at {budget:,} optimiser steps against the "
+            f"95% interval at {CURVE_FACTOR * budget:,}; a method whose success still rises "
+            f"beyond that interval fails the gate here, and the claims that compare it are "
+            f"not testable on Meta-World.")

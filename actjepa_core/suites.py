@@ -300,6 +300,18 @@ def paper_metaworld_specs(P: Profile) -> list[RunSpec]:
             for m, label in PAPER_METHODS.items() for s in range(P.mw_seeds)]
 
 
+def paper_metaworld_convergence_specs(P: Profile) -> list[RunSpec]:
+    """Is the Fetch budget long enough on Meta-World? Each chunked method of
+    ``paper_metaworld`` at the budget and at twice it x ``P.curve_seeds``, on validation
+    episodes of every task (the runs at the budget are the comparison's own models)."""
+    n_tasks = len(MT15)
+    return [_chunked("metaworld", m, s, P, P.mw_demos_per_task * n_tasks, (0.0,),
+                     PAPER_METHODS[m], policy={"steps": b}, split="validation",
+                     episodes=P.mw_episodes_per_task * n_tasks)
+            for m in PAPER_CHUNKED for b in (P.policy_steps, CURVE_FACTOR * P.policy_steps)
+            for s in range(P.curve_seeds)]
+
+
 # ------------------------------------------------------------------------------ pixels (13)
 def pixel_specs(P: Profile) -> list[RunSpec]:
     """The main table's five methods on frames (``envs.pixel_task``) x 3 tasks x the pixel
@@ -336,6 +348,7 @@ EXPERIMENTS = {
     "paper_convergence": convergence_specs,
     "paper_dp_diagnosis": dp_diagnosis_specs,
     "paper_metaworld": paper_metaworld_specs,
+    "paper_metaworld_convergence": paper_metaworld_convergence_specs,
     "pixels": pixel_specs,
     "pixel_probes": pixel_probe_specs,
 }

@@ -157,3 +157,27 @@ def test_expert_sentence_names_the_tasks_under_the_floor():
     assert report_metaworld.below_floor(table) == ["disassemble"]
     text = report_metaworld.expert_sentence(table)
     assert "disassemble" in text and "replaced" in text and "180 steps" in text
+
+
+def test_the_metaworld_gate_adds_its_own_convergence_check():
+    import json
+
+    rng = np.random.default_rng(1)
+
+    def conv_rows(method, rate_b, rate_2b, n=1500):
+        return pd.concat([pd.DataFrame({
+            "task": "metaworld", "method": method, "seed": 0, "sigma": 0.0,
+            "success": (rng.random(n) < rate).astype(float),
+            "spec": json.dumps({"resolved": {"policy": {"steps": steps}}})})
+            for steps, rate in ((100, rate_b), (200, rate_2b))], ignore_index=True)
+
+    conv = pd.concat([conv_rows("act", 0.9, 0.9), conv_rows("diffusion_policy", 0.5, 0.8),
+                      conv_rows("actjepa_paper", 0.85, 0.85)], ignore_index=True)
+    gate = report_metaworld.metaworld_gate(PASSING, conv, budget=100)
+    by = gate.set_index("method")
+    assert by.loc["act", "passes"] and by.loc["actjepa_paper", "passes"]
+    assert not by.loc["diffusion_policy", "passes"]
+    assert by.loc["diffusion_policy", "reason"].startswith("Meta-World: metaworld: 50")
+    assert report_metaworld.metaworld_gate(None, conv, 100) is None
+    missing = report_metaworld.metaworld_gate(PASSING, None, 100)
+    assert not missing.passes.any() and "no learning curve" in missing.reason.iloc[0]
