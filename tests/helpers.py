@@ -60,3 +60,17 @@ def episodes(x: str, values: tuple, seeds: int = 2, n_eps: int = 10, seed: int =
                         "task": task, "label": label, "method": key, "seed": s, x: v,
                         "episode": np.arange(n_eps), "success": (rng.random(n_eps) < p).astype(float)}))
     return pd.concat(rows, ignore_index=True)
+
+
+def weight_fingerprint(module) -> dict[str, list[float]]:
+    """Per floating tensor of ``module``'s state dict: sum, sum of squares and its first three
+    values (float64): what the refactor guards compare, to a tolerance, instead of raw bytes."""
+    import torch
+
+    out = {}
+    for name, t in module.state_dict().items():
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            continue
+        flat = t.detach().double().flatten()
+        out[name] = [float(flat.sum()), float((flat ** 2).sum()), *map(float, flat[:3])]
+    return out

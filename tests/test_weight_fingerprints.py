@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from actjepa_core.experiments import METHODS, RunSpec, Runner
+from helpers import weight_fingerprint
 from actjepa_core.policies import BCConfig, train_bc
 
 STORED = Path(__file__).resolve().parent / "fixtures" / "weight_fingerprints.json"
@@ -30,17 +31,6 @@ def smoke_spec(method: str) -> RunSpec:
         "act", "diffusion_policy", "actjepa_paper", "actjepa_mlp_target") else {}
     return RunSpec("reach", method=method, protocol="policy" if chunked else "bc", seed=3,
                    n_demos=4, pretrain_steps=6, bc_steps=6, **chunked)
-
-
-def fingerprint(module: torch.nn.Module) -> dict[str, list[float]]:
-    """Per tensor of the state dict: sum, sum of squares and its first three values."""
-    out = {}
-    for name, t in module.state_dict().items():
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            continue
-        flat = t.detach().double().flatten()
-        out[name] = [float(flat.sum()), float((flat ** 2).sum()), *map(float, flat[:3])]
-    return out
 
 
 def trained(method: str, cache: Path) -> torch.nn.Module:
@@ -59,7 +49,7 @@ def trained(method: str, cache: Path) -> torch.nn.Module:
 
 def compute_all(cache: Path) -> dict[str, dict[str, list[float]]]:
     torch.manual_seed(0)
-    return {m: fingerprint(trained(m, cache)) for m in METHODS}
+    return {m: weight_fingerprint(trained(m, cache)) for m in METHODS}
 
 
 @pytest.fixture(scope="module")
