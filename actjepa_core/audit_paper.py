@@ -114,14 +114,25 @@ def _average_claim(clean: pd.DataFrame | None, seed: int) -> dict:
         return claim_row("paper_mw/average", MW[1], text, "success rate",
                          f"{100 * PAPER_METAWORLD_AVERAGE:.0f}%", PAPER_METAWORLD_AVERAGE,
                          ours="not run yet")
-    jepa = clean[clean.method == JEPA]
-    rates = jepa.groupby(["seed", "task"]).success.mean().unstack("task").to_numpy()
-    episodes = int(jepa.groupby(["seed", "task"]).size().min())
-    mean, lo, hi = hierarchical_mean_ci(rates, episodes, seed=seed)
+    mean, lo, hi = task_average(clean[clean.method == JEPA], seed)
     return claim_row("paper_mw/average", MW[1], text, "success rate",
                      f"{100 * PAPER_METAWORLD_AVERAGE:.0f}%", PAPER_METAWORLD_AVERAGE, mean, lo, hi,
                      f"{100 * mean:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]",
                      number_verdict(PAPER_METAWORLD_AVERAGE, lo, hi))
+
+
+def task_average(rows: pd.DataFrame, seed: int = 0) -> tuple[float, float, float]:
+    """One method's average success over the tasks of ``rows`` (columns ``task, seed,
+    success``) with its hierarchical-bootstrap 95% interval (``stats.hierarchical_mean_ci``).
+    Every seed needs the same number of episodes of every task: otherwise the pooled mean is
+    not the mean of the task rates, and that is an error, not a number."""
+    counts = rows.groupby(["seed", "task"]).size()
+    rates = rows.groupby(["seed", "task"]).success.mean().unstack("task")
+    if rates.isna().any().any() or counts.nunique() != 1:
+        raise ValueError(f"every seed needs the same number of episodes of every task for the "
+                         f"task average (got {sorted(set(counts))} per seed and task, "
+                         f"{int(rates.isna().sum().sum())} missing cells)")
+    return hierarchical_mean_ci(rates.to_numpy(), int(counts.iloc[0]), seed=seed)
 
 
 def _claimed(key: str) -> str:

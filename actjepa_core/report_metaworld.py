@@ -14,6 +14,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from . import report_paper, tables
+from .audit_paper import task_average
 from .claims import PAPER_METAWORLD_AVERAGE
 from .evaluate import summarize
 from .experts import make_expert
@@ -22,7 +23,7 @@ from .profiles import get_profile
 from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, task_names_of
 from .rollout import run_episodes
 from .seeds import episode_seeds
-from .stats import hierarchical_mean_ci, wilson_interval
+from .stats import wilson_interval
 from .tables import rate_cell
 from .verdicts import fmt_pct
 
@@ -45,14 +46,14 @@ UNREACHABLE = {
 """The paper's two other benchmarks and why the book does not run them."""
 
 
-def expert_table(episodes_per_task: int, num_envs: int = 15) -> pd.DataFrame:
+def expert_table(episodes_per_task: int) -> pd.DataFrame:
     """The scripted experts on ``episodes_per_task`` episodes of every task (the expert-check
     seeds, never a demonstration or test episode): success with its Wilson interval and the
     steps to first success (median and largest), which justify the 200-step episodes."""
     if episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be >= 1, got {episodes_per_task}")
     r = run_episodes("metaworld", make_expert("metaworld"),
-                     episode_seeds("expert_check", episodes_per_task * len(MT15)), num_envs)
+                     episode_seeds("expert_check", episodes_per_task * len(MT15)))
     solved_at = np.where(r.success, (r.rewards == 0).argmax(axis=1) + 1, np.nan)
     frame = pd.DataFrame({"task": task_names_of(r.seeds), "success": r.success,
                           "steps": solved_at})
@@ -119,14 +120,12 @@ def average(rows: pd.DataFrame, sigma: float = 0.0, seed: int = 0) -> pd.DataFra
     part = per_task(rows[np.isclose(rows.sigma, sigma)])
     out = []
     for label, g in part.groupby("label", sort=False):
-        rates = g.groupby(["seed", "task"]).success.mean().unstack("task")
-        counts = g.groupby(["seed", "task"]).size()
-        if rates.isna().any().any() or counts.nunique() != 1:
-            raise ValueError(f"{label}: every seed needs the same number of episodes of every "
-                             f"task for the task average (got {sorted(set(counts))})")
-        mean, lo, hi = hierarchical_mean_ci(rates.to_numpy(), int(counts.iloc[0]), seed=seed)
-        out.append({"label": label, "method": g.method.iloc[0], "tasks": rates.shape[1],
-                    "seeds": rates.shape[0], "success": mean, "ci_low": lo, "ci_high": hi,
+        try:
+            mean, lo, hi = task_average(g, seed)
+        except ValueError as e:
+            raise ValueError(f"{label}: {e}") from e
+        out.append({"label": label, "method": g.method.iloc[0], "tasks": g.task.nunique(),
+                    "seeds": g.seed.nunique(), "success": mean, "ci_low": lo, "ci_high": hi,
                     "reported": REPORTED.get(label, np.nan)})
     frame = pd.DataFrame(out).set_index("label")
     return frame.reindex([m for m in ORDER if m in frame.index]
