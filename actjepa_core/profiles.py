@@ -93,7 +93,7 @@ PROFILES: dict[str, Profile] = {
                      curve_budgets=(500, 1500, 3000), curve_seeds=1, search_lrs=(1e-3, 1e-4),
                      mw_demos_per_task=10, mw_episodes_per_task=10, mw_seeds=2),
     "full": Profile("full", n_demos=100, demo_action_noise=0.1, expert_episodes=200,
-                    frame_size=320, pretrain_steps=2000, bc_steps=2000, policy_steps=5000,
+                    frame_size=320, pretrain_steps=2000, bc_steps=2000, policy_steps=10000,
                     policy_batch=64, monitor_every=100, train_seeds=5, eval_episodes=100,
                     demo_counts=(10, 25, 50, 100), train_noise_sigmas=(0.1, 0.3),
                     pixel_size=64, pixel_seeds=3, pixel_batch=64, pixel_episodes=50,
