@@ -109,8 +109,9 @@ def task_table(summary: pd.DataFrame) -> Styler:
     difficulty = {t.name: f"{t.name} ({t.difficulty})" for t in MT15}
     cells = [rate_cell(m, lo, hi) for m, lo, hi in
              zip(summary.success, summary.ci_low, summary.ci_high)]
-    frame = summary.assign(cell=cells, task=summary.task.map(difficulty))
-    return tables.stacked(frame, "task", "label", index_order=[difficulty[t] for t in TASK_NAMES],
+    frame = (summary.assign(cell=cells, task=summary.task.map(difficulty))
+             .drop(columns="method").rename(columns={"label": "method"}))
+    return tables.stacked(frame, "task", "method", index_order=[difficulty[t] for t in TASK_NAMES],
                           column_order=ORDER)
 
 
@@ -168,9 +169,10 @@ def protocol_sentence(rows: pd.DataFrame, P) -> str:
     per_cell = clean.groupby(["label", "seed", "task"]).size()
     sigmas = ", ".join(f"{s:g}" for s in sorted(rows.sigma.unique()))
     return (f"Profile **{P.name}**: {rows.label.nunique()} methods, one multi-task policy each "
-            f"over {clean.task.nunique()} tasks; {P.mw_demos_per_task} demonstrations per task "
-            f"({P.mw_demos_per_task * len(MT15)} in all); {rows.seed.nunique()} training seeds; "
-            f"{int(per_cell.min())} held-out test episodes per task, seed and noise level "
+            f"over {clean.task.nunique()} tasks; demonstrations per task: {P.mw_demos_per_task} "
+            f"({P.mw_demos_per_task * len(MT15)} in all, collected with action noise "
+            f"{P.demo_action_noise:g}); training seeds: {rows.seed.nunique()}; held-out test "
+            f"episodes per task, seed and noise level: {int(per_cell.min())} "
             f"(σ = {sigmas}); the chunked methods at the Fetch comparison's budget of "
             f"{P.policy_steps:,} optimiser steps with its tuned settings.")
 
