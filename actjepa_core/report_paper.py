@@ -20,7 +20,8 @@ from . import tables
 from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
 from .audit_paper import world_model_gain
 from .data import Demonstrations
-from .gate import CURVE_FACTOR, LATENT_PARTS, flattening_budget, gate_table, tuned_value
+from .gate import (CURVE_FACTOR, LATENT_PARTS, convergence_check, flattening_budget, gate_table,
+                   tuned_value)
 from .gate import curve_summary as gate_curve_summary
 from .methods import registry
 from .methods.base import PolicyConfig
@@ -425,8 +426,13 @@ def budget_sentence(curves: pd.DataFrame, budget: int) -> str:
     rule = (f"the smallest budget at which, for every method and task, validation success "
             f"reaches the 95% interval of success at {CURVE_FACTOR} times that budget")
     if flat is None:
-        found = (f"No budget of the curves meets it for all three methods ({rule}); the gate "
-                 f"below names the method that is still learning.")
+        learning = [f"{PAPER_METHODS[m]} ({text})" for m in PAPER_CHUNKED
+                    for ok, text in [convergence_check(curves, m, budget)] if not ok]
+        found = (f"No budget of the curves meets it for all three methods ({rule}). Every "
+                 f"chunked method trains for **{budget:,} steps**, the largest budget whose "
+                 f"double the curves measure; still learning there at its default settings: "
+                 + ("; ".join(learning) if learning else "none") + ". The gate below checks "
+                 "the same with each method's tuned settings.")
     else:
         found = f"The curves flatten at **{flat:,} steps** ({rule})."
     same = ("" if flat is None else " That is the budget every chunked method trains for here."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -207,7 +209,10 @@ def test_budget_sentence_reads_the_rule_off_the_curves():
     assert report_paper.budget_sentence(curves, 2000).startswith("The curves flatten at **2,000 steps**")
     assert "not the book's" in report_paper.budget_sentence(curves, 4000)
     rising = curves[curves.steps < 4000]
-    assert report_paper.budget_sentence(rising, 2000).startswith("No budget of the curves meets it")
+    text = report_paper.budget_sentence(rising, 1000)
+    assert text.startswith("No budget of the curves meets it")
+    assert "trains for **1,000 steps**" in text
+    assert re.search(r"; ACT-JEPA \(paper\) \(\w+: 50\.0% at 1,000 steps", text)
 
 
 def test_search_sentence_names_the_choice_and_a_mismatch():
