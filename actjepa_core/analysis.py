@@ -40,25 +40,6 @@ def inside(x: float, lo: float, hi: float) -> bool:
     return lo - 5e-4 <= x <= hi + 5e-4
 
 
-def verdict(claimed: float | None, lo: float, hi: float) -> str:
-    """Where a claimed number falls against our 95% CI."""
-    if claimed is None or pd.isna(claimed):
-        return "no number claimed"
-    if inside(claimed, lo, hi):
-        return "within our CI"
-    return "claim higher than ours" if claimed > hi else "claim lower than ours"
-
-
-def beside_claimed(summary: pd.DataFrame, claimed: pd.DataFrame, on: Sequence[str]) -> pd.DataFrame:
-    """Our summary (``success, ci_low, ci_high``) merged with the claims' ``claimed_success``."""
-    out = summary.merge(claimed, on=list(on), how="left")
-    out["ours"] = [fmt_ci(m, lo, hi) for m, lo, hi in zip(out.success, out.ci_low, out.ci_high)]
-    out["claimed"] = [f"{100 * v:.1f}%" if pd.notna(v) else "—" for v in out.claimed_success]
-    out["verdict"] = [verdict(c, lo, hi) for c, lo, hi in
-                      zip(out.claimed_success, out.ci_low, out.ci_high)]
-    return out
-
-
 def summarize_with_average(rows: pd.DataFrame, by: Sequence[str] = ("task", "label")) -> pd.DataFrame:
     """``summarize`` per task and for the task average."""
     return summarize(with_task_average(rows), by=by)

@@ -11,7 +11,7 @@ from pandas.io.formats.style import Styler
 
 from . import analysis, claims, tables
 from .suites import ABLATIONS, BASELINES, NOISE_METHODS, REMEDIES
-from .verdicts import RULES, collapse_verdict
+from .verdicts import RULES, beside_claimed, collapse_verdict
 
 FULL, NO_EMA = "EMA, cosine 0.996 → 1", "no EMA"
 """Chapter 4's names of the default configuration and of the one without EMA."""
@@ -292,8 +292,7 @@ def ablation_table(avg: pd.DataFrame) -> pd.DataFrame:
                                                          "ci_high": "diff_high"})
     claimed = pd.DataFrame({"label": list(claims.ABLATIONS),
                             "claimed_success": list(claims.ABLATIONS.values())})
-    table = analysis.beside_claimed(summary, claimed, on=("label",)).merge(diffs, on="label",
-                                                                            how="left")
+    table = beside_claimed(summary, claimed, on=("label",)).merge(diffs, on="label", how="left")
     table["Δ vs full (ours)"] = [
         "—" if pd.isna(d) else f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
         for d, lo, hi in zip(table["diff"], table.diff_low, table.diff_high)]
@@ -317,7 +316,8 @@ def ablation_display(table: pd.DataFrame, rows: list[str]) -> Styler:
              + ("" if pd.isna(d) or a == "—" else f"<br><small>article {a}</small>")
              for d, lo, hi, a in zip(t["diff"], t.diff_low, t.diff_high, t["Δ vs full (article)"])]
     shown = pd.DataFrame({"label": t.index, "success": success, "Δ vs full (points)": delta,
-                          "article's success": t.verdict})
+                          "article's success": [v if p == "—" else f"{v} (claim {p})"
+                                                for v, p in zip(t.verdict, t.position)]})
     long = shown.melt(id_vars="label", var_name="column", value_name="cell")
     return tables.stacked(long, "label", "column", index_order=rows,
                           column_order=["success", "Δ vs full (points)", "article's success"])

@@ -8,6 +8,7 @@ import pandas as pd
 
 from .envs import TASKS
 from .tables import HEADERS
+from .verdicts import POSITIONS
 
 GOAL_R2 = 0.95
 """Chapter 5's rule, fixed before any run: the BC head also gets the goal directly when a
@@ -77,17 +78,16 @@ def extraction_paragraph(summary: pd.DataFrame, probes: pd.DataFrame) -> str:
 def ranking_paragraph(table: pd.DataFrame) -> str:
     """Chapter 6: methods ranked by task-average success, whether ACT-JEPA + BC is first (as
     the article claims), and where the article's numbers fall against our intervals
-    (``analysis.beside_claimed``'s ``verdict`` column)."""
+    (``verdicts.beside_claimed``'s ``position`` column)."""
     ranked = table[table.task == "average"].sort_values("success", ascending=False)
-    counts = table.verdict.value_counts()
+    counts = table.position.value_counts()
     first = ranked.method.iloc[0] == "actjepa"
     return ("Ranked by average success: "
             + ", ".join(f"{r.label} ({r.success:.1%})" for r in ranked.itertuples())
             + f". ACT-JEPA + BC is **{'first' if first else 'not first'}**; the article claimed "
             f"it first with 75.3%. Of the {len(table)} cells, the article's number lies within "
-            f"our 95% CI in {counts.get('within our CI', 0)}, above it in "
-            f"{counts.get('claim higher than ours', 0)} and below it in "
-            f"{counts.get('claim lower than ours', 0)}.")
+            f"our 95% CI in {counts.get(POSITIONS[0], 0)}, above it in "
+            f"{counts.get(POSITIONS[1], 0)} and below it in {counts.get(POSITIONS[2], 0)}.")
 
 
 def lost_paragraph(probes: pd.DataFrame, table: pd.DataFrame, order: list[str]) -> str:

@@ -72,7 +72,7 @@ HEADERS = {"label": "method"}
 
 def beside_claimed(summary: pd.DataFrame, index: str, columns: str, index_order: Sequence,
                    column_name=None, caption: str | None = None) -> Styler:
-    """Our rate with its CI over the claimed rate (``analysis.beside_claimed`` columns:
+    """Our rate with its CI over the claimed rate (``verdicts.beside_claimed`` columns:
     ``success, ci_low, ci_high, claimed_success``), ``index`` x ``columns``."""
     cells = [rate_cell(m, lo, hi, c) for m, lo, hi, c in
              zip(summary.success, summary.ci_low, summary.ci_high, summary.claimed_success)]

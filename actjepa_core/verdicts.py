@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .analysis import inside
+from .analysis import fmt_ci, inside
 
 
 VERDICTS = ("holds", "partly", "does not hold", "not testable", "not testable yet")
@@ -70,6 +70,32 @@ def gated(row: dict, reason: str | None) -> dict:
 def number_verdict(claimed: float, lo: float, hi: float) -> str:
     """Verdict on a single claimed number: inside our CI or not."""
     return "holds" if inside(claimed, lo, hi) else "does not hold"
+
+
+POSITIONS = ("inside our CI", "above our CI", "below our CI")
+"""Where a claimed number falls against our interval: the *why* beside a number's verdict
+(inside: holds; above or below: does not hold), for tables and prose that say which way."""
+
+
+def claim_position(claimed: float, lo: float, hi: float) -> str:
+    """Which of ``POSITIONS`` the claimed number takes against our 95% CI ``[lo, hi]``."""
+    if inside(claimed, lo, hi):
+        return POSITIONS[0]
+    return POSITIONS[1] if claimed > hi else POSITIONS[2]
+
+
+def beside_claimed(summary: pd.DataFrame, claimed: pd.DataFrame, on: list[str] | tuple[str, ...]
+                   ) -> pd.DataFrame:
+    """Our summary (``success, ci_low, ci_high``) merged with the claims' ``claimed_success``,
+    with the claim's ``verdict`` (``number_verdict``) and ``position`` (``claim_position``);
+    a cell the source claims nothing for gets "—" in both."""
+    out = summary.merge(claimed, on=list(on), how="left")
+    out["ours"] = [fmt_ci(m, lo, hi) for m, lo, hi in zip(out.success, out.ci_low, out.ci_high)]
+    out["claimed"] = [f"{100 * v:.1f}%" if pd.notna(v) else "—" for v in out.claimed_success]
+    cells = list(zip(out.claimed_success, out.ci_low, out.ci_high))
+    out["verdict"] = [number_verdict(*c) if pd.notna(c[0]) else "—" for c in cells]
+    out["position"] = [claim_position(*c) if pd.notna(c[0]) else "—" for c in cells]
+    return out
 
 
 def difference_verdict(claimed: float, lo: float, hi: float) -> str:

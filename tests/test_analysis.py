@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import analysis
+from actjepa_core import analysis, verdicts
 from actjepa_core.data import Demonstrations
 from actjepa_core.envs import get_task
 from actjepa_core.evaluate import summarize
@@ -54,17 +54,19 @@ def test_task_average_pools_the_tasks_episodes():
         assert s.loc[("average", key), "episodes"] == len(rows[rows.method == key])
 
 
-def test_verdicts_place_the_claim_against_our_interval():
-    assert analysis.verdict(0.5, 0.4, 0.6) == "within our CI"
-    assert analysis.verdict(0.75, 0.4, 0.6) == "claim higher than ours"
-    assert analysis.verdict(0.3, 0.4, 0.6) == "claim lower than ours"
-    assert analysis.verdict(None, 0.4, 0.6) == "no number claimed"
-    summary = pd.DataFrame({"label": ["a", "b"], "success": [0.5, 0.2], "ci_low": [0.4, 0.1],
-                            "ci_high": [0.6, 0.3]})
-    seed = pd.DataFrame({"label": ["a"], "claimed_success": [0.9]})
-    out = analysis.beside_claimed(summary, seed, on=("label",)).set_index("label")
-    assert out.loc["a", "verdict"] == "claim higher than ours" and out.loc["a", "claimed"] == "90.0%"
-    assert out.loc["b", "verdict"] == "no number claimed" and out.loc["a", "ours"] == "50.0% [40.0, 60.0]"
+def test_a_claimed_number_gets_a_verdict_and_a_position_against_our_interval():
+    assert verdicts.claim_position(0.5, 0.4, 0.6) == "inside our CI"
+    assert verdicts.claim_position(0.75, 0.4, 0.6) == "above our CI"
+    assert verdicts.claim_position(0.3, 0.4, 0.6) == "below our CI"
+    summary = pd.DataFrame({"label": ["a", "b", "c"], "success": [0.5, 0.2, 0.5],
+                            "ci_low": [0.4, 0.1, 0.4], "ci_high": [0.6, 0.3, 0.6]})
+    seed = pd.DataFrame({"label": ["a", "c"], "claimed_success": [0.9, 0.55]})
+    out = verdicts.beside_claimed(summary, seed, on=("label",)).set_index("label")
+    assert (out.loc["a", "verdict"], out.loc["a", "position"]) == ("does not hold", "above our CI")
+    assert (out.loc["c", "verdict"], out.loc["c", "position"]) == ("holds", "inside our CI")
+    assert out.loc["a", "claimed"] == "90.0%" and out.loc["a", "ours"] == "50.0% [40.0, 60.0]"
+    assert (out.loc["b", "verdict"], out.loc["b", "position"], out.loc["b", "claimed"]) == ("—",) * 3
+    assert set(out.verdict) - {"—"} <= set(verdicts.VERDICTS)
 
 
 def test_retention_divides_by_the_clean_success():

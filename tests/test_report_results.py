@@ -51,7 +51,7 @@ def test_ranking_paragraph_counts_the_verdicts() -> None:
     table = pd.DataFrame({
         "task": ["average", "average", "reach"], "method": ["raw", "actjepa", "raw"],
         "label": ["raw BC", "ACT-JEPA + BC", "raw BC"], "success": [0.8, 0.6, 0.9],
-        "verdict": ["claim lower than ours", "claim higher than ours", "within our CI"]})
+        "position": ["below our CI", "above our CI", "inside our CI"]})
     text = rr.ranking_paragraph(table)
     assert text.startswith("Ranked by average success: raw BC (80.0%), ACT-JEPA + BC (60.0%). "
                            "ACT-JEPA + BC is **not first**")

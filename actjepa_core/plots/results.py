@@ -25,7 +25,7 @@ def plot_success(summary: pd.DataFrame, x: str = "task", hue: str = "label",
                  title: str = "Success rate on held-out episodes") -> plt.Figure:
     """Bars of mean success with their 95% CI (columns of ``evaluate.summarize``).
 
-    With a ``claimed_success`` column (``analysis.beside_claimed``), the article's claimed number is
+    With a ``claimed_success`` column (``verdicts.beside_claimed``), the article's claimed number is
     drawn on each bar as a black diamond.
     """
     xs, hues = list(dict.fromkeys(summary[x])), list(dict.fromkeys(summary[hue]))
