@@ -33,7 +33,7 @@ import pandas as pd
 
 from .analysis import paired_difference, with_task_average
 from .gate import gate_failure
-from .meta_world import task_names_of
+from .meta_world import per_task
 from .stats import hierarchical_mean_ci
 from .verdicts import (claim_row, difference_verdict, equivalence_verdict, fmt_points, gated,
                        number_verdict, percentile_interval)
@@ -85,7 +85,7 @@ def metaworld_claims(rows: pd.DataFrame | None, gate: pd.DataFrame | None = None
     if rows is None or not {JEPA, ACT, DP} <= set(rows.method):
         out = [_untested(k, MW) for k in keys] + [_average_claim(None, seed)]
     else:
-        clean = rows[rows.sigma == 0].assign(task=lambda r: task_names_of(r.env_seed.to_numpy()))
+        clean = per_task(rows[rows.sigma == 0])
         out = [*_on_par(clean, MW), *_strongest_claims(clean, MW), _average_claim(clean, seed)]
     return _gated(out, gate)
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,12 @@ def task_of_seed(seed: int | np.ndarray) -> int | np.ndarray:
 def task_names_of(seeds: np.ndarray) -> np.ndarray:
     """The task name of each env seed, for per-task tables."""
     return np.asarray(TASK_NAMES, dtype=object)[task_of_seed(np.asarray(seeds, dtype=np.int64))]
+
+
+def per_task(rows: pd.DataFrame) -> pd.DataFrame:
+    """Result rows of the multi-task env with ``task`` set to each episode's Meta-World task
+    (read off its ``env_seed``)."""
+    return rows.assign(task=task_names_of(rows.env_seed.to_numpy()))
 
 
 def _metaworld_env(name: str):

@@ -59,12 +59,13 @@ def load(profile: str) -> AuditInputs:
     main = experiment_results("main", profile)
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
+    gate = report_paper.sanity_gate(profile)
     table = audit.audit(main, ablations, data_efficiency,
                         paper_main=report_paper.results_if_run("paper_main", profile),
                         world_model=report_paper.results_if_run("paper_world_model", profile),
-                        gate=report_paper.sanity_gate(profile),
+                        gate=gate,
                         metaworld=report_paper.results_if_run("paper_metaworld", profile),
-                        metaworld_gate=report_metaworld.sanity_gate(profile))
+                        metaworld_gate=report_metaworld.sanity_gate(profile, gate))
     pixel_rows = report_paper.results_if_run("pixels", profile)
     pixels = audit.pixel_audit(pixel_rows) if pixel_rows is not None else None
     return AuditInputs(get_profile(profile), main, ablations, data_efficiency, table, pixels)

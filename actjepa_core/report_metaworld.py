@@ -20,7 +20,7 @@ from .evaluate import summarize
 from .experts import make_expert
 from .gate import CURVE_FACTOR, convergence_check
 from .profiles import get_profile
-from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, task_names_of
+from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, per_task, task_names_of
 from .rollout import run_episodes
 from .seeds import episode_seeds
 from .stats import wilson_interval
@@ -90,11 +90,6 @@ def expert_sentence(experts: pd.DataFrame, floor: float = EXPERT_FLOOR) -> str:
         text += (f" The slowest solve takes {int(longest)} steps "
                  f"({experts['max steps'].idxmax()}), within the {EPISODE_STEPS}-step episodes.")
     return text
-
-
-def per_task(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows with ``task`` set to each episode's Meta-World task (from its env seed)."""
-    return rows.assign(task=task_names_of(rows.env_seed.to_numpy()))
 
 
 def task_summary(rows: pd.DataFrame, sigma: float = 0.0) -> pd.DataFrame:
@@ -203,9 +198,12 @@ def metaworld_gate(fetch_gate: pd.DataFrame | None, convergence: pd.DataFrame | 
     return out
 
 
-def sanity_gate(profile: str) -> pd.DataFrame | None:
-    """``metaworld_gate`` from the committed (or, smoke and quick, computed) results."""
-    return metaworld_gate(report_paper.sanity_gate(profile),
+def sanity_gate(profile: str, fetch_gate: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """``metaworld_gate`` from the committed (or, smoke and quick, computed) results; pass
+    chapter 12's gate as ``fetch_gate`` where it is already at hand (else it is read here)."""
+    if fetch_gate is None:
+        fetch_gate = report_paper.sanity_gate(profile)
+    return metaworld_gate(fetch_gate,
                           report_paper.results_if_run("paper_metaworld_convergence", profile),
                           get_profile(profile).policy_steps)
 
