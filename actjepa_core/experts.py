@@ -1,5 +1,5 @@
-"""Scripted experts for the three Fetch tasks (Meta-World brings its own, ``meta_world``):
-the demonstrators ACT-JEPA imitates.
+"""Scripted experts for the three Fetch tasks, and Meta-World's own behind the same interface
+(``MetaWorldExpert``): the demonstrators ACT-JEPA imitates.
 
 Every expert is *stateless*: its action is a function of the current flat observation
 only. The phase of the task (approach, descend, grasp, carry, push ...) is read off the

@@ -14,6 +14,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from . import report_paper, tables
+from .analysis import first_success_steps
 from .audit_paper import task_average
 from .claims import PAPER_METAWORLD_AVERAGE
 from .evaluate import summarize
@@ -25,10 +26,7 @@ from .rollout import run_episodes
 from .seeds import episode_seeds
 from .stats import wilson_interval
 from .tables import rate_cell
-from .verdicts import fmt_pct
-
-ORDER = ("raw BC (no pretraining)", "ACT", "Diffusion Policy", "ACT-JEPA (paper)")
-"""Column order of the chapter's tables (the labels of ``suites.PAPER_METHODS``)."""
+from .verdicts import claim_position, fmt_pct
 
 EXPERT_FLOOR = 0.8
 """A task whose expert succeeds in fewer episodes than this would be replaced (issue 24): its
@@ -54,9 +52,8 @@ def expert_table(episodes_per_task: int) -> pd.DataFrame:
         raise ValueError(f"episodes_per_task must be >= 1, got {episodes_per_task}")
     r = run_episodes("metaworld", make_expert("metaworld"),
                      episode_seeds("expert_check", episodes_per_task * len(MT15)))
-    solved_at = np.where(r.success, (r.rewards == 0).argmax(axis=1) + 1, np.nan)
     frame = pd.DataFrame({"task": task_names_of(r.seeds), "success": r.success,
-                          "steps": solved_at})
+                          "steps": first_success_steps(r)})
     rows = []
     for t in MT15:
         g = frame[frame.task == t.name]
@@ -107,7 +104,7 @@ def task_table(summary: pd.DataFrame) -> Styler:
     frame = (summary.assign(cell=cells, task=summary.task.map(difficulty))
              .drop(columns="method").rename(columns={"label": "method"}))
     return tables.stacked(frame, "task", "method", index_order=[difficulty[t] for t in TASK_NAMES],
-                          column_order=ORDER)
+                          column_order=report_paper.ORDER)
 
 
 def average(rows: pd.DataFrame, sigma: float = 0.0, seed: int = 0) -> pd.DataFrame:
@@ -123,9 +120,8 @@ def average(rows: pd.DataFrame, sigma: float = 0.0, seed: int = 0) -> pd.DataFra
         out.append({"label": label, "method": g.method.iloc[0], "tasks": g.task.nunique(),
                     "seeds": g.seed.nunique(), "success": mean, "ci_low": lo, "ci_high": hi,
                     "reported": REPORTED.get(label, np.nan)})
-    frame = pd.DataFrame(out).set_index("label")
-    return frame.reindex([m for m in ORDER if m in frame.index]
-                         + [m for m in frame.index if m not in ORDER])
+    frame = pd.DataFrame(out)
+    return frame.set_index("label").reindex(report_paper.present(frame))
 
 
 def average_table(avg: pd.DataFrame) -> Styler:
@@ -144,8 +140,7 @@ def average_sentence(avg: pd.DataFrame) -> str:
     if label not in avg.index:
         return f"No {label} rows: nothing to set against the paper's {fmt_pct(REPORTED[label])}."
     r = avg.loc[label]
-    where = ("inside" if r.ci_low <= r.reported <= r.ci_high else
-             "above" if r.reported > r.ci_high else "below")
+    where = claim_position(r.reported, r.ci_low, r.ci_high).split()[0]  # inside / above / below
     return (f"{label} averages {fmt_pct(r.success)} [{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}] "
             f"over the 15 tasks ({int(r.seeds)} training seeds); the paper reports "
             f"{fmt_pct(r.reported)}, {where} our interval.")

@@ -190,7 +190,7 @@ def replay_frames(task: str, seeds: np.ndarray, actions: np.ndarray, num_envs: i
     if actions.shape != (len(seeds), T, spec.action_dim):
         raise ValueError(f"actions must have shape {(len(seeds), T, spec.action_dim)} (one "
                          f"episode per seed), got {actions.shape}")
-    n_envs = max(1, min(spec.vector_envs or num_envs, len(seeds)))  # the task's own width first
+    n_envs = max(1, min(num_envs, len(seeds)))
     env = shared_vector_env(task, n_envs)
     renderer = frame_renderer(env, S)
     states = np.empty((len(seeds), T + 1, state_spec(task).obs_dim), np.float32)

@@ -68,8 +68,8 @@ def gated(row: dict, reason: str | None) -> dict:
 
 
 def number_verdict(claimed: float, lo: float, hi: float) -> str:
-    """Verdict on a single claimed number: inside our CI or not."""
-    return "holds" if inside(claimed, lo, hi) else "does not hold"
+    """Verdict on a single claimed number: inside our CI (``claim_position``) or not."""
+    return "holds" if claim_position(claimed, lo, hi) == POSITIONS[0] else "does not hold"
 
 
 POSITIONS = ("inside our CI", "above our CI", "below our CI")

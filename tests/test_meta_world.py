@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import meta_world, report_metaworld
+from actjepa_core import meta_world, report_metaworld, report_paper
 from actjepa_core.audit_paper import metaworld_claims
 from actjepa_core.envs import add_sensor_noise, get_task, make_env
 from actjepa_core.experts import make_expert
@@ -120,7 +120,7 @@ def test_chapter_14_tables_on_known_rates():
     summary = report_metaworld.task_summary(rows)
     assert set(summary.task) == set(meta_world.TASK_NAMES) and len(summary) == 15 * 4
     avg = report_metaworld.average(rows)
-    assert list(avg.index) == list(report_metaworld.ORDER)
+    assert list(avg.index) == list(report_paper.ORDER)
     assert avg.loc["ACT", "success"] == pytest.approx(0.9, abs=0.03)
     assert avg.loc["ACT-JEPA (paper)", "reported"] == 0.92
     assert "inside our interval" in report_metaworld.average_sentence(avg)
