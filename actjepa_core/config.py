@@ -11,8 +11,10 @@ bottleneck narrower than D, AdamW at 1e-3 with 10 % linear warmup then cosine de
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .training import TrainingConfig, positive_int
 
 INJECTIONS = ("concat", "add", "film", "none")
 """Ways the action reaches the predictor; ``none`` is passive (V-JEPA-style) prediction."""
@@ -23,28 +25,34 @@ shrink a side 8-fold, so 8 pixels is the least that still leaves a 1 x 1 map (``
 reads it for the pixel tasks)."""
 
 PIXEL_FIELDS = ("frame_size", "augment")
-"""Fields left out of ``to_dict`` at 0: every state run's results-cache key and checkpoint
-were written before they existed and must keep matching."""
+"""Fields left out of ``to_dict`` at 0 (``omit_at_default``): every state run's results-cache
+key and checkpoint were written before they existed and must keep matching."""
 
 
-def check_optimiser(cfg: Any) -> None:
-    """Validate the optimiser fields every training config has (``lr``, ``weight_decay``,
-    ``warmup``, ``threads``, ``device``): pretraining and the BC head share them and one loop."""
-    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
-        raise ValueError(f"lr must be a finite positive number, got {cfg.lr}")
-    if not (math.isfinite(cfg.weight_decay) and cfg.weight_decay >= 0):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {cfg.weight_decay}")
-    if not 0.0 <= cfg.warmup < 1.0:
-        raise ValueError(f"warmup is a fraction of the steps in [0, 1), got {cfg.warmup}")
-    if cfg.threads < 0:
-        raise ValueError(f"threads must be >= 0 (0 = torch's default), got {cfg.threads}")
-    if not (cfg.device == "auto" or cfg.device.split(":")[0] in ("cpu", "cuda", "mps")):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda[:i]' or 'mps', got {cfg.device!r}")
+def check_bottleneck(cfg: JEPAConfig) -> None:
+    """The predictor's hidden width must be narrower than D with the bottleneck and at least
+    D without it; the config checks it when made and the model again when built (a config
+    changed in place after ``__post_init__`` would otherwise train the wrong ablation)."""
+    if cfg.bottleneck and cfg.pred_hidden >= cfg.repr_dim:
+        raise ValueError(
+            f"with bottleneck=True the predictor hidden width must be narrower than "
+            f"repr_dim={cfg.repr_dim}, got pred_hidden={cfg.pred_hidden}; lower "
+            f"pred_hidden or set bottleneck=False for the no-bottleneck ablation"
+        )
+    if not cfg.bottleneck and cfg.pred_hidden < cfg.repr_dim:
+        raise ValueError(
+            f"with bottleneck=False the predictor must be at least as wide as "
+            f"repr_dim={cfg.repr_dim}, got pred_hidden={cfg.pred_hidden}; raise "
+            f"pred_hidden (e.g. {max(*cfg.enc_hidden, cfg.repr_dim)}) or leave it None"
+        )
 
 
-@dataclass
-class JEPAConfig:
-    """Model and training hyperparameters of ACT-JEPA pretraining."""
+@dataclass(kw_only=True)
+class JEPAConfig(TrainingConfig):
+    """Model and training hyperparameters of ACT-JEPA pretraining (the optimiser fields are
+    ``training.TrainingConfig``'s)."""
+
+    omit_at_default: ClassVar[tuple[str, ...]] = PIXEL_FIELDS
 
     obs_dim: int
     """Width O of the flat, standardised observation (13 for Reach, 28 for Push/PickAndPlace)."""
@@ -80,26 +88,10 @@ class JEPAConfig:
     """Contrastive baseline: std of the Gaussian noise making each view, in standardised units."""
     temperature: float = 0.1
     """Contrastive baseline: temperature of the InfoNCE (NT-Xent) loss."""
-    lr: float = 1e-3
-    """Peak learning rate of AdamW."""
-    weight_decay: float = 1e-4
-    """AdamW decoupled weight decay."""
-    warmup: float = 0.1
-    """Fraction of the steps with linear learning-rate warmup, before cosine decay."""
     steps: int = 5000
-    """Number of optimiser steps."""
-    batch_size: int = 256
-    """Transitions per optimiser step, drawn uniformly with replacement."""
+    """Optimiser steps (the article's pretraining budget)."""
     monitor_every: int = 250
     """Steps between collapse-monitor readings (and loss read-outs); 0 = only at the end."""
-    seed: int = 0
-    """Seed of the weight initialisation and of the batch sampler."""
-    deterministic: bool = True
-    """Ask torch for deterministic kernels during training (same seed -> same weights)."""
-    device: str = "auto"
-    """Torch device; "auto" picks cuda when available, else cpu."""
-    threads: int = 1
-    """CPU threads for torch during training (0 = leave torch's setting); see train.py."""
     frame_size: int = 0
     """0: state observations, MLP encoder; else the encoder is ``ConvEncoder`` over 3 x
     frame_size x frame_size frames, and obs_dim must then equal 3 * frame_size**2."""
@@ -112,11 +104,9 @@ class JEPAConfig:
         self.enc_hidden = tuple(int(w) for w in self.enc_hidden)
         if self.pred_hidden is None:
             self.pred_hidden = 64 if self.bottleneck else max(*self.enc_hidden, self.repr_dim)
-        for name in ("obs_dim", "action_dim", "repr_dim", "act_hidden", "pred_hidden",
-                     "pred_depth", "steps", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        super().__post_init__()
+        for name in ("obs_dim", "action_dim", "repr_dim", "act_hidden", "pred_hidden", "pred_depth"):
+            positive_int(self, name)
         if not self.enc_hidden or any(w <= 0 for w in self.enc_hidden):
             raise ValueError(
                 f"enc_hidden must be a non-empty tuple of positive widths, got {self.enc_hidden!r}"
@@ -125,18 +115,7 @@ class JEPAConfig:
             raise ValueError(
                 f"action_injection must be one of {INJECTIONS}, got {self.action_injection!r}"
             )
-        if self.bottleneck and self.pred_hidden >= self.repr_dim:
-            raise ValueError(
-                f"with bottleneck=True the predictor hidden width must be narrower than "
-                f"repr_dim={self.repr_dim}, got pred_hidden={self.pred_hidden}; lower "
-                f"pred_hidden or set bottleneck=False for the no-bottleneck ablation"
-            )
-        if not self.bottleneck and self.pred_hidden < self.repr_dim:
-            raise ValueError(
-                f"with bottleneck=False the predictor must be at least as wide as "
-                f"repr_dim={self.repr_dim}, got pred_hidden={self.pred_hidden}; raise "
-                f"pred_hidden (e.g. {max(*self.enc_hidden, self.repr_dim)}) or leave it None"
-            )
+        check_bottleneck(self)
         if not 0.0 <= self.tau_start < 1.0:
             raise ValueError(f"tau_start must lie in [0, 1), got {self.tau_start}")
         if not 0.0 <= self.tau_end <= 1.0:
@@ -150,10 +129,7 @@ class JEPAConfig:
                              f"task trivial), got {self.view_noise}")
         if not (math.isfinite(self.temperature) and self.temperature > 0):
             raise ValueError(f"temperature must be positive, got {self.temperature}")
-        if self.monitor_every < 0:
-            raise ValueError(f"monitor_every must be >= 0 (0 = off), got {self.monitor_every}")
         self._check_pixels()
-        check_optimiser(self)
 
     def _check_pixels(self) -> None:
         """``frame_size`` and ``augment`` must agree with each other and with ``obs_dim``."""
@@ -175,25 +151,3 @@ class JEPAConfig:
                              f"{self.frame_size}**2 = {3 * self.frame_size ** 2} values, but "
                              f"obs_dim={self.obs_dim}; set obs_dim to the task's obs_dim and "
                              f"frame_size to its frame_size (frame_size=0 for a state task)")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields (tuples kept), e.g. to store in a checkpoint.
-
-        ``frame_size`` and ``augment`` are left out when 0 (see ``PIXEL_FIELDS``): a state
-        config gives exactly the dict it gave before pixels existed, so the cache keys and
-        checkpoints of existing runs still match; ``from_dict`` fills them back in as 0.
-        """
-        d = asdict(self)
-        for name in PIXEL_FIELDS:
-            if d[name] == 0:
-                del d[name]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> JEPAConfig:
-        """Inverse of ``to_dict``; unknown keys are an error rather than silently dropped."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown JEPAConfig fields {sorted(unknown)}")
-        return cls(**d)

@@ -200,8 +200,8 @@ class RunSpec:
         if self.split == "test":  # likewise: every run before validation episodes existed
             del out["split"]
         out["resolved"] = {"jepa": self._pretrain_identity()["jepa"],
-                           "bc": dataclasses.asdict(BCConfig(steps=self.bc_steps, seed=self.seed,
-                                                             **dict(self.bc))),
+                           "bc": BCConfig(steps=self.bc_steps, seed=self.seed,
+                                          **dict(self.bc)).to_dict(),
                            "mpc": dataclasses.asdict(MPCConfig(seed=self.seed, **dict(self.mpc))),
                            "cache_version": CACHE_VERSION}
         if self.is_chunked:  # the resolved config: a changed default is a new run
@@ -589,7 +589,7 @@ def _config_difference(stored: object, spec: RunSpec) -> str | None:
     """The first field where a checkpoint's stored config differs from the one ``spec``
     trains (None when they agree): a checkpoint copied under another run's key is caught."""
     want = spec.policy_config() if spec.is_chunked else spec.jepa_config()
-    a, b = (json.loads(json.dumps(dataclasses.asdict(c), default=str)) for c in (stored, want))
+    a, b = (json.loads(json.dumps(c.to_dict(), default=str)) for c in (stored, want))
     for name in sorted(set(a) | set(b)):
         if a.get(name) != b.get(name):
             return f"{name} is {a.get(name)!r}, the run needs {b.get(name)!r}"

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import INJECTIONS, JEPAConfig
+from .config import INJECTIONS, JEPAConfig, check_bottleneck
 from .objectives import (gaussian_views, info_nce_loss, latent_loss, reconstruction_loss,
                          variance_covariance_loss)
 
@@ -105,7 +105,7 @@ def random_shift(frames: torch.Tensor, pad: int) -> torch.Tensor:
 
     The shifts come from torch's global CPU generator, so ``torch.manual_seed`` fixes them
     and they are the same on every device (the training loops seed it, see
-    ``train.augment_rng``); only the small index tensor moves to the frames' device.
+    ``training.augment_rng``); only the small index tensor moves to the frames' device.
     """
     b, c, h, w = frames.shape
     padded = F.pad(frames, (pad, pad, pad, pad), mode="replicate")
@@ -274,7 +274,7 @@ class ACTJEPA(nn.Module):
     """Online encoder, EMA target encoder, action encoder and predictor, with the loss.
 
     ``forward(obs, actions, next_obs)`` returns ``(loss, logs)``; the caller runs the
-    optimiser and then ``train.ema_update(model.target_encoder, model.encoder, tau)``.
+    optimiser and then ``training.ema_update(model.target_encoder, model.encoder, tau)``.
     The target encoder starts as a deep copy of the encoder, has ``requires_grad=False`` and
     is only evaluated under ``torch.no_grad``: it never receives gradients, it moves only by
     the EMA. With ``cfg.ema=False`` the target is the online encoder under stop-gradient.
@@ -288,11 +288,7 @@ class ACTJEPA(nn.Module):
             raise ValueError(
                 f"encoder.out_dim={encoder.out_dim} differs from cfg.repr_dim={cfg.repr_dim}"
             )
-        if cfg.bottleneck and cfg.pred_hidden >= cfg.repr_dim:
-            raise ValueError(
-                f"bottleneck predictor must be narrower than D={cfg.repr_dim}, "
-                f"got pred_hidden={cfg.pred_hidden}"
-            )
+        check_bottleneck(cfg)
         self.cfg = cfg
         self.encoder = encoder
         self.target_encoder = copy.deepcopy(encoder)

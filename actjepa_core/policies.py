@@ -28,18 +28,18 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from types import SimpleNamespace
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from .config import JEPAConfig, check_optimiser
+from .config import JEPAConfig
 from .data import NormStats
 from .envs import ObsLayout, check_flat_obs
 from .models import BCHead, ConvEncoder, Encoder
 from .runtime import resolve_device, torch_settings
-from .train import fit, make_optimizer
+from .training import TrainingConfig, fit, make_optimizer
 
 
 FEATURE_ROWS = 1024
@@ -99,9 +99,13 @@ class RolloutPolicy:
 
 
 # ------------------------------------------------------------------------------ 1. BC head
-@dataclass
-class BCConfig:
-    """Behaviour cloning of a policy head on top of a (frozen) encoder."""
+@dataclass(kw_only=True)
+class BCConfig(TrainingConfig):
+    """Behaviour cloning of a policy head on top of a (frozen) encoder; the optimiser fields
+    are ``training.TrainingConfig``'s (AdamW, warmup then cosine, as in pretraining)."""
+
+    omit_at_default: ClassVar[tuple[str, ...]] = ("monitor_every", "deterministic")
+    """The head's configs were cached before it read these two fields."""
 
     hidden: tuple[int, ...] = (256, 256)
     """Hidden widths of the head MLP (the article: a linear layer or a 1-2 layer MLP)."""
@@ -110,26 +114,9 @@ class BCConfig:
     finetune: bool = False
     """Train the encoder with the head (a remedy row, not the article's frozen protocol)."""
     steps: int = 3000
-    """Optimiser steps."""
-    batch_size: int = 256
-    """Transitions per step."""
-    lr: float = 1e-3
-    """Peak learning rate (AdamW, warmup then cosine, as in pretraining)."""
-    weight_decay: float = 1e-4
-    """AdamW weight decay."""
-    warmup: float = 0.1
-    """Fraction of steps with linear warmup."""
-    seed: int = 0
-    """Seed of the head's initialisation and of the batch order."""
-    threads: int = 1
-    """CPU threads for torch while training."""
-    device: str = "auto"
-    """Torch device; "auto" picks cuda when available."""
-
-    def __post_init__(self) -> None:
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError(f"steps and batch_size must be >= 1, got {self.steps}, {self.batch_size}")
-        check_optimiser(self)
+    """Optimiser steps of the head."""
+    monitor_every: int = 0
+    """The head has no monitor: its loss curve is read out once, at the end."""
 
 
 class BCPolicy(RolloutPolicy, nn.Module):
@@ -171,7 +158,7 @@ def train_bc(encoder: Encoder | None, obs: np.ndarray, actions: np.ndarray, stat
                          f"{actions.shape}")
     if cfg.goal_input:
         refuse_pixels(layout, "BCConfig.goal_input=True", "set goal_input=False")
-    with torch_settings(cfg.threads, deterministic=True), torch.random.fork_rng(devices=[]):
+    with torch_settings(cfg.threads, cfg.deterministic), torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         enc, trained = None, False  # trained: the encoder's weights are optimised
         if encoder is not None:
@@ -204,8 +191,7 @@ def train_bc(encoder: Encoder | None, obs: np.ndarray, actions: np.ndarray, stat
         def batch_loss(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
             return ((head(features(batch["x"])) - batch["y"]) ** 2).sum(1).mean(), {}
 
-        loop = SimpleNamespace(steps=cfg.steps, batch_size=cfg.batch_size, monitor_every=0)
-        history = fit(policy, loop, {"x": X, "y": Y}, batch_loss, opt, sched, gen,
+        history = fit(policy, cfg, {"x": X, "y": Y}, batch_loss, opt, sched, gen,
                       monitor=lambda m: {}, progress=progress, desc="BC head")
     return policy, np.asarray(history["loss"], dtype=np.float32)
 

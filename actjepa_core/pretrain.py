@@ -11,11 +11,11 @@ All methods share, from the same ``JEPAConfig``:
   seeded with ``cfg.seed`` draws ``cfg.batch_size`` rows with replacement per step), the
   same ``cfg.steps``;
 - the optimiser: AdamW (``cfg.lr``, ``cfg.weight_decay``) with ``cfg.warmup`` linear warmup
-  then cosine decay (``train.make_optimizer``), under ``runtime.torch_settings(cfg.threads,
+  then cosine decay (``training.make_optimizer``), under ``runtime.torch_settings(cfg.threads,
   cfg.deterministic)``;
-- the loop: ``train.fit`` (no per-step host sync; collapse figures of the online encoder,
+- the loop: ``training.fit`` (no per-step host sync; collapse figures of the online encoder,
   ``online_std/erank/cos/collapsed``, every ``cfg.monitor_every`` steps), under
-  ``train.augment_rng(cfg.seed)`` (the stream of the frames' random shifts, if any).
+  ``training.augment_rng(cfg.seed)`` (the stream of the frames' random shifts, if any).
 
 On frames the decoders of ``autoencoder`` and ``recon`` are still MLPs to the flat frame and
 the contrastive views still Gaussian noise per value (see ``models``): the methods differ
@@ -58,8 +58,8 @@ from .config import JEPAConfig
 from .models import ActionConditionedAE, Autoencoder, ContrastiveModel
 from .monitor import check_collapse
 from .runtime import resolve_device, torch_settings
-from .train import (augment_rng, fit, load_checkpoint, make_optimizer, monitor_batch,
-                    read_payload, train_jepa, transition_tensors)
+from .train import load_checkpoint, monitor_batch, train_jepa, transition_tensors
+from .training import augment_rng, fit, make_optimizer, read_payload
 
 METHODS = ("actjepa", "passive", "autoencoder", "contrastive", "recon")
 """Pretraining methods ``pretrain`` knows."""

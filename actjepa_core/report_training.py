@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from pandas.io.formats.style import Styler
 
-from . import analysis, claims, data, envs, monitor, tables, train
+from . import analysis, claims, data, envs, monitor, tables, train, training
 from .config import JEPAConfig
 from .models import ACTJEPA
 from .profiles import Profile
@@ -164,11 +164,11 @@ def gradient_and_ema_checks(cfg: JEPAConfig, obs: np.ndarray, actions: np.ndarra
     loss.backward()
     online_grads = [p.grad for p in model.trainable_parameters()]
     target = list(model.target_encoder.parameters())
-    opt, _ = train.make_optimizer(model.trainable_parameters(), cfg)
+    opt, _ = training.make_optimizer(model.trainable_parameters(), cfg)
     opt.step()
     expected = [tau * t.detach() + (1 - tau) * p.detach()
                 for t, p in zip(target, model.encoder.parameters())]
-    train.ema_update(model.target_encoder, model.encoder, tau)
+    training.ema_update(model.target_encoder, model.encoder, tau)
     ema_error = max((t - e).abs().max().item() for t, e in zip(target, expected))
     nonzero = sum(g is not None and bool(g.abs().sum() > 0) for g in online_grads)
     return _check_table([

@@ -13,7 +13,7 @@ from torch import nn
 from actjepa_core.chunked import ChunkedPolicy
 from actjepa_core.data import NormStats
 from actjepa_core.methods import registry
-from actjepa_core.train import read_payload, write_payload
+from actjepa_core.training import read_payload, write_payload
 
 
 class FakeChunker(nn.Module):
@@ -88,7 +88,7 @@ def test_nan_action_is_an_error_naming_the_method():
 def test_registry_names_and_fields_fail_clearly():
     with pytest.raises(ValueError, match="unknown policy method 'acts'"):
         registry.get_method("acts")
-    with pytest.raises(ValueError, match="has no config field"):
+    with pytest.raises(ValueError, match="has no field"):
         registry.make_config("act", "reach", not_a_field=1)
 
 

@@ -121,7 +121,7 @@ def test_missing_full_results_are_an_error_not_hours_of_recomputation(tmp_path, 
 def test_chunked_specs_fail_clearly_on_bad_input():
     with pytest.raises(ValueError, match="action chunk .60 steps. is longer than an episode"):
         RunSpec("reach", method="act", protocol="policy", policy={"chunk": 60})
-    with pytest.raises(ValueError, match="has no config field"):
+    with pytest.raises(ValueError, match="has no field"):
         RunSpec("reach", method="act", protocol="policy", policy={"obs_chunk": 5})
     with pytest.raises(ValueError, match="not a chunked method|is not one"):
         RunSpec("reach", method="actjepa", protocol="policy")

@@ -14,7 +14,7 @@ from actjepa_core.config import JEPAConfig
 from actjepa_core.experiments import RunSpec
 from actjepa_core.results import read_results, write_results
 from actjepa_core.rollout import run_episodes
-from actjepa_core.train import check_finite
+from actjepa_core.training import check_finite
 
 
 class NaNAfter:

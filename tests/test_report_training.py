@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import claims, monitor, report_training as rt, train
+from actjepa_core import claims, monitor, report_training as rt, train, training
 from actjepa_core.config import JEPAConfig
 from actjepa_core.profiles import get_profile
 from actjepa_core.report_article import FULL, NO_EMA
@@ -133,7 +133,7 @@ def test_gradient_and_ema_checks_count_the_parameters_and_catch_a_wrong_update(m
     # an EMA that leaves the target where it was is caught by the formula check (after one
     # step of lr 1e-3 the online weights have moved by about 1e-3; tau = 0.5 keeps half of it)
     assert float(rt.gradient_and_ema_checks(cfg, obs, act, nxt, tau=0.5)["result"].iloc[3]) < 1e-7
-    monkeypatch.setattr(train, "ema_update", lambda target, online, tau: None)
+    monkeypatch.setattr(training, "ema_update", lambda target, online, tau: None)
     broken = rt.gradient_and_ema_checks(cfg, obs, act, nxt, tau=0.5)["result"]
     assert float(broken.iloc[3]) > 1e-4
 

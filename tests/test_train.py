@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from actjepa_core.config import JEPAConfig
-from actjepa_core.train import (cosine_tau_schedule, ema_update, load_checkpoint, lr_factor,
-                                make_optimizer, save_checkpoint, train_jepa)
+from actjepa_core.train import load_checkpoint, save_checkpoint, train_jepa
+from actjepa_core.training import cosine_tau_schedule, ema_update, lr_factor, make_optimizer
 from helpers import A, O, toy_data
 
 
@@ -237,7 +237,7 @@ def test_checkpoints_are_flushed_to_disk_before_they_replace_the_old_one(tmp_pat
     empty file under the checkpoint's name."""
     import os
 
-    from actjepa_core.train import write_payload
+    from actjepa_core.training import write_payload
 
     synced = []
     real_fsync = os.fsync
@@ -251,15 +251,13 @@ def test_fit_without_monitor_steps_reads_the_monitor_once_at_the_end():
     """Catches ``monitor_every = 0`` taken as "every step" (a division by zero) and an
     incomplete starting history: every step gets a row with its loss and lr, and the
     monitor's columns hold one value, on the last step."""
-    from types import SimpleNamespace
-
-    from actjepa_core.train import fit
+    from actjepa_core.training import TrainingConfig, fit
 
     torch.manual_seed(0)
     model = torch.nn.Linear(2, 1)
     x = torch.randn(64, 2)
     data = {"x": x, "y": x @ torch.tensor([[1.0], [-1.0]])}
-    loop = SimpleNamespace(steps=6, batch_size=8, monitor_every=0)
+    loop = TrainingConfig(steps=6, batch_size=8, monitor_every=0)
     opt, sched = make_optimizer(model.parameters(), cfg(lr=0.1, warmup=0.0), steps=6)
     reads = []
 

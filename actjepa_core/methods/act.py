@@ -59,7 +59,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..models import MLPEncoder
-from .base import PolicyConfig, _positive_int
+from ..training import positive_int
+from .base import PolicyConfig
 
 
 @dataclass(kw_only=True)
@@ -104,7 +105,7 @@ class ACTConfig(PolicyConfig):
         self.encoder_hidden = tuple(self.encoder_hidden)
         for name in ("d_model", "n_heads", "n_encoder_layers", "n_decoder_layers",
                      "n_vae_layers", "dim_feedforward", "latent_dim"):
-            _positive_int(self, name)
+            positive_int(self, name)
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads="
                              f"{self.n_heads}; change one of them (e.g. d_model=128, n_heads=4)")

@@ -59,9 +59,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from ..train import cosine_tau_schedule, ema_update
+from ..training import cosine_tau_schedule, ema_update, positive_int
 from .act import ACTConfig, ACTPolicy, decoder_stack, masked_mean, xavier_
-from .base import _positive_int
 
 
 LATENT_LOSSES = ("l1", "l2_sum")
@@ -106,7 +105,7 @@ class ACTJEPAMLPTargetConfig(ACTConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("predictor_layers", "predictor_ff"):
-            _positive_int(self, name)
+            positive_int(self, name)
         if not (isinstance(self.jepa_weight, (int, float)) and math.isfinite(self.jepa_weight)
                 and self.jepa_weight >= 0):
             raise ValueError(f"jepa_weight must be a finite number >= 0 (0 = plain ACT), "
@@ -216,7 +215,7 @@ class ACTJEPAMLPTargetPolicy(ACTPolicy):
 
     def tau(self, step: int) -> float:
         """EMA momentum after optimiser step ``step`` (0-based): ``tau_fixed``, else the
-        cosine schedule of ``train.cosine_tau_schedule`` (``tau_end`` past its end)."""
+        cosine schedule of ``training.cosine_tau_schedule`` (``tau_end`` past its end)."""
         cfg = self.cfg
         if cfg.tau_fixed is not None:
             return cfg.tau_fixed

@@ -57,9 +57,10 @@ from torch import Tensor, nn
 
 from ..models import MLPEncoder
 from ..monitor import embedding_stats
+from ..training import positive_int
 from .act import (check_action_chunk, check_obs_history, decoder_stack, masked_mean, own_noise,
                   sinusoid_table, xavier_)
-from .base import PolicyConfig, _positive_int
+from .base import PolicyConfig
 
 
 @dataclass(kw_only=True)
@@ -119,7 +120,7 @@ class ACTJEPAPaperConfig(PolicyConfig):
         for name in ("d_model", "n_heads", "n_encoder_layers", "n_decoder_layers",
                      "dim_feedforward", "predictor_dim", "predictor_layers", "predictor_heads",
                      "predictor_ff"):
-            _positive_int(self, name)
+            positive_int(self, name)
         for width, heads in (("d_model", "n_heads"), ("predictor_dim", "predictor_heads")):
             if getattr(self, width) % getattr(self, heads):
                 raise ValueError(f"{width}={getattr(self, width)} must be divisible by "

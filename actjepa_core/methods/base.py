@@ -17,11 +17,10 @@ config dataclass holding only the fields it uses, validated in ``__post_init__``
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
-from ..config import check_optimiser
+from ..training import TrainingConfig, positive_int
 
 BATCH_KEYS = ("obs", "actions", "action_pad", "future_obs", "future_pad")
 """Keys of a training batch of chunks (all float32 tensors, observations standardised):
@@ -39,16 +38,14 @@ overlapping chunks with exponential weights) or a receding horizon (execute the 
 ``action_steps`` actions of each chunk, then predict again; Diffusion Policy)."""
 
 
-def _positive_int(cfg: Any, name: str) -> None:
-    value = getattr(cfg, name)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{type(cfg).__name__}.{name} must be a positive integer, got {value!r}")
-
-
 @dataclass(kw_only=True)
-class PolicyConfig:
-    """Fields every chunked policy config has: sizes of the task, the window of the data,
-    and the optimiser budget (the same for every method of a comparison)."""
+class PolicyConfig(TrainingConfig):
+    """Fields every chunked policy config has: sizes of the task and the window of the data
+    (the optimiser fields, the same for every method of a comparison, are
+    ``training.TrainingConfig``'s). One peak learning rate for every method, 1e-3 by default
+    (ACT's paper uses 1e-5 at batch 8 and Diffusion Policy's 1e-4 at batch 256, for far
+    larger models; in a pilot, ACT on Push reached 4% success after 2000 steps at 1e-4 and
+    76% at 1e-3); ``suites.TUNED`` holds the values the validation search chose."""
 
     name: ClassVar[str] = ""
     """Registry name of the method (set by each subclass)."""
@@ -57,40 +54,13 @@ class PolicyConfig:
     """Width O of the flat, standardised observation (13 for Reach, 28 for Push/PickAndPlace)."""
     action_dim: int
     """Width A of the action (4 for the Fetch tasks), values in [-1, 1]."""
-    steps: int = 2000
-    """Optimiser steps (the same budget for every method of a comparison)."""
-    batch_size: int = 256
-    """Windows per optimiser step, drawn uniformly with replacement."""
-    lr: float = 1e-3
-    """Peak learning rate of AdamW, one value for every method (ours: ACT's paper uses 1e-5 at
-    batch 8 and Diffusion Policy's 1e-4 at batch 256, for far larger models; in a pilot, ACT
-    on Push reached 4% success after 2000 steps at 1e-4 and 76% at 1e-3)."""
-    weight_decay: float = 1e-4
-    """AdamW decoupled weight decay."""
     warmup: float = 0.05
-    """Fraction of the steps with linear learning-rate warmup, before cosine decay."""
-    monitor_every: int = 100
-    """Steps between loss read-outs (and monitor readings); 0 = only at the end."""
-    seed: int = 0
-    """Seed of the weight initialisation, the batch sampler and the model's own noise."""
-    deterministic: bool = True
-    """Ask torch for deterministic kernels during training (same seed -> same weights)."""
-    device: str = "auto"
-    """Torch device; "auto" picks cuda when available, else cpu."""
-    threads: int = 1
-    """CPU threads for torch during training (0 = leave torch's setting)."""
+    """Fraction of the steps with linear learning-rate warmup (5 % here, before cosine decay)."""
 
     def __post_init__(self) -> None:
-        for name in ("obs_dim", "action_dim", "steps", "batch_size"):
-            _positive_int(self, name)
-        for name in ("lr", "weight_decay", "warmup"):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)}")
-        if self.monitor_every < 0:
-            raise ValueError(f"monitor_every must be >= 0 (0 = only at the end), got {self.monitor_every}")
-        check_optimiser(self)
-        for name in ("obs_horizon", "chunk", "obs_chunk"):
-            _positive_int(self, name)
+        super().__post_init__()
+        for name in ("obs_dim", "action_dim", "obs_horizon", "chunk", "obs_chunk"):
+            positive_int(self, name)
         if self.execution not in EXECUTIONS:
             raise ValueError(f"execution must be one of {EXECUTIONS}, got {self.execution!r}")
 
@@ -122,18 +92,3 @@ class PolicyConfig:
             if n > episode_len:
                 raise ValueError(f"{type(self).__name__}: the {what} ({n} steps) is longer than "
                                  f"an episode ({episode_len} steps); shorten it")
-
-    # -- (de)serialisation ---------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields, e.g. to store in a checkpoint or a spec."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PolicyConfig:
-        """Inverse of ``to_dict``; a field the method does not have is an error naming it."""
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise ValueError(f"method {cls.name!r} has no config field(s) {unknown}; "
-                             f"its fields are {known}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})

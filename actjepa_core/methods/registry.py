@@ -22,7 +22,7 @@ from torch import nn
 from ..data import Demonstrations
 from ..envs import TaskSpec, get_task
 from ..runtime import resolve_device, torch_settings
-from ..train import fit, make_optimizer, read_payload, write_payload
+from ..training import fit, make_optimizer, read_payload, write_payload
 from .base import BATCH_KEYS, PolicyConfig
 
 
@@ -103,7 +103,7 @@ def window_tensors(cfg: PolicyConfig, demos: Demonstrations, device: torch.devic
 
 def train_policy(cfg: PolicyConfig, demos: Demonstrations, progress: bool = False
                  ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train method ``cfg.name`` on ``demos`` with the one loop (``train.fit``).
+    """Train method ``cfg.name`` on ``demos`` with the one loop (``training.fit``).
 
     Same budget for every method: ``cfg.steps`` AdamW steps (``cfg.lr``, warmup then cosine)
     of ``cfg.batch_size`` windows drawn uniformly with replacement by a generator seeded with
