@@ -59,7 +59,7 @@ def evaluate_policy(
             return add_sensor_noise(obs, sigma, obs_stats.std, spec.layout, rngs)
 
     # One torch thread: policy batches are small, and a second thread only waits on the
-    # simulator's core (see train.py for the measurements behind the same choice).
+    # simulator's core (see training.py for the measurements behind the same choice).
     with torch_settings(threads=1, deterministic=False):
         r = run_episodes(task, policy, episode_seeds(SPLITS[split], n_episodes), num_envs=num_envs,
                          observe=observe, noise_seed=noise_seed, progress=progress)

@@ -49,7 +49,7 @@ from .probes import action_fit, future_probe, probe_representation, torch_embedd
 from .runtime import resolve_device
 from .gate import LATENT_COLUMNS
 from .seeds import SPLITS
-from .train import save_checkpoint
+from .methods.actjepa import save_checkpoint
 
 METHODS = ("raw", *PRETRAIN_METHODS, *registry.METHODS)
 """Methods of a run: ``raw`` = no pretraining (the BC head sees the observation), the

@@ -1,6 +1,9 @@
-"""Networks of ACT-JEPA: observation encoder f, action encoder h, predictor g, BC head.
+"""The layers every method of the article builds from: observation encoder f (MLP on states,
+CNN on frames), action encoder h, predictor g, decoder, BC head, and the base of the
+baselines' models. The methods themselves (``methods.actjepa``, ``autoencoder``,
+``contrastive``, ``recon``) put these together with their objective (``objectives``).
 
-The model learns a forward model in representation space: from ``s_t = f(o_t)`` and the
+ACT-JEPA learns a forward model in representation space: from ``s_t = f(o_t)`` and the
 action embedding ``e_a = h(a_t)``, the predictor outputs ``g(s_t, e_a)``, trained to match the
 target ``f_bar(o_{t+1})`` of an EMA copy ``f_bar`` of the encoder. The observation given to the
 encoder is the whole flat vector ``observation ++ desired_goal`` (see ``envs``): the goal is
@@ -11,16 +14,13 @@ frame flattened channels first, and ``ConvEncoder`` takes the place of ``MLPEnco
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import INJECTIONS, JEPAConfig, check_bottleneck
-from .objectives import (gaussian_views, info_nce_loss, latent_loss, reconstruction_loss,
-                         variance_covariance_loss)
+from .config import INJECTIONS, JEPAConfig
 
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: type[nn.Module] = nn.ReLU
@@ -270,102 +270,10 @@ class BCHead(nn.Module):
         return torch.tanh(self.net(s))
 
 
-class ACTJEPA(nn.Module):
-    """Online encoder, EMA target encoder, action encoder and predictor, with the loss.
-
-    ``forward(obs, actions, next_obs)`` returns ``(loss, logs)``; the caller runs the
-    optimiser and then ``training.ema_update(model.target_encoder, model.encoder, tau)``.
-    The target encoder starts as a deep copy of the encoder, has ``requires_grad=False`` and
-    is only evaluated under ``torch.no_grad``: it never receives gradients, it moves only by
-    the EMA. With ``cfg.ema=False`` the target is the online encoder under stop-gradient.
-    """
-
-    def __init__(self, cfg: JEPAConfig, encoder: Encoder | None = None):
-        super().__init__()
-        if encoder is None:
-            encoder = make_encoder(cfg)
-        if encoder.out_dim != cfg.repr_dim:
-            raise ValueError(
-                f"encoder.out_dim={encoder.out_dim} differs from cfg.repr_dim={cfg.repr_dim}"
-            )
-        check_bottleneck(cfg)
-        self.cfg = cfg
-        self.encoder = encoder
-        self.target_encoder = copy.deepcopy(encoder)
-        self.target_encoder.requires_grad_(False)
-        self.target_encoder.eval()
-        self.action_encoder = (
-            ActionEncoder(cfg.action_dim, cfg.repr_dim, cfg.act_hidden)
-            if cfg.action_injection != "none" else None
-        )
-        self.predictor = Predictor(cfg.repr_dim, cfg.pred_hidden, cfg.pred_depth,
-                                   cfg.action_injection)
-
-    # -- parameters -------------------------------------------------------------------
-    def trainable_parameters(self) -> Iterator[nn.Parameter]:
-        """Parameters the optimiser updates (everything but the target encoder)."""
-        for module in (self.encoder, self.action_encoder, self.predictor):
-            if module is not None:
-                yield from module.parameters()
-
-    @property
-    def target_net(self) -> Encoder:
-        """The encoder producing targets: the EMA copy, or the online one when ema=False."""
-        return self.target_encoder if self.cfg.ema else self.encoder
-
-    def train(self, mode: bool = True) -> ACTJEPA:
-        super().train(mode)
-        self.target_encoder.eval()  # the target is never in training mode (matters for BN)
-        return self
-
-    # -- checks ----------------------------------------------------------------------
-    def check_inputs(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
-                     next_obs: torch.Tensor | None = None) -> None:
-        """Raise ValueError on wrong widths, mismatched batch sizes or NaN/inf values."""
-        check_transitions(self.encoder, self.cfg.action_dim, obs, actions, next_obs)
-
-    # -- the model -------------------------------------------------------------------
-    def encode(self, obs: torch.Tensor) -> torch.Tensor:
-        """Online representation ``s = f(obs)``, shape (B, D)."""
-        return self.encoder(obs)
-
-    def predict(self, s: torch.Tensor, actions: torch.Tensor | None) -> torch.Tensor:
-        """One latent step ``g(s, h(a))``; apply repeatedly for multi-step rollouts (MPC)."""
-        e = self.action_encoder(actions) if self.action_encoder is not None else None
-        return self.predictor(s, e)
-
-    @torch.no_grad()
-    def target(self, next_obs: torch.Tensor) -> torch.Tensor:
-        """Prediction target ``sg[f_bar(next_obs)]``."""
-        return self.target_net(next_obs)
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor,
-                check: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Latent prediction loss of a batch of transitions, and detached logs.
-
-        With ``cfg.vc_weight > 0`` the loss is ``latent + vc_weight * vc`` where ``vc`` is
-        ``variance_covariance_loss`` of the online embeddings ``f(obs)``; the logs then hold
-        ``loss`` (the total), ``latent`` and ``vc``.
-
-        ``check=False`` skips the input checks (the training loop checks the whole dataset
-        once instead of every batch).
-        """
-        if check:
-            self.check_inputs(obs, actions, next_obs)
-        s = self.encode(obs)
-        loss = latent_loss(self.predict(s, actions), self.target(next_obs),
-                           normalize=self.cfg.normalize_loss)
-        if self.cfg.vc_weight <= 0:
-            return loss, {"loss": loss.detach()}
-        vc = variance_covariance_loss(s)
-        total = loss + self.cfg.vc_weight * vc
-        return total, {"loss": total.detach(), "latent": loss.detach(), "vc": vc.detach()}
-
-
-# ------------------------------------------------------------------ baselines' pretraining models
-class _PretrainModel(nn.Module):
-    """Common part of the baselines' models: an online encoder ``f`` (``make_encoder(cfg)``,
-    the same architecture as ACT-JEPA's), input checks, and the optimised parameters."""
+class RepresentationModel(nn.Module):
+    """Common part of the article's baselines (``methods.autoencoder``, ``contrastive``,
+    ``recon``): an online encoder ``f`` (``make_encoder(cfg)``, the same architecture as
+    ACT-JEPA's), input checks, and the optimised parameters."""
 
     def __init__(self, cfg: JEPAConfig):
         super().__init__()
@@ -384,84 +292,3 @@ class _PretrainModel(nn.Module):
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
         """Representation ``s = f(obs)``, shape (B, D)."""
         return self.encoder(obs)
-
-
-class Autoencoder(_PretrainModel):
-    """Autoencoder baseline: ``reconstruction_loss(decoder(f(o_t)), o_t)``.
-
-    The decoder mirrors the encoder (hidden widths reversed). Actions and ``o_{t+1}`` are
-    accepted by ``forward`` for a uniform interface and ignored.
-    """
-
-    def __init__(self, cfg: JEPAConfig):
-        super().__init__(cfg)
-        self.decoder = MLPDecoder(cfg.repr_dim, cfg.obs_dim, tuple(reversed(cfg.enc_hidden)))
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
-                next_obs: torch.Tensor | None = None, check: bool = True
-                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if check:
-            self.check_inputs(obs)
-        loss = reconstruction_loss(self.decoder(self.encoder(obs)), obs)
-        return loss, {"loss": loss.detach()}
-
-
-class ContrastiveModel(_PretrainModel):
-    """SimCLR-style baseline: two Gaussian-noise views of ``o_t`` (std ``cfg.view_noise``),
-    ``f`` then a projection head ``p`` (2-layer MLP D -> D -> D, as in SimCLR), and
-    ``info_nce_loss(p(f(v1)), p(f(v2)), cfg.temperature)``. The representation used
-    downstream is ``f(o)``, before the projection head (SimCLR's choice).
-
-    On frames the views are the same Gaussian noise, per pixel in standardised units (our
-    choice, so that states and pixels share one baseline; SimCLR itself crops and
-    colour-jitters images). With ``cfg.augment`` the encoder also shifts each view."""
-
-    def __init__(self, cfg: JEPAConfig):
-        super().__init__(cfg)
-        self.projector = mlp(cfg.repr_dim, (cfg.repr_dim,), cfg.repr_dim)
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
-                next_obs: torch.Tensor | None = None, check: bool = True,
-                generator: torch.Generator | None = None
-                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """``generator`` draws the view noise (seeded by the training loop)."""
-        if check:
-            self.check_inputs(obs)
-        v1, v2 = gaussian_views(obs, self.cfg.view_noise, generator)
-        z = self.projector(self.encoder(torch.cat([v1, v2], dim=0)))  # one pass for both views
-        n = obs.shape[0]
-        loss = info_nce_loss(z[:n], z[n:], self.cfg.temperature)
-        return loss, {"loss": loss.detach()}
-
-
-class ActionConditionedAE(_PretrainModel):
-    """The "reconstruction in input space instead of the latent loss" ablation.
-
-    The same ``f``, ``h`` and ``g`` as ACT-JEPA (built from the same config fields), then a
-    decoder back to observation space: ``reconstruction_loss(dec(g(f(o_t), h(a_t))),
-    o_{t+1})``, an action-conditioned autoencoder. There is no target encoder: the target is
-    the raw next observation.
-    """
-
-    def __init__(self, cfg: JEPAConfig):
-        super().__init__(cfg)
-        self.action_encoder = (
-            ActionEncoder(cfg.action_dim, cfg.repr_dim, cfg.act_hidden)
-            if cfg.action_injection != "none" else None
-        )
-        self.predictor = Predictor(cfg.repr_dim, cfg.pred_hidden, cfg.pred_depth,
-                                   cfg.action_injection)
-        self.decoder = MLPDecoder(cfg.repr_dim, cfg.obs_dim, tuple(reversed(cfg.enc_hidden)))
-
-    def predict(self, s: torch.Tensor, actions: torch.Tensor | None) -> torch.Tensor:
-        """``g(s, h(a))`` (a latent that the decoder maps to the next observation)."""
-        e = self.action_encoder(actions) if self.action_encoder is not None else None
-        return self.predictor(s, e)
-
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor,
-                check: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if check:
-            self.check_inputs(obs, actions, next_obs)
-        recon = self.decoder(self.predict(self.encoder(obs), actions))
-        loss = reconstruction_loss(recon, next_obs)
-        return loss, {"loss": loss.detach()}

@@ -55,10 +55,12 @@ import torch
 from torch import nn
 
 from .config import JEPAConfig
-from .models import ActionConditionedAE, Autoencoder, ContrastiveModel
+from .methods.actjepa import load_checkpoint, monitor_batch, train_jepa, transition_tensors
+from .methods.autoencoder import Autoencoder
+from .methods.contrastive import ContrastiveModel
+from .methods.recon import ActionConditionedAE
 from .monitor import check_collapse
 from .runtime import resolve_device, torch_settings
-from .train import load_checkpoint, monitor_batch, train_jepa, transition_tensors
 from .training import augment_rng, fit, make_optimizer, read_payload
 
 METHODS = ("actjepa", "passive", "autoencoder", "contrastive", "recon")
@@ -115,10 +117,10 @@ def method_config(method: str, cfg: JEPAConfig) -> JEPAConfig:
 def build_pretrain_model(method: str, cfg: JEPAConfig) -> nn.Module:
     """The untrained model of a baseline method, initialised from ``cfg.seed`` inside
     ``fork_rng`` (the global RNG is left alone). ``actjepa``/``passive`` use
-    ``train.build_model``."""
+    ``methods.actjepa.build_model``."""
     _check_method(method)
     if method not in _BASELINES:
-        raise ValueError(f"{method!r} is built by train.build_model, not here")
+        raise ValueError(f"{method!r} is built by methods.actjepa.build_model, not here")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         return _BASELINES[method](cfg)
@@ -183,9 +185,9 @@ def pretrain(method: str, cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any
 
 def load_pretrained(path: str | os.PathLike, method: str) -> tuple[nn.Module, pd.DataFrame]:
     """Rebuild a model of ``method`` and its training history from a checkpoint written by
-    ``train.save_checkpoint``.
+    ``methods.actjepa.save_checkpoint``.
 
-    ``train.load_checkpoint`` rebuilds the JEPA models (actjepa, passive); for the other
+    ``methods.actjepa.load_checkpoint`` rebuilds the JEPA models (actjepa, passive); for the other
     methods this builds the right module from the saved config, then loads the weights.
     """
     _check_method(method)

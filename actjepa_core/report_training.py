@@ -25,9 +25,9 @@ import pandas as pd
 import torch
 from pandas.io.formats.style import Styler
 
-from . import analysis, claims, data, envs, monitor, tables, train, training
+from . import analysis, claims, data, envs, monitor, tables, training
+from .methods import actjepa
 from .config import JEPAConfig
-from .models import ACTJEPA
 from .profiles import Profile
 from .report_article import FULL, NO_EMA
 from .runtime import resolve_device
@@ -53,11 +53,11 @@ def jepa_config(P: Profile, obs: np.ndarray, actions: np.ndarray, **overrides) -
 @dataclass(frozen=True)
 class Run:
     """One timed pretraining run, with what the chapter says about it: the configuration, the
-    trained model, its history (``train.train_jepa``), the wall time in seconds and the number
+    trained model, its history (``actjepa.train_jepa``), the wall time in seconds and the number
     of transitions it was trained on."""
 
     cfg: JEPAConfig
-    model: ACTJEPA
+    model: actjepa.ACTJEPA
     history: pd.DataFrame
     seconds: float
     transitions: int
@@ -65,9 +65,9 @@ class Run:
 
 def timed_training(cfg: JEPAConfig, obs: np.ndarray, actions: np.ndarray,
                    next_obs: np.ndarray) -> Run:
-    """``train.train_jepa`` without a progress bar, timed: the chapter reports the speed."""
+    """``actjepa.train_jepa`` without a progress bar, timed: the chapter reports the speed."""
     t0 = time.perf_counter()
-    model, history = train.train_jepa(cfg, obs, actions, next_obs, progress=False)
+    model, history = actjepa.train_jepa(cfg, obs, actions, next_obs, progress=False)
     return Run(cfg, model, history, time.perf_counter() - t0, len(obs))
 
 
@@ -158,7 +158,7 @@ def gradient_and_ema_checks(cfg: JEPAConfig, obs: np.ndarray, actions: np.ndarra
     step and one EMA step with ``tau``: which parameters got a gradient (every online one,
     no target one) and how far the EMA result is from ``tau * target + (1 - tau) * online``.
     A missing ``detach`` or a wrong update shows here, on the real model, not in a unit test."""
-    model = train.build_model(cfg).train()
+    model = actjepa.build_model(cfg).train()
     batch = [torch.as_tensor(x[: cfg.batch_size]) for x in (obs, actions, next_obs)]
     loss, _ = model(*batch)
     loss.backward()
@@ -182,13 +182,13 @@ def gradient_and_ema_checks(cfg: JEPAConfig, obs: np.ndarray, actions: np.ndarra
 
 
 def checkpoint_roundtrip(run: Run) -> pd.DataFrame:
-    """Save the run's model with ``train.save_checkpoint`` into a temporary folder, load it
+    """Save the run's model with ``actjepa.save_checkpoint`` into a temporary folder, load it
     back, and say what came back identical (weights bit for bit, config, history, step)."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = train.save_checkpoint(Path(tmp) / "checkpoint.pt", run.model, run.cfg,
+        path = actjepa.save_checkpoint(Path(tmp) / "checkpoint.pt", run.model, run.cfg,
                                      run.history, step=run.cfg.steps)
         size_kb = path.stat().st_size / 1024
-        ckpt = train.load_checkpoint(path)
+        ckpt = actjepa.load_checkpoint(path)
     saved, loaded = run.model.state_dict(), ckpt.model.state_dict()
     identical = sum(torch.equal(saved[k].cpu(), loaded[k]) for k in saved)
     return _check_table([
@@ -302,7 +302,7 @@ def train_target_configs(P: Profile, obs: np.ndarray, actions: np.ndarray,
         for name, overrides in TARGET_CONFIGS.items():
             for seed in range(P.train_seeds):
                 cfg = jepa_config(P, obs, actions, monitor_every=every, seed=seed, **overrides)
-                _, histories[(name, seed)] = train.train_jepa(cfg, obs, actions, next_obs,
+                _, histories[(name, seed)] = actjepa.train_jepa(cfg, obs, actions, next_obs,
                                                               progress=False)
     seconds = time.perf_counter() - t0
     return analysis.stack_histories(histories, names=("config", "seed")), seconds

@@ -24,7 +24,7 @@ from actjepa_core.evaluate import evaluate_policy
 from actjepa_core.policies import BCConfig, LatentMPC, LatentNN, train_bc
 from actjepa_core.rollout import run_episodes
 from actjepa_core.seeds import episode_seeds
-from actjepa_core.train import build_model
+from actjepa_core.methods.actjepa import build_model
 
 
 def main() -> None:

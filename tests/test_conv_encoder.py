@@ -14,7 +14,7 @@ from actjepa_core.models import ConvEncoder, MLPEncoder, conv_out_size, make_enc
 from actjepa_core.policies import (RAW_PIXEL_DIM, BCConfig, LatentMPC, LatentNN, embed_in_chunks,
                                    goal_observation, train_bc)
 from actjepa_core.pretrain import METHODS, pretrain
-from actjepa_core.train import build_model, load_checkpoint, train_jepa
+from actjepa_core.methods.actjepa import build_model, load_checkpoint, train_jepa
 
 S = 16
 O, A, N = 3 * S * S, 4, 64

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from actjepa_core.config import JEPAConfig
-from actjepa_core.models import ACTJEPA, BCHead, MLPEncoder, Predictor
-from actjepa_core.train import build_model
+from actjepa_core.models import BCHead, MLPEncoder, Predictor
+from actjepa_core.methods.actjepa import ACTJEPA, build_model
 from actjepa_core.training import ema_update
 
 O, A, D = 28, 4, 32

@@ -22,7 +22,7 @@ from actjepa_core.policies import (
 from actjepa_core.probes import probe_representation, ridge_r2, torch_embedder
 from actjepa_core.rollout import run_episodes
 from actjepa_core.seeds import episode_seeds
-from actjepa_core.train import build_model
+from actjepa_core.methods.actjepa import build_model
 
 
 @pytest.fixture(scope="module")

@@ -166,7 +166,7 @@ def test_train_jepa_moves_the_target_toward_the_online_encoder():
     t = tau * o0 + (1 - tau) * o1 with o0 the shared initial weights, so o0 recovered from
     either run must agree, and the target must differ from the online encoder.
     """
-    from actjepa_core.train import train_jepa
+    from actjepa_core.methods.actjepa import train_jepa
 
     runs = {tau: train_jepa(cfg(steps=5, tau_fixed=tau), *DATA, progress=False, until=1)[0]
             for tau in (0.5, 0.25)}
@@ -198,7 +198,7 @@ def test_a_reloaded_model_computes_what_the_saved_one_did(method, tmp_path):
     """``load_pretrained`` skipping ``load_state_dict`` passed every test before this one
     (the reload test compared shapes only)."""
     from actjepa_core.pretrain import load_pretrained
-    from actjepa_core.train import save_checkpoint
+    from actjepa_core.methods.actjepa import save_checkpoint
 
     model, hist = pretrain(method, cfg(steps=5), *DATA)
     path = save_checkpoint(tmp_path / f"{method}.pt", model, model.cfg, hist, 5)

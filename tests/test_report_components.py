@@ -12,7 +12,7 @@ import torch
 from actjepa_core import report_components as rc
 from actjepa_core.config import INJECTIONS, JEPAConfig
 from actjepa_core.models import BCHead
-from actjepa_core.train import build_model
+from actjepa_core.methods.actjepa import build_model
 
 TINY = JEPAConfig(obs_dim=3, action_dim=2, repr_dim=4, enc_hidden=(5,), act_hidden=3,
                   pred_hidden=2, pred_depth=2)

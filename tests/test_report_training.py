@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import claims, monitor, report_training as rt, train, training
+from actjepa_core import claims, monitor, report_training as rt, training
+from actjepa_core.methods import actjepa
 from actjepa_core.config import JEPAConfig
 from actjepa_core.profiles import get_profile
 from actjepa_core.report_article import FULL, NO_EMA
@@ -23,7 +24,7 @@ NAN = math.nan
 def history(loss: list[float], every: int, erank: list[float] | None = None,
             drift: list[float] | None = None, collapsed: list[float] | None = None
             ) -> pd.DataFrame:
-    """A history shaped like ``train.train_jepa``'s: one row per step from 1, the monitor's
+    """A history shaped like ``actjepa.train_jepa``'s: one row per step from 1, the monitor's
     columns only on every ``every``-th step (and the last), given there in order."""
     n = len(loss)
     steps = np.arange(1, n + 1)
@@ -123,7 +124,7 @@ def small_cfg(**kw) -> JEPAConfig:
 def test_gradient_and_ema_checks_count_the_parameters_and_catch_a_wrong_update(monkeypatch):
     obs, act, nxt = toy_data()
     cfg = small_cfg()
-    fresh = train.build_model(cfg)
+    fresh = actjepa.build_model(cfg)
     n_online = len(list(fresh.trainable_parameters()))
     n_target = len(list(fresh.target_encoder.parameters()))
     table = rt.gradient_and_ema_checks(cfg, obs, act, nxt)["result"]

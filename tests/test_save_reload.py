@@ -10,7 +10,7 @@ from actjepa_core.config import JEPAConfig
 from actjepa_core.data import demonstrations
 from actjepa_core.methods import registry
 from actjepa_core.pretrain import METHODS, load_pretrained, method_config, pretrain
-from actjepa_core.train import save_checkpoint
+from actjepa_core.methods.actjepa import save_checkpoint
 from helpers import A, O, toy_data
 
 SMALL = {"act": dict(d_model=16, n_heads=2, dim_feedforward=32, latent_dim=4, encoder_hidden=(16,)),

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from actjepa_core.config import JEPAConfig
-from actjepa_core.train import load_checkpoint, save_checkpoint, train_jepa
+from actjepa_core.methods.actjepa import load_checkpoint, save_checkpoint, train_jepa
 from actjepa_core.training import cosine_tau_schedule, ema_update, lr_factor, make_optimizer
 from helpers import A, O, toy_data
 
@@ -187,7 +187,7 @@ def test_empty_training_data_is_refused():
 def test_every_checkpoint_holds_the_history_up_to_its_step(tmp_path, monkeypatch):
     """A checkpoint between two monitor readings must still carry every step's row: a run
     killed right after it resumes with its whole history."""
-    import actjepa_core.train as train_module
+    import actjepa_core.methods.actjepa as train_module
 
     seen = []
     real = train_module.save_checkpoint

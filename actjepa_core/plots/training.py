@@ -1,6 +1,6 @@
 """Seaborn figures of ACT-JEPA pretraining: loss, schedules, drift and collapse monitoring.
 
-Every function takes the history ``DataFrame`` of ``train.train_jepa`` (one row per step;
+Every function takes the history ``DataFrame`` of ``methods.actjepa.train_jepa`` (one row per step;
 the collapse columns are filled every ``monitor_every`` steps), or several of them stacked by
 ``analysis.stack_histories``, and returns a figure with a title, axis labels with units and a legend.
 """

@@ -1,5 +1,10 @@
-"""The article's ACT-JEPA: its trainer (the EMA target step around ``training.fit``), its
-resumable checkpoints and its model builder.
+"""The article's ACT-JEPA (seeds 001/003): a next-step, action-conditioned latent model.
+
+``ACTJEPA`` holds the online encoder f, its EMA copy f_bar, the action encoder h and the
+predictor g (``models``), with the loss ``|| g(f(o_t), h(a_t)) - sg[f_bar(o_{t+1})] ||^2``
+(``objectives.latent_loss``); ``train_jepa`` trains it (the EMA target step around
+``training.fit``); checkpoints resume a run exactly. ``passive`` is the same model with
+``action_injection="none"``.
 
 - The transitions live on the device as ONE tensor ``[obs | actions | next_obs]``; the
   column blocks of a batch are views.
@@ -16,6 +21,7 @@ resumable checkpoints and its model builder.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Iterator
@@ -26,12 +32,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
-from .config import JEPAConfig
-from .models import ACTJEPA, Encoder
-from .monitor import CollapseMonitor
-from .runtime import resolve_device, torch_settings
-from .training import (augment_rng, cosine_tau_schedule, ema_update, fit, history_dict,
+from ..config import JEPAConfig, check_bottleneck
+from ..models import ActionEncoder, Encoder, Predictor, check_transitions, make_encoder
+from ..monitor import CollapseMonitor
+from ..objectives import latent_loss, variance_covariance_loss
+from ..runtime import resolve_device, torch_settings
+from ..training import (augment_rng, cosine_tau_schedule, ema_update, fit, history_dict,
                        make_optimizer, read_payload, write_payload)
 
 MONITOR_BATCH = 1024
@@ -44,6 +52,98 @@ def _as_tensor(name: str, x: Any, device: torch.device) -> torch.Tensor:
     if t.dim() != 2:
         raise ValueError(f"{name} must be a 2-d array (N, width), got shape {tuple(t.shape)}")
     return t.to(device=device, dtype=torch.float32)
+
+
+class ACTJEPA(nn.Module):
+    """Online encoder, EMA target encoder, action encoder and predictor, with the loss.
+
+    ``forward(obs, actions, next_obs)`` returns ``(loss, logs)``; the caller runs the
+    optimiser and then ``training.ema_update(model.target_encoder, model.encoder, tau)``.
+    The target encoder starts as a deep copy of the encoder, has ``requires_grad=False`` and
+    is only evaluated under ``torch.no_grad``: it never receives gradients, it moves only by
+    the EMA. With ``cfg.ema=False`` the target is the online encoder under stop-gradient.
+    """
+
+    def __init__(self, cfg: JEPAConfig, encoder: Encoder | None = None):
+        super().__init__()
+        if encoder is None:
+            encoder = make_encoder(cfg)
+        if encoder.out_dim != cfg.repr_dim:
+            raise ValueError(
+                f"encoder.out_dim={encoder.out_dim} differs from cfg.repr_dim={cfg.repr_dim}"
+            )
+        check_bottleneck(cfg)
+        self.cfg = cfg
+        self.encoder = encoder
+        self.target_encoder = copy.deepcopy(encoder)
+        self.target_encoder.requires_grad_(False)
+        self.target_encoder.eval()
+        self.action_encoder = (
+            ActionEncoder(cfg.action_dim, cfg.repr_dim, cfg.act_hidden)
+            if cfg.action_injection != "none" else None
+        )
+        self.predictor = Predictor(cfg.repr_dim, cfg.pred_hidden, cfg.pred_depth,
+                                   cfg.action_injection)
+
+    # -- parameters -------------------------------------------------------------------
+    def trainable_parameters(self) -> Iterator[nn.Parameter]:
+        """Parameters the optimiser updates (everything but the target encoder)."""
+        for module in (self.encoder, self.action_encoder, self.predictor):
+            if module is not None:
+                yield from module.parameters()
+
+    @property
+    def target_net(self) -> Encoder:
+        """The encoder producing targets: the EMA copy, or the online one when ema=False."""
+        return self.target_encoder if self.cfg.ema else self.encoder
+
+    def train(self, mode: bool = True) -> ACTJEPA:
+        super().train(mode)
+        self.target_encoder.eval()  # the target is never in training mode (matters for BN)
+        return self
+
+    # -- checks ----------------------------------------------------------------------
+    def check_inputs(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
+                     next_obs: torch.Tensor | None = None) -> None:
+        """Raise ValueError on wrong widths, mismatched batch sizes or NaN/inf values."""
+        check_transitions(self.encoder, self.cfg.action_dim, obs, actions, next_obs)
+
+    # -- the model -------------------------------------------------------------------
+    def encode(self, obs: torch.Tensor) -> torch.Tensor:
+        """Online representation ``s = f(obs)``, shape (B, D)."""
+        return self.encoder(obs)
+
+    def predict(self, s: torch.Tensor, actions: torch.Tensor | None) -> torch.Tensor:
+        """One latent step ``g(s, h(a))``; apply repeatedly for multi-step rollouts (MPC)."""
+        e = self.action_encoder(actions) if self.action_encoder is not None else None
+        return self.predictor(s, e)
+
+    @torch.no_grad()
+    def target(self, next_obs: torch.Tensor) -> torch.Tensor:
+        """Prediction target ``sg[f_bar(next_obs)]``."""
+        return self.target_net(next_obs)
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor,
+                check: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Latent prediction loss of a batch of transitions, and detached logs.
+
+        With ``cfg.vc_weight > 0`` the loss is ``latent + vc_weight * vc`` where ``vc`` is
+        ``variance_covariance_loss`` of the online embeddings ``f(obs)``; the logs then hold
+        ``loss`` (the total), ``latent`` and ``vc``.
+
+        ``check=False`` skips the input checks (the training loop checks the whole dataset
+        once instead of every batch).
+        """
+        if check:
+            self.check_inputs(obs, actions, next_obs)
+        s = self.encode(obs)
+        loss = latent_loss(self.predict(s, actions), self.target(next_obs),
+                           normalize=self.cfg.normalize_loss)
+        if self.cfg.vc_weight <= 0:
+            return loss, {"loss": loss.detach()}
+        vc = variance_covariance_loss(s)
+        total = loss + self.cfg.vc_weight * vc
+        return total, {"loss": total.detach(), "latent": loss.detach(), "vc": vc.detach()}
 
 
 def build_model(cfg: JEPAConfig, encoder: Encoder | None = None) -> ACTJEPA:

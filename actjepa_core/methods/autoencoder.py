@@ -1,0 +1,29 @@
+"""The article's autoencoder baseline: the encoder trained to reconstruct its own input."""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import JEPAConfig
+from ..models import RepresentationModel, MLPDecoder
+from ..objectives import reconstruction_loss
+
+
+class Autoencoder(RepresentationModel):
+    """Autoencoder baseline: ``reconstruction_loss(decoder(f(o_t)), o_t)``.
+
+    The decoder mirrors the encoder (hidden widths reversed). Actions and ``o_{t+1}`` are
+    accepted by ``forward`` for a uniform interface and ignored.
+    """
+
+    def __init__(self, cfg: JEPAConfig):
+        super().__init__(cfg)
+        self.decoder = MLPDecoder(cfg.repr_dim, cfg.obs_dim, tuple(reversed(cfg.enc_hidden)))
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor | None = None,
+                next_obs: torch.Tensor | None = None, check: bool = True
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if check:
+            self.check_inputs(obs)
+        loss = reconstruction_loss(self.decoder(self.encoder(obs)), obs)
+        return loss, {"loss": loss.detach()}
