@@ -20,7 +20,7 @@ import pandas as pd
 from . import claims, monitor
 from .audit_paper import metaworld_claims, paper_claims
 from .analysis import as_state_tasks, fmt_ci, paired_difference, with_task_average
-from .config import JEPAConfig
+from .methods.actjepa import JEPAConfig
 from .evaluate import summarize
 from .models import mlp
 from .suites import BASELINES, NOISE_METHODS

@@ -34,13 +34,14 @@ import pandas as pd
 from .analysis import paired_difference, with_task_average
 from .gate import gate_failure
 from .meta_world import per_task
+from .methods.registry import row_label
 from .stats import hierarchical_mean_ci
 from .verdicts import (claim_row, difference_verdict, equivalence_verdict, fmt_points, gated,
                        number_verdict, percentile_interval)
 from .claims import PAPER, PAPER_METAWORLD_AVERAGE
 
 JEPA, ACT, DP = "actjepa_paper", "act", "diffusion_policy"
-NAMES = {JEPA: "ACT-JEPA (paper)", ACT: "ACT", DP: "Diffusion Policy"}
+NAMES = {m: row_label(m) for m in (JEPA, ACT, DP)}
 BOOTSTRAP = 4000
 """Resamples of the bootstrap over training seeds behind the world-model interval."""
 

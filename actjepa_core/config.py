@@ -1,16 +1,21 @@
-"""One dataclass configures an ACT-JEPA model and its pretraining run.
+"""The fields the article's representation methods share, as two config bases.
 
-CleanRL style: every field carries a one-line docstring right below it, so the config is its
-own documentation, and ``__post_init__`` refuses bad values with a message that says what to
-change. Defaults follow the hyperparameter table of the ACT-JEPA seed (section 5): D = 128,
-encoder MLP 256-256, action encoder 2-layer MLP with 128 hidden units, predictor with a
-bottleneck narrower than D, AdamW at 1e-3 with 10 % linear warmup then cosine decay, batch
-256, EMA momentum annealed from 0.996 to 1 with a cosine schedule.
+``RepresentationConfig`` is what every one of them has: the task's widths, the encoder
+(an MLP on states, a CNN on frames) and, from ``training.TrainingConfig``, the optimiser.
+``PredictorConfig`` adds the action encoder h and the predictor g of the methods that
+predict from an action (ACT-JEPA, passive prediction, the reconstruction ablation). Each
+method's own config subclasses one of them in its module under ``methods`` and adds only
+the fields it uses.
+
+CleanRL style: every field carries a one-line docstring right below it, and
+``__post_init__`` refuses bad values with a message that says what to change. Defaults
+follow the hyperparameter table of the ACT-JEPA seed (section 5): D = 128, encoder MLP
+256-256, action encoder 2-layer MLP with 128 hidden units, predictor with a bottleneck
+narrower than D, AdamW at 1e-3 with 10 % linear warmup then cosine decay, batch 256.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -29,29 +34,13 @@ PIXEL_FIELDS = ("frame_size", "augment")
 key and checkpoint were written before they existed and must keep matching."""
 
 
-def check_bottleneck(cfg: JEPAConfig) -> None:
-    """The predictor's hidden width must be narrower than D with the bottleneck and at least
-    D without it; the config checks it when made and the model again when built (a config
-    changed in place after ``__post_init__`` would otherwise train the wrong ablation)."""
-    if cfg.bottleneck and cfg.pred_hidden >= cfg.repr_dim:
-        raise ValueError(
-            f"with bottleneck=True the predictor hidden width must be narrower than "
-            f"repr_dim={cfg.repr_dim}, got pred_hidden={cfg.pred_hidden}; lower "
-            f"pred_hidden or set bottleneck=False for the no-bottleneck ablation"
-        )
-    if not cfg.bottleneck and cfg.pred_hidden < cfg.repr_dim:
-        raise ValueError(
-            f"with bottleneck=False the predictor must be at least as wide as "
-            f"repr_dim={cfg.repr_dim}, got pred_hidden={cfg.pred_hidden}; raise "
-            f"pred_hidden (e.g. {max(*cfg.enc_hidden, cfg.repr_dim)}) or leave it None"
-        )
-
-
 @dataclass(kw_only=True)
-class JEPAConfig(TrainingConfig):
-    """Model and training hyperparameters of ACT-JEPA pretraining (the optimiser fields are
-    ``training.TrainingConfig``'s)."""
+class RepresentationConfig(TrainingConfig):
+    """A representation pretrained on transitions, then frozen under a policy head: the
+    task's widths and the encoder (the optimiser fields are ``training.TrainingConfig``'s)."""
 
+    name: ClassVar[str] = ""
+    """Registry name of the method (set by each subclass)."""
     omit_at_default: ClassVar[tuple[str, ...]] = PIXEL_FIELDS
 
     obs_dim: int
@@ -59,35 +48,9 @@ class JEPAConfig(TrainingConfig):
     action_dim: int
     """Width A of the action vector (4 for the Fetch tasks), values in [-1, 1]."""
     repr_dim: int = 128
-    """Representation width D produced by the encoder (and predicted by the predictor)."""
+    """Representation width D produced by the encoder."""
     enc_hidden: tuple[int, ...] = (256, 256)
     """Hidden layer widths of the observation encoder MLP f."""
-    act_hidden: int = 128
-    """Hidden width of the 2-layer action encoder MLP h."""
-    pred_hidden: int | None = None
-    """Predictor hidden width; None -> 64 with the bottleneck, max(enc_hidden, D) without."""
-    pred_depth: int = 2
-    """Number of hidden layers of the predictor g (the article says 2-3 layer MLP)."""
-    bottleneck: bool = True
-    """Predictor hidden width must be < D; False is the "no bottleneck" ablation (width >= D)."""
-    action_injection: str = "concat"
-    """How the action embedding enters g: concat, add, film, or none (no action: passive)."""
-    normalize_loss: bool = False
-    """Compare l2-normalised prediction and target (cosine-like loss) instead of raw vectors."""
-    vc_weight: float = 0.0
-    """Weight of the VICReg variance/covariance regulariser on the online embeddings (0 = off)."""
-    ema: bool = True
-    """EMA target encoder; False = target is the online encoder under stop-gradient (ablation)."""
-    tau_start: float = 0.996
-    """EMA momentum at the first step, in [0, 1)."""
-    tau_end: float = 1.0
-    """EMA momentum at the last step (cosine schedule), in [0, 1]."""
-    tau_fixed: float | None = None
-    """Constant EMA momentum in [0, 1) overriding the schedule (the tau=0.99 / 0.9999 ablations)."""
-    view_noise: float = 0.1
-    """Contrastive baseline: std of the Gaussian noise making each view, in standardised units."""
-    temperature: float = 0.1
-    """Contrastive baseline: temperature of the InfoNCE (NT-Xent) loss."""
     steps: int = 5000
     """Optimiser steps (the article's pretraining budget)."""
     monitor_every: int = 250
@@ -102,33 +65,13 @@ class JEPAConfig(TrainingConfig):
 
     def __post_init__(self) -> None:
         self.enc_hidden = tuple(int(w) for w in self.enc_hidden)
-        if self.pred_hidden is None:
-            self.pred_hidden = 64 if self.bottleneck else max(*self.enc_hidden, self.repr_dim)
         super().__post_init__()
-        for name in ("obs_dim", "action_dim", "repr_dim", "act_hidden", "pred_hidden", "pred_depth"):
+        for name in ("obs_dim", "action_dim", "repr_dim"):
             positive_int(self, name)
         if not self.enc_hidden or any(w <= 0 for w in self.enc_hidden):
             raise ValueError(
                 f"enc_hidden must be a non-empty tuple of positive widths, got {self.enc_hidden!r}"
             )
-        if self.action_injection not in INJECTIONS:
-            raise ValueError(
-                f"action_injection must be one of {INJECTIONS}, got {self.action_injection!r}"
-            )
-        check_bottleneck(self)
-        if not 0.0 <= self.tau_start < 1.0:
-            raise ValueError(f"tau_start must lie in [0, 1), got {self.tau_start}")
-        if not 0.0 <= self.tau_end <= 1.0:
-            raise ValueError(f"tau_end must lie in [0, 1], got {self.tau_end}")
-        if self.tau_fixed is not None and not 0.0 <= self.tau_fixed < 1.0:
-            raise ValueError(f"tau_fixed must be None or lie in [0, 1), got {self.tau_fixed}")
-        if not (math.isfinite(self.vc_weight) and self.vc_weight >= 0):
-            raise ValueError(f"vc_weight must be a finite number >= 0 (0 = off), got {self.vc_weight}")
-        if not (math.isfinite(self.view_noise) and self.view_noise > 0):
-            raise ValueError(f"view_noise must be positive (identical views make the contrastive "
-                             f"task trivial), got {self.view_noise}")
-        if not (math.isfinite(self.temperature) and self.temperature > 0):
-            raise ValueError(f"temperature must be positive, got {self.temperature}")
         self._check_pixels()
 
     def _check_pixels(self) -> None:
@@ -151,3 +94,50 @@ class JEPAConfig(TrainingConfig):
                              f"{self.frame_size}**2 = {3 * self.frame_size ** 2} values, but "
                              f"obs_dim={self.obs_dim}; set obs_dim to the task's obs_dim and "
                              f"frame_size to its frame_size (frame_size=0 for a state task)")
+
+
+@dataclass(kw_only=True)
+class PredictorConfig(RepresentationConfig):
+    """A representation method that predicts from an action: the action encoder h and the
+    predictor g on top of the encoder."""
+
+    act_hidden: int = 128
+    """Hidden width of the 2-layer action encoder MLP h."""
+    pred_hidden: int | None = None
+    """Predictor hidden width; None -> 64 with the bottleneck, max(enc_hidden, D) without."""
+    pred_depth: int = 2
+    """Number of hidden layers of the predictor g (the article says 2-3 layer MLP)."""
+    bottleneck: bool = True
+    """Predictor hidden width must be < D; False is the "no bottleneck" ablation (width >= D)."""
+    action_injection: str = "concat"
+    """How the action embedding enters g: concat, add, film, or none (no action: passive)."""
+
+    def __post_init__(self) -> None:
+        if self.pred_hidden is None:
+            self.pred_hidden = 64 if self.bottleneck else max(*self.enc_hidden, self.repr_dim)
+        super().__post_init__()
+        for name in ("act_hidden", "pred_hidden", "pred_depth"):
+            positive_int(self, name)
+        if self.action_injection not in INJECTIONS:
+            raise ValueError(
+                f"action_injection must be one of {INJECTIONS}, got {self.action_injection!r}"
+            )
+        check_bottleneck(self)
+
+
+def check_bottleneck(cfg: PredictorConfig) -> None:
+    """The predictor's hidden width must be narrower than D with the bottleneck and at least
+    D without it; the config checks it when made and the model again when built (a config
+    changed in place after ``__post_init__`` would otherwise train the wrong ablation)."""
+    if cfg.bottleneck and cfg.pred_hidden >= cfg.repr_dim:
+        raise ValueError(
+            f"with bottleneck=True the predictor hidden width must be narrower than "
+            f"repr_dim={cfg.repr_dim}, got pred_hidden={cfg.pred_hidden}; lower "
+            f"pred_hidden or set bottleneck=False for the no-bottleneck ablation"
+        )
+    if not cfg.bottleneck and cfg.pred_hidden < cfg.repr_dim:
+        raise ValueError(
+            f"with bottleneck=False the predictor must be at least as wide as "
+            f"repr_dim={cfg.repr_dim}, got pred_hidden={cfg.pred_hidden}; raise "
+            f"pred_hidden (e.g. {max(*cfg.enc_hidden, cfg.repr_dim)}) or leave it None"
+        )

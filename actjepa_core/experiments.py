@@ -32,29 +32,25 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .config import JEPAConfig
 from .data import Demonstrations, demonstrations
 from .envs import get_task, state_spec
 from .evaluate import evaluate_policy
 from .chunked import ChunkedPolicy
 from .methods import registry
 from .monitor import CollapseWarning
-from .methods.base import PolicyConfig
 from .policies import BCConfig, LatentMPC, LatentNN, MPCConfig, train_bc
-from .pretrain import METHODS as PRETRAIN_METHODS
-from .pretrain import load_pretrained, method_config, pretrain
 from .cache import file_lock, quarantine, write_csv_atomic
 from .executors import check_executor, open_executor
 from .probes import action_fit, future_probe, probe_representation, torch_embedder
 from .runtime import resolve_device
 from .gate import LATENT_COLUMNS
 from .seeds import SPLITS
-from .methods.actjepa import save_checkpoint
 
-METHODS = ("raw", *PRETRAIN_METHODS, *registry.METHODS)
-"""Methods of a run: ``raw`` = no pretraining (the BC head sees the observation), the
-pretraining methods of ``pretrain``, and the chunked policies of ``methods`` (trained end to
-end, then run as they are: protocol ``policy``)."""
+METHODS = ("raw", *registry.METHODS)
+"""Methods of a run: ``raw`` = no pretraining (the BC head sees the observation), and every
+method of the registry: the article's representations (pretrained, then frozen under a
+protocol) and the chunked policies (trained end to end, then run as they are: protocol
+``policy``)."""
 CACHE_VERSION = 2
 """Bump when a change of code (not of config) changes what a cached run would compute."""
 PROTOCOLS = ("bc", "nn", "mpc", "policy")
@@ -90,7 +86,7 @@ class RunSpec:
     bc_steps: int = 3000
     """BC head optimiser steps."""
     jepa: tuple[tuple[str, object], ...] = ()
-    """Overrides of JEPAConfig fields, as sorted (name, value) pairs."""
+    """Overrides of a representation method's config fields, as sorted (name, value) pairs."""
     bc: tuple[tuple[str, object], ...] = ()
     """Overrides of BCConfig fields, as sorted (name, value) pairs."""
     mpc: tuple[tuple[str, object], ...] = ()
@@ -130,13 +126,13 @@ class RunSpec:
         if self.is_chunked:
             self._check_chunked()
         elif self.method != "raw":
-            self.jepa_config()
+            self.method_config()
         if self.protocol == "policy" and not self.is_chunked:
             raise ValueError(f"protocol 'policy' runs a chunked method's own policy; {self.method!r} "
-                             f"is not one (choose one of {list(registry.METHODS)})")
+                             f"is not one (choose one of {list(registry.names('policy'))})")
         if self.policy and not self.is_chunked:
             raise ValueError(f"policy overrides {dict(self.policy)} are for the chunked methods "
-                             f"{list(registry.METHODS)}, not {self.method!r}")
+                             f"{list(registry.names('policy'))}, not {self.method!r}")
 
     def _check_values(self) -> None:
         if self.n_demos < 1 or self.eval_episodes < 1:
@@ -155,7 +151,7 @@ class RunSpec:
         state, which a frame does not have, and the chunked methods are state-only here."""
         if self.is_chunked:
             raise ValueError(f"{self.method!r} runs on state observations only; on pixels choose "
-                             f"one of {[m for m in METHODS if m not in registry.METHODS]}")
+                             f"one of {['raw', *registry.names('representation')]}")
         if self.protocol == "mpc":
             raise ValueError("latent MPC plans toward the goal part of a state observation; a "
                              "frame has none: use protocol 'bc' or 'nn' on pixels")
@@ -165,23 +161,28 @@ class RunSpec:
             raise ValueError(f"a chunked method runs its own policy ('policy') or a BC head on its "
                              f"encoder ('bc'), not {self.protocol!r}")
         if self.jepa:
-            raise ValueError(f"jepa overrides {dict(self.jepa)} are for the pretraining methods; "
+            raise ValueError(f"jepa overrides {dict(self.jepa)} are for the representation methods; "
                              f"{self.method!r} takes its fields in 'policy'")
-        cfg = self.policy_config()
+        cfg = self.method_config()
         cfg.check_episode(get_task(self.task).max_episode_steps)
         if self.protocol == "bc" and not registry.get_method(self.method).has_encoder:
             raise ValueError(f"{self.method!r} has no observation encoder to put a BC head on")
 
     @property
     def is_chunked(self) -> bool:
-        """A chunked policy method of ``methods`` (trained end to end, no pretraining)."""
-        return self.method in registry.METHODS
+        """A chunked policy of the registry (trained end to end, no pretraining)."""
+        return self.method != "raw" and registry.get_method(self.method).kind == "policy"
 
-    def policy_config(self) -> PolicyConfig:
-        """The config of this run's chunked method (seeded with the run's seed)."""
-        if not self.is_chunked:
-            raise ValueError(f"{self.method!r} is not a chunked policy method")
-        return registry.make_config(self.method, self.task, seed=self.seed, **dict(self.policy))
+    def method_config(self):
+        """This run's method config (``registry.make_config``): the task's widths, the run's
+        seed and the spec's overrides (``policy`` for a chunked policy; ``jepa`` and the
+        pretraining budget for a representation)."""
+        if self.method == "raw":
+            raise ValueError("raw trains no method: its BC head sees the observation itself")
+        if self.is_chunked:
+            return registry.make_config(self.method, self.task, seed=self.seed, **dict(self.policy))
+        return registry.make_config(self.method, self.task, steps=self.pretrain_steps,
+                                    seed=self.seed, **dict(self.jepa))
 
     def key(self) -> str:
         """Hash of every field but the label: the cache file name of this run's results.
@@ -205,30 +206,20 @@ class RunSpec:
                            "mpc": dataclasses.asdict(MPCConfig(seed=self.seed, **dict(self.mpc))),
                            "cache_version": CACHE_VERSION}
         if self.is_chunked:  # the resolved config: a changed default is a new run
-            out["resolved"]["policy"] = self.policy_config().to_dict()
+            out["resolved"]["policy"] = self.method_config().to_dict()
         return out
 
     def _pretrain_identity(self) -> dict[str, object]:
         fields = ("task", "method", "seed", "n_demos", "demo_action_noise", "demo_obs_noise")
         out: dict[str, object] = {f: getattr(self, f) for f in fields}
-        out["jepa"] = None if self.method == "raw" or self.is_chunked else self.jepa_config().to_dict()
+        # the key's two shapes: a representation's config under "jepa" (in the shape of the
+        # one config the article's methods once shared), a policy's under "policy"
+        out["jepa"] = (None if self.method == "raw" or self.is_chunked
+                       else registry.article_key(self.method_config()))
         if self.is_chunked:
-            out["policy"] = self.policy_config().to_dict()
+            out["policy"] = self.method_config().to_dict()
         out["cache_version"] = CACHE_VERSION
         return out
-
-    def jepa_config(self) -> JEPAConfig:
-        """The pretraining config of this run, as the method trains it."""
-        if self.is_chunked:
-            raise ValueError(f"{self.method!r} is a chunked policy: see policy_config()")
-        spec_t = get_task(self.task)
-        if "frame_size" in dict(self.jepa):
-            raise ValueError(f"jepa override frame_size={dict(self.jepa)['frame_size']}: the frame "
-                             f"size comes from the task name (e.g. 'push-pixels32'), not an override")
-        frames = {"frame_size": spec_t.frame_size} if spec_t.is_pixels else {}
-        cfg = JEPAConfig(obs_dim=spec_t.obs_dim, action_dim=spec_t.action_dim,
-                         steps=self.pretrain_steps, seed=self.seed, **frames, **dict(self.jepa))
-        return method_config(self.method, cfg)
 
     def pretrain_key(self) -> str:
         """Hash of what decides pretraining only (shared by runs that differ after it)."""
@@ -396,19 +387,13 @@ class Runner:
             loaded = self._load_model(spec, path)
             if loaded is not None:
                 return loaded
-            if spec.is_chunked:
-                model, history = registry.train_policy(spec.policy_config(), d)
-                registry.save_policy(path, model, history)
-                return model, history
-            cfg = spec.jepa_config()
-            o, a, o_next = d.transitions()
             with warnings.catch_warnings():
                 # every monitor reading, flagged or not, is kept in the history the chapters
                 # read (chapter 4 judges collapse from it); a warning printed by a worker of a
                 # sweep would only reach a notebook's output, where no one can act on it
                 warnings.simplefilter("ignore", CollapseWarning)
-                model, history = pretrain(spec.method, cfg, o, a, o_next)
-            save_checkpoint(path, model, model.cfg, history, cfg.steps)
+                model, history = registry.train(spec.method_config(), d)
+            registry.save(path, model, history)
             return model, history
 
     @staticmethod
@@ -418,10 +403,7 @@ class Runner:
         if not path.exists():
             return None
         try:
-            if spec.is_chunked:
-                loaded = registry.load_policy(path)
-            else:
-                loaded = load_pretrained(path, spec.method)
+            loaded = registry.load(path, spec.method)
         except (ValueError, RuntimeError, KeyError) as e:  # unreadable, version, shapes
             quarantine(path, f"checkpoint does not load ({e})")
             return None
@@ -588,7 +570,7 @@ def latent_readings(history: pd.DataFrame | None) -> dict[str, float]:
 def _config_difference(stored: object, spec: RunSpec) -> str | None:
     """The first field where a checkpoint's stored config differs from the one ``spec``
     trains (None when they agree): a checkpoint copied under another run's key is caught."""
-    want = spec.policy_config() if spec.is_chunked else spec.jepa_config()
+    want = spec.method_config()
     a, b = (json.loads(json.dumps(c.to_dict(), default=str)) for c in (stored, want))
     for name in sorted(set(a) | set(b)):
         if a.get(name) != b.get(name):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import INJECTIONS, JEPAConfig
+from .config import INJECTIONS, RepresentationConfig
 
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, act: type[nn.Module] = nn.ReLU
@@ -168,7 +168,7 @@ class ConvEncoder(Encoder):
         return self.head(self.torso(x))
 
 
-def make_encoder(cfg: JEPAConfig) -> Encoder:
+def make_encoder(cfg: RepresentationConfig) -> Encoder:
     """The observation encoder a config asks for: ``ConvEncoder`` over frames when
     ``cfg.frame_size > 0``, else ``MLPEncoder`` (every method builds its encoder here, so
     all of them share one architecture per observation kind)."""
@@ -275,7 +275,7 @@ class RepresentationModel(nn.Module):
     ``recon``): an online encoder ``f`` (``make_encoder(cfg)``, the same architecture as
     ACT-JEPA's), input checks, and the optimised parameters."""
 
-    def __init__(self, cfg: JEPAConfig):
+    def __init__(self, cfg: RepresentationConfig):
         super().__init__()
         self.cfg = cfg
         self.encoder: Encoder = make_encoder(cfg)

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import JEPAConfig
+from .config import RepresentationConfig
 from .data import NormStats
 from .envs import ObsLayout, check_flat_obs
 from .models import BCHead, ConvEncoder, Encoder
@@ -46,9 +46,9 @@ FEATURE_ROWS = 1024
 """Frames a frozen pixel encoder embeds at once: the features of a whole dataset are computed
 in chunks of this many rows, so memory stays bounded whatever the number of demonstrations."""
 
-RAW_PIXEL_DIM = next(f.default for f in fields(JEPAConfig) if f.name == "repr_dim")
+RAW_PIXEL_DIM = next(f.default for f in fields(RepresentationConfig) if f.name == "repr_dim")
 """Output width of raw pixel BC's own ``ConvEncoder``: the D of the pretrained encoders
-(``JEPAConfig.repr_dim``'s default, 128), so the raw row differs from them only by training."""
+(``RepresentationConfig.repr_dim``'s default, 128), so the raw row differs from them only by training."""
 
 
 def is_pixel_layout(layout: ObsLayout) -> bool:

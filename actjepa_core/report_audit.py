@@ -109,10 +109,9 @@ def claimed_minus_ours(table: pd.DataFrame) -> pd.Series:
     ACT-JEPA + BC and for the other methods together: whether the article leans one way.
     A group with no measured cell is NaN."""
     cells = success_cells(table)
-    group = cells.label.eq(BASELINES["actjepa"]).map({True: "ACT-JEPA + BC",
-                                                       False: "other methods"})
-    return ((cells.claimed_value - cells.value).groupby(group).mean()
-            .reindex(["ACT-JEPA + BC", "other methods"]))
+    act = BASELINES["actjepa"]
+    group = cells.label.eq(act).map({True: act, False: "other methods"})
+    return (cells.claimed_value - cells.value).groupby(group).mean().reindex([act, "other methods"])
 
 
 def _gap_words(gap: float) -> str:

@@ -16,9 +16,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .config import INJECTIONS, JEPAConfig
+from .config import INJECTIONS
 from .objectives import latent_loss
-from .methods.actjepa import ACTJEPA, build_model
+from .methods.actjepa import ACTJEPA, JEPAConfig, build_model
 
 PREDICTOR_INPUT = {"concat": "[s_t; e_a]", "add": "s_t + e_a", "film": "s_t", "none": "s_t"}
 """How the shape table names the predictor's input under each action injection."""

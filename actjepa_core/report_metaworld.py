@@ -22,6 +22,7 @@ from .experts import make_expert
 from .gate import CURVE_FACTOR, convergence_check
 from .profiles import get_profile
 from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, per_task, task_names_of
+from .methods.registry import row_label
 from .rollout import run_episodes
 from .seeds import episode_seeds
 from .stats import wilson_interval
@@ -32,7 +33,7 @@ EXPERT_FLOOR = 0.8
 """A task whose expert succeeds in fewer episodes than this would be replaced (issue 24): its
 demonstrations would be too few and too narrow to judge a learner by."""
 
-REPORTED: dict[str, float] = {"ACT-JEPA (paper)": PAPER_METAWORLD_AVERAGE}
+REPORTED: dict[str, float] = {row_label("actjepa_paper"): PAPER_METAWORLD_AVERAGE}
 """The paper's reported Meta-World averages (15 tasks) by method label: only ACT-JEPA's is in
 a source we could read; the other cells stay empty rather than guessed."""
 
@@ -136,7 +137,7 @@ def average_table(avg: pd.DataFrame) -> Styler:
 
 def average_sentence(avg: pd.DataFrame) -> str:
     """Where ACT-JEPA (paper)'s measured average falls against the paper's reported one."""
-    label = "ACT-JEPA (paper)"
+    label = row_label("actjepa_paper")
     if label not in avg.index:
         return f"No {label} rows: nothing to set against the paper's {fmt_pct(REPORTED[label])}."
     r = avg.loc[label]

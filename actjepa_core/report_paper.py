@@ -30,7 +30,7 @@ from .evaluate import summarize
 from .suites import DP_DIAGNOSIS, PAPER_CHUNKED, PAPER_METHODS
 from .verdicts import fmt_points
 
-ORDER = ("raw BC (no pretraining)", "ACT", "Diffusion Policy", "ACT-JEPA (paper)")
+ORDER = tuple(PAPER_METHODS.values())
 """Row order of the chunked comparison's tables (the labels of ``suites.PAPER_METHODS``)."""
 
 
@@ -169,10 +169,10 @@ def lead_table(rows: pd.DataFrame, treatment: str = "actjepa_paper",
     table = pd.concat(out, ignore_index=True)
     table["cell"] = [tables.points_cell(d, lo, hi)
                      for d, lo, hi in zip(table.difference, table.ci_low, table.ci_high)]
-    names = {"act": "ACT", "diffusion_policy": "Diffusion Policy", "raw": "raw BC"}
-    table = table.assign(control=table.control.map(names)).rename(
-        columns={"control": "ACT-JEPA (paper) minus"})
-    return tables.stacked(table, "ACT-JEPA (paper) minus", "task",
+    names = {m: registry.row_label(m) for m in controls}
+    minus = f"{registry.row_label('actjepa_paper')} minus"
+    table = table.assign(control=table.control.map(names)).rename(columns={"control": minus})
+    return tables.stacked(table, minus, "task",
                           index_order=[names[c] for c in controls],
                           column_order=tables.TASK_COLUMNS)
 
@@ -227,8 +227,9 @@ def action_fit_table(world_model: pd.DataFrame) -> pd.DataFrame:
                          columns=list(dict.fromkeys(runs.task)))
 
 
-def blind_decoder_sentence(world_model: pd.DataFrame, treatment: str = "ACT-JEPA (paper)",
-                           reference: str = "ACT", ratio: float = 0.5) -> str:
+def blind_decoder_sentence(world_model: pd.DataFrame,
+                           treatment: str = registry.row_label("actjepa_paper"),
+                           reference: str = registry.row_label("act"), ratio: float = 0.5) -> str:
     """Names the tasks where ``treatment``'s action fit is below ``ratio`` times
     ``reference``'s (means over seeds), with both values and both encoders' future probe
     R^2 at j = 1."""
@@ -306,8 +307,9 @@ def versus_sentence(rows: pd.DataFrame, reference: str) -> str:
             f"clean), paired by training seed: " + "; ".join(parts) + ".")
 
 
-def data_efficiency_sentence(rows: pd.DataFrame, treatment: str = "ACT-JEPA (paper)",
-                             control: str = "ACT") -> str:
+def data_efficiency_sentence(rows: pd.DataFrame,
+                             treatment: str = registry.row_label("actjepa_paper"),
+                             control: str = registry.row_label("act")) -> str:
     """At each number of demonstrations, ``treatment`` minus ``control`` (clean, task average,
     paired by seed, 95% CI), with the same words as ``versus_sentence``."""
     clean = with_task_average(rows[rows.sigma == 0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .envs import TASKS
+from .methods.registry import row_label
 from .tables import HEADERS
 from .verdicts import POSITIONS
 
@@ -61,7 +62,7 @@ def extraction_paragraph(summary: pd.DataFrame, probes: pd.DataFrame) -> str:
     loses most against the raw observation."""
     by = summary.set_index(["task", "label"])["success"]
     tasks = [t for t in TASKS if t in set(summary.task)]
-    gap = {t: by[(t, "ACT-JEPA + BC")] - by[(t, "raw + BC")] for t in tasks}
+    gap = {t: by[(t, row_label("actjepa"))] - by[(t, "raw + BC")] for t in tasks}
     below = sum(g < 0 for g in gap.values())
     enc, raw = "ACT-JEPA encoder", "raw observation"
     task, target = most_lost(probes, enc, raw)
@@ -94,7 +95,7 @@ def lost_paragraph(probes: pd.DataFrame, table: pd.DataFrame, order: list[str]) 
     """Chapter 6: the state quantity the frozen ACT-JEPA encoder loses most against the raw
     observation, every representation's R² of it, both policies' success on that task, and
     whether the passive predictor (the same objective without the action) keeps more of it."""
-    act, raw, passive = "ACT-JEPA + BC", "raw BC (no pretraining)", "passive latent prediction + BC"
+    act, raw, passive = row_label("actjepa"), row_label("raw"), row_label("passive")
     task, target = most_lost(probes, act, raw)
     r2 = probes.set_index(["task", "target", "label"])["r2"]
     others = ", ".join(f"{m.split(' +')[0]} {r2[(task, target, m)]:.2f}" for m in order if m != act)

@@ -27,7 +27,7 @@ from pandas.io.formats.style import Styler
 
 from . import analysis, claims, data, envs, monitor, tables, training
 from .methods import actjepa
-from .config import JEPAConfig
+from .methods.actjepa import JEPAConfig
 from .profiles import Profile
 from .report_article import FULL, NO_EMA
 from .runtime import resolve_device

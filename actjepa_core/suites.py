@@ -12,16 +12,12 @@ from .envs import TASKS, pixel_task
 from .gate import CURVE_FACTOR
 from .experiments import RunSpec
 from .meta_world import MT15
+from .methods.registry import row_label
 from .profiles import Profile
 
-BASELINES: dict[str, str] = {
-    "raw": "raw BC (no pretraining)",
-    "autoencoder": "autoencoder + BC",
-    "contrastive": "contrastive + BC",
-    "passive": "passive latent prediction + BC",
-    "actjepa": "ACT-JEPA + BC",
-}
-"""The main table's methods: pretraining method -> row label."""
+BASELINES: dict[str, str] = {m: row_label(m) for m in
+                             ("raw", "autoencoder", "contrastive", "passive", "actjepa")}
+"""The main table's methods: pretraining method -> row label (the registry's)."""
 
 NOISE_SIGMAS = (0.0, 0.05, 0.10, 0.20, 0.30)
 """The protocol's test-time sensor-noise levels (standardised units, chapter 7): the levels
@@ -135,13 +131,10 @@ def extraction_probe_specs(P: Profile) -> list[RunSpec]:
 
 
 # ------------------------------------------------------------- the paper's formulation (11-12)
-PAPER_METHODS: dict[str, str] = {
-    "raw": BASELINES["raw"],
-    "act": "ACT",
-    "diffusion_policy": "Diffusion Policy",
-    "actjepa_paper": "ACT-JEPA (paper)",
-}
-"""The chunked comparison's methods -> row label; raw BC is the main table's own row."""
+PAPER_METHODS: dict[str, str] = {m: row_label(m) for m in
+                                 ("raw", "act", "diffusion_policy", "actjepa_paper")}
+"""The chunked comparison's methods -> row label (the registry's); raw BC is the main
+table's own row."""
 
 PAPER_DATA_METHODS = ("act", "actjepa_paper")
 """The methods of the chunked data-efficiency curve."""

@@ -3,10 +3,10 @@ shares, the optimiser and its schedules, the EMA update, the one loop (``fit``) 
 way a model is written to and read from disk (``write_payload`` / ``read_payload``).
 
 What a method adds lives with the method: its config subclasses ``TrainingConfig`` with the
-fields it uses, its model computes ``(loss, logs)`` of a batch, and its set-up hands both to
-``fit`` (``train.train_jepa`` and ``pretrain.pretrain`` for the article's representations,
-``policies.train_bc`` for a BC head, ``methods.registry.train_policy`` for the chunked
-policies).
+fields it uses, its model computes ``(loss, logs)`` of a batch, and ``methods.registry.train``
+hands both to ``fit`` (through ``registry.pretrain`` for the article's representations, and
+``methods.actjepa.train_jepa`` for ACT-JEPA's EMA target); ``policies.train_bc`` fits a BC
+head the same way.
 
 Why the loop looks the way it does (CPU first, where the book is built):
 

@@ -3,7 +3,7 @@ steps/s, inference time per action, evaluation env-steps/s against the bare env,
 CPU-minutes the chunked experiments add to the full profile.
 
 Every side runs in this one process on the same data and episodes. Training: the one loop
-(``registry.train_policy``'s ``fit``) for ``--steps`` steps at the profile's batch size.
+(``registry.train``'s ``fit``) for ``--steps`` steps at the profile's batch size.
 Inference: ``ChunkedPolicy`` on a batch of ``--num-envs`` observations, one call per env step
 (ACT and ACT-JEPA query every step and ensemble; Diffusion Policy samples every
 ``action_steps``). Evaluation: ``evaluate_policy`` against ``run_episodes`` with a constant
@@ -36,10 +36,10 @@ from actjepa_core.suites import EXPERIMENTS
 def time_training(name: str, demos, steps: int, batch: int, device: str) -> float:
     """Training steps/s of method ``name`` (model build and data excluded)."""
     cfg = registry.make_config(name, demos.task, steps=steps, batch_size=batch, device=device)
-    registry.train_policy(registry.make_config(name, demos.task, steps=2, batch_size=batch,
+    registry.train(registry.make_config(name, demos.task, steps=2, batch_size=batch,
                                                device=device), demos)  # warm-up
     t = time.perf_counter()
-    registry.train_policy(cfg, demos)
+    registry.train(cfg, demos)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     return steps / (time.perf_counter() - t)
@@ -79,7 +79,7 @@ def chunked_workload(profile: str, names: tuple[str, ...] = CHUNKED_EXPERIMENTS
             if s.pretrain_key() not in seen_models:
                 seen_models.add(s.pretrain_key())
                 work[s.method] = work.get(s.method, 0) + 1
-                work[f"{s.method} steps"] = work.get(f"{s.method} steps", 0) + s.policy_config().steps
+                work[f"{s.method} steps"] = work.get(f"{s.method} steps", 0) + s.method_config().steps
         out[name] = work
     return out
 
@@ -111,7 +111,7 @@ def main() -> None:
     for name in registry.METHODS:
         steps_per_s[name] = time_training(name, demos, args.steps, P.policy_batch, args.device)
         cfg = registry.make_config(name, args.task, steps=2, batch_size=8, device=args.device)
-        policy = ChunkedPolicy(registry.train_policy(cfg, demos)[0], demos.stats)
+        policy = ChunkedPolicy(registry.train(cfg, demos)[0], demos.stats)
         ms_per_action[name] = time_inference(policy, obs)
         t = time.perf_counter()
         evaluate_policy(args.task, policy, args.episodes, demos.stats, num_envs=args.num_envs)

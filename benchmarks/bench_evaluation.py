@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from actjepa_core.config import JEPAConfig
+from actjepa_core.methods.actjepa import JEPAConfig
 from actjepa_core.data import collect
 from actjepa_core.envs import get_task
 from actjepa_core.evaluate import evaluate_policy

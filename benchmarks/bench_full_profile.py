@@ -32,7 +32,7 @@ from actjepa_core.envs import get_task
 from actjepa_core.evaluate import evaluate_policy
 from actjepa_core.experiments import RunSpec
 from actjepa_core.policies import BCConfig, train_bc
-from actjepa_core.pretrain import pretrain
+from actjepa_core.methods.registry import pretrain
 from actjepa_core.profiles import get_profile
 from actjepa_core.rollout import shared_vector_env, run_episodes
 from actjepa_core.seeds import episode_seeds
@@ -79,10 +79,10 @@ def main() -> None:
 
     seconds: dict[str, float] = {}
     model = None
-    pretrain("actjepa", dataclasses.replace(probe, pretrain_steps=5).jepa_config(), o, a, o_next)  # warm-up
+    pretrain(dataclasses.replace(probe, pretrain_steps=5).method_config(), o, a, o_next)  # warm-up
     for method, count in pretrains.items():
-        cfg = dataclasses.replace(probe, method=method).jepa_config()
-        (m, _), t = timed(pretrain, method, cfg, o, a, o_next)
+        cfg = dataclasses.replace(probe, method=method).method_config()
+        (m, _), t = timed(pretrain, cfg, o, a, o_next)
         model = m if method == "actjepa" else model
         seconds[f"pretraining: {method}"] = t * count
         print(f"pretrain {method:>12}: {t:6.1f} s x {count}")

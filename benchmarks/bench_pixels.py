@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from actjepa_core import data, pixels, rollout
-from actjepa_core.config import JEPAConfig
 from actjepa_core.envs import get_task, make_env, pixel_task, state_spec
 from actjepa_core.policies import BCConfig, train_bc
-from actjepa_core.pretrain import pretrain
+from actjepa_core.methods import registry
+from actjepa_core.methods.registry import pretrain
 from actjepa_core.profiles import get_profile
 from actjepa_core.seeds import episode_seeds
 from actjepa_core.suites import BASELINES, pixel_specs
@@ -126,9 +126,9 @@ def train_rates(size: int, batch: int, steps: int) -> dict[str, float]:
             stats = data.NormStats(np.zeros(task.obs_dim, np.float32), np.ones(task.obs_dim, np.float32))
             train_bc(None, o, a, stats, task.layout, BCConfig(steps=steps, batch_size=batch, device="cpu"))
         else:
-            cfg = JEPAConfig(obs_dim=task.obs_dim, action_dim=4, frame_size=size, steps=steps,
-                             batch_size=batch, monitor_every=0, device="cpu")
-            pretrain(method, cfg, o, a, o2)
+            cfg = registry.make_config(method, task, steps=steps, batch_size=batch,
+                                       monitor_every=0, device="cpu")
+            pretrain(cfg, o, a, o2)
         rates[method] = steps / (time.perf_counter() - start)
     return rates
 

@@ -74,3 +74,15 @@ def weight_fingerprint(module) -> dict[str, list[float]]:
         flat = t.detach().double().flatten()
         out[name] = [float(flat.sum()), float((flat ** 2).sum()), *map(float, flat[:3])]
     return out
+
+
+def small_config(method: str, sizes: dict, **kw):
+    """A config of registered ``method`` from ``sizes`` (only the fields it has: the
+    autoencoder has no predictor, say) and then ``kw``, which must all be its fields."""
+    from dataclasses import fields
+
+    from actjepa_core.methods import registry
+
+    cls = registry.get_method(method).config_class()
+    own = {f.name for f in fields(cls)}
+    return cls(**{**{k: v for k, v in sizes.items() if k in own}, **kw})

@@ -86,7 +86,7 @@ def test_nan_action_is_an_error_naming_the_method():
 
 
 def test_registry_names_and_fields_fail_clearly():
-    with pytest.raises(ValueError, match="unknown policy method 'acts'"):
+    with pytest.raises(ValueError, match="unknown method 'acts'"):
         registry.get_method("acts")
     with pytest.raises(ValueError, match="has no field"):
         registry.make_config("act", "reach", not_a_field=1)

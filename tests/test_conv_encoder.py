@@ -7,25 +7,26 @@ import numpy as np
 import pytest
 import torch
 
-from actjepa_core.config import JEPAConfig
+from actjepa_core.methods.actjepa import JEPAConfig
 from actjepa_core.data import NormStats
 from actjepa_core.envs import get_task
 from actjepa_core.models import ConvEncoder, MLPEncoder, conv_out_size, make_encoder, random_shift
 from actjepa_core.policies import (RAW_PIXEL_DIM, BCConfig, LatentMPC, LatentNN, embed_in_chunks,
                                    goal_observation, train_bc)
-from actjepa_core.pretrain import METHODS, pretrain
+from actjepa_core.methods import registry
+from actjepa_core.methods.registry import pretrain
 from actjepa_core.methods.actjepa import build_model, load_checkpoint, train_jepa
+from helpers import small_config
 
 S = 16
 O, A, N = 3 * S * S, 4, 64
 TASK = f"push-pixels{S}"
 
 
-def pixel_cfg(**kw) -> JEPAConfig:
-    base = dict(obs_dim=O, action_dim=A, frame_size=S, repr_dim=32, pred_hidden=16,
-                steps=3, batch_size=16, monitor_every=0, device="cpu")
-    base.update(kw)
-    return JEPAConfig(**base)
+def pixel_cfg(method: str = "actjepa", **kw) -> JEPAConfig:
+    base = dict(obs_dim=O, action_dim=A, frame_size=S, steps=3, batch_size=16, monitor_every=0,
+                device="cpu")
+    return small_config(method, dict(repr_dim=32, pred_hidden=16), **{**base, **kw})
 
 
 def frames(n: int = N, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -118,8 +119,10 @@ def test_state_config_dict_keeps_its_keys_exactly():
             "tau_start", "tau_end", "tau_fixed", "view_noise", "temperature", "lr",
             "weight_decay", "warmup", "steps", "batch_size", "monitor_every", "seed",
             "deterministic", "device", "threads"]
-    # the cache key hashes the dict with sorted keys: the set of names is what must not move
-    assert sorted(JEPAConfig(obs_dim=13, action_dim=4).to_dict()) == sorted(keys)
+    # the cache key hashes the dict with sorted keys: the set of names is what must not move;
+    # every article method's key has the shape of the one config they once shared
+    for method in registry.names("representation"):
+        assert sorted(registry.article_key(registry.make_config(method, "reach"))) == sorted(keys)
 
 
 def test_pixel_config_dict_roundtrips_and_omits_zero_fields():
@@ -142,10 +145,10 @@ def test_pixel_config_validation_names_the_fix():
 
 
 # ------------------------------------------------------------------------------ pretraining
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", registry.names("representation"))
 def test_every_method_pretrains_a_conv_encoder_on_frames(method):
     before = torch.get_rng_state()
-    model, hist = pretrain(method, pixel_cfg(), *frames())
+    model, hist = pretrain(pixel_cfg(method), *frames())
     assert torch.equal(torch.get_rng_state(), before)  # the caller's generator is left alone
     assert isinstance(model.encoder, ConvEncoder) and model.encoder.out_dim == 32
     assert list(hist.step) == [1, 2, 3] and np.isfinite(hist.loss).all()
@@ -155,10 +158,10 @@ def test_every_method_pretrains_a_conv_encoder_on_frames(method):
 @pytest.mark.parametrize("method", ["actjepa", "contrastive"])
 def test_augmented_pretraining_is_set_by_the_seed(method):
     data = frames()
-    a, _ = pretrain(method, pixel_cfg(augment=2), *data)
+    a, _ = pretrain(pixel_cfg(method, augment=2), *data)
     torch.manual_seed(123)  # the caller's generator must not matter
-    b, _ = pretrain(method, pixel_cfg(augment=2), *data)
-    c, _ = pretrain(method, pixel_cfg(), *data)
+    b, _ = pretrain(pixel_cfg(method, augment=2), *data)
+    c, _ = pretrain(pixel_cfg(method), *data)
     assert same(weights(a.encoder), weights(b.encoder))
     assert not same(weights(a.encoder), weights(c.encoder))
 
@@ -202,7 +205,7 @@ def test_raw_pixel_bc_trains_its_own_cnn_end_to_end():
 
 def test_frozen_bc_on_frames_leaves_the_encoder_alone():
     obs, act, stats = pixel_bc_data()
-    model, _ = pretrain("actjepa", pixel_cfg(), *frames())
+    model, _ = pretrain(pixel_cfg(), *frames())
     before = weights(model.encoder)
     policy, _ = train_bc(model.encoder, obs, act, stats, get_task(TASK).layout,
                          BCConfig(steps=3, batch_size=16, device="cpu"))
@@ -233,7 +236,7 @@ def test_goal_based_tools_refuse_pixel_tasks():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_pixel_path_runs_on_cuda():
-    model, _ = pretrain("actjepa", pixel_cfg(device="cuda", augment=2), *frames())
+    model, _ = pretrain(pixel_cfg(device="cuda", augment=2), *frames())
     assert next(model.encoder.parameters()).is_cuda
     obs, act, stats = pixel_bc_data()
     policy, _ = train_bc(None, obs, act, stats, get_task(TASK).layout,

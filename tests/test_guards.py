@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from actjepa_core.config import JEPAConfig
+from actjepa_core.methods.actjepa import JEPAConfig
 from actjepa_core.experiments import RunSpec
 from actjepa_core.results import read_results, write_results
 from actjepa_core.rollout import run_episodes

@@ -315,7 +315,7 @@ def test_zero_jepa_weight_is_exactly_act():
 
 
 def test_zero_jepa_weight_is_exactly_act_in_the_shared_loop():
-    """The same through ``registry.train_policy`` (the one loop: seeded sampler, warmup-cosine
+    """The same through ``registry.train`` (the one loop: seeded sampler, warmup-cosine
     AdamW, deterministic kernels, ``after_step``) on a tiny fake Push dataset."""
     import numpy as np
 
@@ -329,14 +329,14 @@ def test_zero_jepa_weight_is_exactly_act_in_the_shared_loop():
                            np.zeros((E, T), np.float32), np.ones(E, bool), np.arange(E))
     small = {k: v for k, v in TINY.items() if k not in ("obs_dim", "action_dim")}
     small.update(steps=4, batch_size=16, device="cpu", seed=5)
-    act, _ = registry.train_policy(registry.make_config("act", "push", **small), demos)
-    jepa, hist = registry.train_policy(
+    act, _ = registry.train(registry.make_config("act", "push", **small), demos)
+    jepa, hist = registry.train(
         registry.make_config("actjepa_mlp_target", "push", jepa_weight=0.0, obs_chunk=N,
                              predictor_dropout=0.1, **small), demos)
     obs = torch.as_tensor(demos.windows(1, H, 1)["obs"][:20])
     assert torch.equal(act.predict_chunk(obs), jepa.predict_chunk(obs))
     assert "latent" not in hist and "tau" in hist
-    _, hist = registry.train_policy(
+    _, hist = registry.train(
         registry.make_config("actjepa_mlp_target", "push", obs_chunk=N, **small), demos)
     assert {"l1", "kl", "latent", "tau"} <= set(hist.columns)
     assert np.isfinite(hist["latent"]).all() and hist["tau"].iloc[0] == pytest.approx(0.996)

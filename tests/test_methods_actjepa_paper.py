@@ -143,9 +143,9 @@ def test_training_logs_the_collapse_monitor_and_reloads_identically(tmp_path):
     c = registry.make_config("actjepa_paper", "reach", steps=4, batch_size=8, monitor_every=2,
                              d_model=16, n_heads=2, dim_feedforward=32, encoder_hidden=(16,),
                              predictor_dim=8, predictor_heads=2, predictor_ff=16, device="cpu")
-    trained, history = registry.train_policy(c, demos)
+    trained, history = registry.train(c, demos)
     assert history.dropna(subset=["target_erank"]).step.tolist() == [2, 4]
-    path = registry.save_policy(tmp_path / "m.pt", trained, history)
-    loaded, _ = registry.load_policy(path)
+    path = registry.save(tmp_path / "m.pt", trained, history)
+    loaded, _ = registry.load(path)
     obs = torch.as_tensor(demos.windows(1, 1, 1)["obs"][:32])
     torch.testing.assert_close(loaded.predict_chunk(obs), trained.predict_chunk(obs), rtol=0, atol=0)

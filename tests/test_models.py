@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from actjepa_core.config import JEPAConfig
+from actjepa_core.methods.actjepa import JEPAConfig
 from actjepa_core.models import BCHead, MLPEncoder, Predictor
 from actjepa_core.methods.actjepa import ACTJEPA, build_model
 from actjepa_core.training import ema_update

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from actjepa_core.config import JEPAConfig
+from actjepa_core.methods.actjepa import JEPAConfig
 from actjepa_core.data import Demonstrations
 from actjepa_core.envs import get_task
 from actjepa_core.evaluate import evaluate_policy, summarize

@@ -8,19 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from actjepa_core.config import JEPAConfig
+from actjepa_core.config import RepresentationConfig
+from actjepa_core.methods import registry
 from actjepa_core.models import MLPEncoder
 from actjepa_core.objectives import variance_covariance_loss
-from actjepa_core.pretrain import METHODS, method_config, pretrain
-from helpers import A, O, toy_data
+from actjepa_core.methods.registry import pretrain
+from helpers import A, O, small_config, toy_data
+
+METHODS = registry.names("representation")
+SIZES = dict(repr_dim=16, enc_hidden=(32, 32), act_hidden=16, pred_hidden=8)
 
 
-def cfg(**kw) -> JEPAConfig:
-    base = dict(obs_dim=O, action_dim=A, repr_dim=16, enc_hidden=(32, 32), act_hidden=16,
-                pred_hidden=8, steps=20, batch_size=32, monitor_every=10, lr=3e-3,
-                device="cpu")
-    base.update(kw)
-    return JEPAConfig(**base)
+def cfg(method: str = "actjepa", **kw) -> RepresentationConfig:
+    """A small config of ``method``."""
+    return small_config(method, SIZES, **{**dict(obs_dim=O, action_dim=A, steps=20, batch_size=32,
+                                                 monitor_every=10, lr=3e-3, device="cpu"), **kw})
 
 
 DATA = toy_data()
@@ -28,7 +30,7 @@ DATA = toy_data()
 
 @pytest.mark.parametrize("method", METHODS)
 def test_each_method_trains_and_returns_encoder(method):
-    model, hist = pretrain(method, cfg(steps=30), *DATA)
+    model, hist = pretrain(cfg(method, steps=30), *DATA)
     assert isinstance(model.encoder, MLPEncoder) and model.encoder.out_dim == 16
     with torch.no_grad():
         z = model.encoder(torch.as_tensor(DATA[0][:5]))
@@ -48,40 +50,41 @@ def test_each_method_trains_and_returns_encoder(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_same_seed_identical_weights(method):
-    m1, h1 = pretrain(method, cfg(steps=8), *DATA)
-    m2, h2 = pretrain(method, cfg(steps=8), *DATA)
+    m1, h1 = pretrain(cfg(method, steps=8), *DATA)
+    m2, h2 = pretrain(cfg(method, steps=8), *DATA)
     s1, s2 = m1.state_dict(), m2.state_dict()
     assert s1.keys() == s2.keys()
     for k in s1:
         assert torch.equal(s1[k], s2[k]), k
     assert h1["loss"].tolist() == h2["loss"].tolist()
     if method == "contrastive":
-        m3, _ = pretrain(method, cfg(steps=8, seed=1), *DATA)
+        m3, _ = pretrain(cfg(method, steps=8, seed=1), *DATA)
         assert not torch.equal(m1.encoder.net[0].weight, m3.encoder.net[0].weight)
 
 
-def test_unknown_method_and_inconsistent_configs():
-    with pytest.raises(ValueError, match="unknown pretraining method 'byol'.*actjepa"):
-        pretrain("byol", cfg(), *DATA)
-    with pytest.raises(ValueError, match="does not use JEPAConfig.ema"):
-        pretrain("autoencoder", cfg(ema=False), *DATA)
+def test_unknown_method_and_fields_a_method_does_not_have():
+    with pytest.raises(ValueError, match="unknown method 'byol'.*actjepa"):
+        registry.make_config("byol", "reach")
+    with pytest.raises(ValueError, match=r"AutoencoderConfig has no field\(s\) \['ema'\]"):
+        registry.make_config("autoencoder", "reach", ema=False)
     with pytest.raises(ValueError, match="vc_weight"):
-        method_config("recon", cfg(vc_weight=0.1))
+        registry.make_config("recon", "reach", vc_weight=0.1)
     with pytest.raises(ValueError, match="view_noise"):
-        method_config("actjepa", cfg(view_noise=0.2))
+        registry.make_config("actjepa", "reach", view_noise=0.2)
+    with pytest.raises(ValueError, match="is a policy trained end to end"):
+        pretrain(registry.make_config("act", "reach"), *DATA)
     with pytest.raises(ValueError, match="wrong observation width"):
-        pretrain("contrastive", cfg(), DATA[0][:, :-1], DATA[1], DATA[2])
+        pretrain(cfg("contrastive"), DATA[0][:, :-1], DATA[1], DATA[2])
     bad = DATA[2].copy()
     bad[3, 1] = math.nan
     with pytest.raises(ValueError, match="next_obs contains NaN"):
-        pretrain("recon", cfg(), DATA[0], DATA[1], bad)
+        pretrain(cfg("recon"), DATA[0], DATA[1], bad)
 
 
-def test_passive_forces_no_action():
-    c = cfg(action_injection="film", steps=5)
-    assert method_config("passive", c).action_injection == "none"
-    assert method_config("actjepa", c) is c
-    model, _ = pretrain("passive", c, *DATA)
+def test_passive_has_no_action():
+    with pytest.raises(ValueError, match="passive prediction has no action to inject"):
+        cfg("passive", action_injection="film")
+    model, _ = pretrain(cfg("passive", steps=5), *DATA)
     assert model.cfg.action_injection == "none" and model.action_encoder is None
 
 
@@ -98,7 +101,7 @@ def test_passive_forces_no_action():
     ("recon", dict(bottleneck=False, pred_hidden=None)),
 ])
 def test_ablation_switches_end_to_end(method, kw):
-    model, hist = pretrain(method, cfg(steps=6, monitor_every=3, **kw), *DATA)
+    model, hist = pretrain(cfg(method, steps=6, monitor_every=3, **kw), *DATA)
     assert np.isfinite(hist["loss"]).all()
     for k, v in kw.items():
         if v is not None:
@@ -140,10 +143,10 @@ def test_vc_weight_in_training_and_validation():
     with pytest.raises(ValueError, match="vc_weight"):
         cfg(vc_weight=-0.1)
     with pytest.raises(ValueError, match="view_noise"):
-        cfg(view_noise=0.0)
+        cfg("contrastive", view_noise=0.0)
     with pytest.raises(ValueError, match="temperature"):
-        cfg(temperature=-1.0)
-    model, hist = pretrain("actjepa", cfg(steps=10, vc_weight=0.5), *DATA)
+        cfg("contrastive", temperature=-1.0)
+    model, hist = pretrain(cfg(steps=10, vc_weight=0.5), *DATA)
     assert (hist["vc"] >= 0).all()
     np.testing.assert_allclose(hist["loss"], hist["latent"] + 0.5 * hist["vc"], rtol=1e-5)
     # the logs dict of the model carries the terms
@@ -195,14 +198,16 @@ def test_collapse_rule_is_a_tenth_of_the_healthy_std():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_a_reloaded_model_computes_what_the_saved_one_did(method, tmp_path):
-    """``load_pretrained`` skipping ``load_state_dict`` passed every test before this one
-    (the reload test compared shapes only)."""
-    from actjepa_core.pretrain import load_pretrained
+    """A loader skipping ``load_state_dict`` passed every test before this one (the reload
+    test compared shapes only). Both files a cache holds load: ``registry.save``'s, and the
+    article's older ``save_checkpoint`` (no method name: the caller gives it)."""
     from actjepa_core.methods.actjepa import save_checkpoint
 
-    model, hist = pretrain(method, cfg(steps=5), *DATA)
-    path = save_checkpoint(tmp_path / f"{method}.pt", model, model.cfg, hist, 5)
-    back, back_hist = load_pretrained(path, method)
+    model, hist = pretrain(cfg(method, steps=5), *DATA)
+    old = save_checkpoint(tmp_path / f"{method}-old.pt", model, model.cfg, hist, 5)
+    registry.load(old, method)
+    path = registry.save(tmp_path / f"{method}.pt", model, hist)
+    back, back_hist = registry.load(path)
     x = torch.as_tensor(DATA[0][:16])
     with torch.no_grad():
         assert torch.equal(model.encoder(x), back.encoder(x))

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from actjepa_core import report_components as rc
-from actjepa_core.config import INJECTIONS, JEPAConfig
+from actjepa_core.config import INJECTIONS
+from actjepa_core.methods.actjepa import JEPAConfig
 from actjepa_core.models import BCHead
 from actjepa_core.methods.actjepa import build_model
 

@@ -245,7 +245,7 @@ def test_latent_monitor_and_future_errors_of_a_tiny_model():
     cfg = registry.make_config("actjepa_paper", "reach", steps=4, batch_size=8, monitor_every=2,
                                d_model=16, n_heads=2, dim_feedforward=32, encoder_hidden=(16,),
                                predictor_dim=8, predictor_heads=2, predictor_ff=16, device="cpu")
-    model, history = registry.train_policy(cfg, demos)
+    model, history = registry.train(cfg, demos)
     monitor = report_paper.latent_monitor(history)
     assert set(monitor.output) == {"target tokens", "predictor tokens"} and len(monitor) == 4
     errors = report_paper.future_errors(model, demos)

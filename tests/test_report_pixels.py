@@ -115,7 +115,7 @@ def test_pixel_suite_is_the_main_table_on_frames() -> None:
     assert all(s.eval_episodes == P.pixel_episodes and s.sigmas == SIGMAS for s in specs)
     # one batch for every pixel model: the BC head's and, where there is one, pretraining's
     assert all(dict(s.bc)["batch_size"] == P.pixel_batch for s in specs)
-    assert all(s.jepa_config().batch_size == P.pixel_batch for s in specs if s.method != "raw")
+    assert all(s.method_config().batch_size == P.pixel_batch for s in specs if s.method != "raw")
     assert [s.key() for s in pixel_probe_specs(P)] == [s.key() for s in specs if s.seed == 0]
     assert {"pixels", "pixel_probes"} <= set(EXPERIMENTS)
 
@@ -126,7 +126,7 @@ def test_pixel_runs_refuse_what_a_frame_cannot_do() -> None:
     with pytest.raises(ValueError, match="a frame has none"):
         RunSpec("push-pixels16", method="actjepa", protocol="mpc")
     spec = RunSpec("push-pixels16", method="actjepa")
-    assert spec.jepa_config().frame_size == 16
+    assert spec.method_config().frame_size == 16
     assert spec.key() != RunSpec("push", method="actjepa").key()
 
 

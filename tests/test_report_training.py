@@ -13,7 +13,7 @@ import pytest
 
 from actjepa_core import claims, monitor, report_training as rt, training
 from actjepa_core.methods import actjepa
-from actjepa_core.config import JEPAConfig
+from actjepa_core.methods.actjepa import JEPAConfig
 from actjepa_core.profiles import get_profile
 from actjepa_core.report_article import FULL, NO_EMA
 from helpers import A, O, toy_data

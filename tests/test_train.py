@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from actjepa_core.config import JEPAConfig
+from actjepa_core.methods.actjepa import JEPAConfig
 from actjepa_core.methods.actjepa import load_checkpoint, save_checkpoint, train_jepa
 from actjepa_core.training import cosine_tau_schedule, ema_update, lr_factor, make_optimizer
 from helpers import A, O, toy_data

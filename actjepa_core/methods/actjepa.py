@@ -27,14 +27,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from ..config import JEPAConfig, check_bottleneck
+from ..config import PredictorConfig, check_bottleneck
 from ..models import ActionEncoder, Encoder, Predictor, check_transitions, make_encoder
 from ..monitor import CollapseMonitor
 from ..objectives import latent_loss, variance_covariance_loss
@@ -44,6 +44,59 @@ from ..training import (augment_rng, cosine_tau_schedule, ema_update, fit, histo
 
 MONITOR_BATCH = 1024
 """Observations in the fixed batch the collapse monitor reads (fewer if the data is smaller)."""
+
+
+@dataclass(kw_only=True)
+class JEPAConfig(PredictorConfig):
+    """ACT-JEPA pretraining: the predictor's fields (``config.PredictorConfig``) and the
+    target's, with the EMA momentum annealed from 0.996 to 1 by a cosine schedule (the seed's
+    section 5)."""
+
+    name: ClassVar[str] = "actjepa"
+
+    normalize_loss: bool = False
+    """Compare l2-normalised prediction and target (cosine-like loss) instead of raw vectors."""
+    vc_weight: float = 0.0
+    """Weight of the VICReg variance/covariance regulariser on the online embeddings (0 = off)."""
+    ema: bool = True
+    """EMA target encoder; False = target is the online encoder under stop-gradient (ablation)."""
+    tau_start: float = 0.996
+    """EMA momentum at the first step, in [0, 1)."""
+    tau_end: float = 1.0
+    """EMA momentum at the last step (cosine schedule), in [0, 1]."""
+    tau_fixed: float | None = None
+    """Constant EMA momentum in [0, 1) overriding the schedule (the tau=0.99 / 0.9999 ablations)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.tau_start < 1.0:
+            raise ValueError(f"tau_start must lie in [0, 1), got {self.tau_start}")
+        if not 0.0 <= self.tau_end <= 1.0:
+            raise ValueError(f"tau_end must lie in [0, 1], got {self.tau_end}")
+        if self.tau_fixed is not None and not 0.0 <= self.tau_fixed < 1.0:
+            raise ValueError(f"tau_fixed must be None or lie in [0, 1), got {self.tau_fixed}")
+        if not (math.isfinite(self.vc_weight) and self.vc_weight >= 0):
+            raise ValueError(f"vc_weight must be a finite number >= 0 (0 = off), got {self.vc_weight}")
+
+
+@dataclass(kw_only=True)
+class PassiveConfig(JEPAConfig):
+    """Passive latent prediction (V-JEPA style): ACT-JEPA without the action, so the
+    predictor sees ``f(o_t)`` alone (ACT-JEPA with ``action_injection="none"`` is the same
+    model, the "no action conditioning" ablation)."""
+
+    name: ClassVar[str] = "passive"
+
+    action_injection: str = "none"
+    """Always "none": the predictor gets no action."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.action_injection != "none":
+            raise ValueError(f"passive prediction has no action to inject; action_injection "
+                             f"must be 'none', got {self.action_injection!r} (use method "
+                             f"'actjepa' for an action-conditioned predictor)")
+
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -257,7 +310,7 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
     batches, bit-identical to an uninterrupted run). ``until`` stops after that many steps
     of the ``cfg.steps`` schedule (e.g. to train in chunks). The model is returned on
     ``cfg.device`` in eval mode. The loop itself is ``fit``, shared with the baselines of
-    ``pretrain``; what is ACT-JEPA's own here is the EMA step and the checkpoints.
+    ``registry.pretrain``; what is ACT-JEPA's own here is the EMA step and the checkpoints.
     """
     data_o, data_a, data_n = transition_tensors(cfg, obs, actions, next_obs)
     device = data_o.device

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 
-from ..config import JEPAConfig
+from ..config import RepresentationConfig
 from ..models import RepresentationModel, MLPDecoder
 from ..objectives import reconstruction_loss
+
+
+@dataclass(kw_only=True)
+class AutoencoderConfig(RepresentationConfig):
+    """The autoencoder has the encoder's fields only (its decoder mirrors the encoder)."""
+
+    name: ClassVar[str] = "autoencoder"
 
 
 class Autoencoder(RepresentationModel):
@@ -16,7 +26,7 @@ class Autoencoder(RepresentationModel):
     accepted by ``forward`` for a uniform interface and ignored.
     """
 
-    def __init__(self, cfg: JEPAConfig):
+    def __init__(self, cfg: AutoencoderConfig):
         super().__init__(cfg)
         self.decoder = MLPDecoder(cfg.repr_dim, cfg.obs_dim, tuple(reversed(cfg.enc_hidden)))
 

@@ -3,11 +3,35 @@ made to agree, every other observation of the batch a negative."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 
-from ..config import JEPAConfig
+from ..config import RepresentationConfig
 from ..models import RepresentationModel, mlp
 from ..objectives import gaussian_views, info_nce_loss
+
+
+@dataclass(kw_only=True)
+class ContrastiveConfig(RepresentationConfig):
+    """The encoder's fields and the two of the views and the loss."""
+
+    name: ClassVar[str] = "contrastive"
+
+    view_noise: float = 0.1
+    """Std of the Gaussian noise making each view, in standardised units."""
+    temperature: float = 0.1
+    """Temperature of the InfoNCE (NT-Xent) loss."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not (math.isfinite(self.view_noise) and self.view_noise > 0):
+            raise ValueError(f"view_noise must be positive (identical views make the contrastive "
+                             f"task trivial), got {self.view_noise}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
 
 
 class ContrastiveModel(RepresentationModel):
@@ -20,7 +44,10 @@ class ContrastiveModel(RepresentationModel):
     choice, so that states and pixels share one baseline; SimCLR itself crops and
     colour-jitters images). With ``cfg.augment`` the encoder also shifts each view."""
 
-    def __init__(self, cfg: JEPAConfig):
+    draws_views = True
+    """``forward`` takes the generator of its views (``pretrain`` seeds one for the run)."""
+
+    def __init__(self, cfg: ContrastiveConfig):
         super().__init__(cfg)
         self.projector = mlp(cfg.repr_dim, (cfg.repr_dim,), cfg.repr_dim)
 

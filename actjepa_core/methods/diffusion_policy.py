@@ -372,7 +372,7 @@ class DiffusionPolicy(nn.Module):
     # -- training --------------------------------------------------------------------------
     def fit_normalizer(self, data: dict[str, Tensor]) -> None:
         """Fit the observation and action limits on the training windows (``cfg.normalize``;
-        called by ``registry.train_policy`` before the first step)."""
+        called by ``registry.train`` before the first step)."""
         if self.cfg.normalize:
             self.obs_norm.fit(data["obs"])
             self.action_norm.fit(data["actions"])

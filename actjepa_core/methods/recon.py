@@ -3,11 +3,22 @@ f, h and g, then a decoder to the next observation (an action-conditioned autoen
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 
-from ..config import JEPAConfig
+from ..config import PredictorConfig
 from ..models import RepresentationModel, ActionEncoder, MLPDecoder, Predictor
 from ..objectives import reconstruction_loss
+
+
+@dataclass(kw_only=True)
+class ReconConfig(PredictorConfig):
+    """ACT-JEPA's encoder, action encoder and predictor (``config.PredictorConfig``), no
+    target: the decoder's target is the next observation itself."""
+
+    name: ClassVar[str] = "recon"
 
 
 class ActionConditionedAE(RepresentationModel):
@@ -19,7 +30,7 @@ class ActionConditionedAE(RepresentationModel):
     the raw next observation.
     """
 
-    def __init__(self, cfg: JEPAConfig):
+    def __init__(self, cfg: ReconConfig):
         super().__init__(cfg)
         self.action_encoder = (
             ActionEncoder(cfg.action_dim, cfg.repr_dim, cfg.act_hidden)
