@@ -45,6 +45,7 @@ from .probes import action_fit, future_probe, probe_representation, torch_embedd
 from .runtime import resolve_device
 from .gate import LATENT_COLUMNS
 from .seeds import SPLITS
+from .training import TrainingConfig
 
 METHODS = ("raw", *registry.METHODS)
 """Methods of a run: ``raw`` = no pretraining (the BC head sees the observation), and every
@@ -174,7 +175,7 @@ class RunSpec:
         """A chunked policy of the registry (trained end to end, no pretraining)."""
         return self.method != "raw" and registry.get_method(self.method).kind == "policy"
 
-    def method_config(self):
+    def method_config(self) -> TrainingConfig:
         """This run's method config (``registry.make_config``): the task's widths, the run's
         seed and the spec's overrides (``policy`` for a chunked policy; ``jepa`` and the
         pretraining budget for a representation)."""
