@@ -37,7 +37,7 @@ def time_training(name: str, demos, steps: int, batch: int, device: str) -> floa
     """Training steps/s of method ``name`` (model build and data excluded)."""
     cfg = registry.make_config(name, demos.task, steps=steps, batch_size=batch, device=device)
     registry.train(registry.make_config(name, demos.task, steps=2, batch_size=batch,
-                                               device=device), demos)  # warm-up
+                                        device=device), demos)  # warm-up
     t = time.perf_counter()
     registry.train(cfg, demos)
     if device.startswith("cuda"):
