@@ -117,6 +117,13 @@ def names(kind: str) -> tuple[str, ...]:
     return tuple(n for n, m in METHODS.items() if m.kind == kind)
 
 
+def get_method(name: str) -> Method:
+    """The registry entry of ``name``; an unknown name fails with the known ones."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {list(METHODS)}")
+    return METHODS[name]
+
+
 def row_label(name: str) -> str:
     """How a table names the row of ``name`` under its usual protocol: a representation
     under the BC head ("ACT-JEPA + BC"), a policy as itself ("ACT"), ``raw`` as
@@ -125,13 +132,6 @@ def row_label(name: str) -> str:
         return RAW_LABEL
     method = get_method(name)
     return f"{method.label} + BC" if method.kind == "representation" else method.label
-
-
-def get_method(name: str) -> Method:
-    """The registry entry of ``name``; an unknown name fails with the known ones."""
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; choose one of {list(METHODS)}")
-    return METHODS[name]
 
 
 def make_config(name: str, task: str | TaskSpec, **overrides: Any) -> TrainingConfig:
