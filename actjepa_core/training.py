@@ -104,10 +104,11 @@ class TrainingConfig:
         a field of ``omit_at_default`` is left out while at its default (``from_dict`` fills
         it back in)."""
         d = asdict(self)
-        defaults = {f.name: f.default for f in fields(self)}
-        for name in self.omit_at_default:
-            if d[name] == defaults[name]:
-                del d[name]
+        if self.omit_at_default:
+            defaults = {f.name: f.default for f in fields(self)}
+            for name in self.omit_at_default:
+                if d[name] == defaults[name]:
+                    del d[name]
         return d
 
     @classmethod

@@ -76,13 +76,20 @@ def weight_fingerprint(module) -> dict[str, list[float]]:
     return out
 
 
-def small_config(method: str, sizes: dict, **kw):
-    """A config of registered ``method`` from ``sizes`` (only the fields it has: the
-    autoencoder has no predictor, say) and then ``kw``, which must all be its fields."""
+def own_sizes(method: str, sizes: dict) -> dict:
+    """The entries of ``sizes`` that are fields of registered ``method``'s config (the
+    autoencoder has no predictor, say)."""
     from dataclasses import fields
 
     from actjepa_core.methods import registry
 
-    cls = registry.get_method(method).config_class()
-    own = {f.name for f in fields(cls)}
-    return cls(**{**{k: v for k, v in sizes.items() if k in own}, **kw})
+    own = {f.name for f in fields(registry.get_method(method).config_class())}
+    return {k: v for k, v in sizes.items() if k in own}
+
+
+def small_config(method: str, sizes: dict, **kw):
+    """A config of registered ``method`` from its ``own_sizes`` and then ``kw``, which must
+    all be its fields."""
+    from actjepa_core.methods import registry
+
+    return registry.get_method(method).config_class()(**{**own_sizes(method, sizes), **kw})

@@ -18,14 +18,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from dataclasses import fields
-
 import numpy as np
 import pytest
 
 from actjepa_core.experiments import METHODS, RunSpec, Runner
-from actjepa_core.methods import registry
-from helpers import weight_fingerprint
+from helpers import own_sizes, weight_fingerprint
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "checkpoints"
 TINY = {
@@ -48,9 +45,8 @@ def tiny_spec(method: str) -> RunSpec:
     if method in TINY and method != "jepa":
         return RunSpec("reach", method=method, protocol="policy", seed=0, n_demos=4,
                        policy={"steps": 3, "batch_size": 8, **TINY[method]})
-    own = {f.name for f in fields(registry.get_method(method).config_class())}
     return RunSpec("reach", method=method, seed=0, n_demos=4, pretrain_steps=3,
-                   jepa={k: v for k, v in TINY["jepa"].items() if k in own})
+                   jepa=own_sizes(method, TINY["jepa"]))
 
 
 @pytest.mark.parametrize("method", TRAINED)

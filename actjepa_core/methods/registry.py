@@ -18,11 +18,13 @@ returns the config object every other function takes.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -333,13 +335,15 @@ def load(path: str | os.PathLike, method: str | None = None) -> tuple[nn.Module,
 
 
 # ---------------------------------------------------------------------- the article's cache keys
-def _article_defaults() -> dict[str, Any]:
+@functools.cache
+def _article_defaults() -> Mapping[str, Any]:
     """Every field of the one config the article's five methods shared until they had one
-    each (ACT-JEPA's fields and the contrastive views'), at its default."""
+    each (ACT-JEPA's fields and the contrastive views'), at its default: built once, read by
+    every cache key and every old checkpoint."""
     out: dict[str, Any] = {}
     for name in ("contrastive", "actjepa"):
         out.update(make_config(name, "reach").to_dict())
-    return out
+    return MappingProxyType(out)
 
 
 def article_key(cfg: TrainingConfig) -> dict[str, Any]:
