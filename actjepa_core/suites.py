@@ -165,7 +165,7 @@ PAPER_CHUNKED = ("act", "diffusion_policy", "actjepa_paper")
 """The chunked methods the paper's claims compare: each must pass the sanity gate
 (``gate``) before its results decide a claim."""
 
-TUNED: dict[str, dict] = {"act": {"lr": 0.0003}, "actjepa_paper": {"lr": 0.0003}}
+TUNED: dict[str, dict] = {}
 """Each chunked method's settings as the pre-registered search chose them (``gate.tuned_value``
 on the validation episodes of ``paper_search``); a method absent here runs its config's
 defaults. ``tests/test_tuning.py`` checks this against the committed search results."""
