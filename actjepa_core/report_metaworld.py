@@ -141,10 +141,10 @@ def average_sentence(avg: pd.DataFrame) -> str:
     if label not in avg.index:
         return f"No {label} rows: nothing to set against the paper's {fmt_pct(REPORTED[label])}."
     r = avg.loc[label]
-    where = claim_position(r.reported, r.ci_low, r.ci_high).split()[0]  # inside / above / below
+    where = claim_position(r.reported, r.ci_low, r.ci_high)
     return (f"{label} averages {fmt_pct(r.success)} [{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}] "
             f"over the 15 tasks ({int(r.seeds)} training seeds); the paper reports "
-            f"{fmt_pct(r.reported)}, {where} our interval.")
+            f"{fmt_pct(r.reported)}: {where}.")
 
 
 def noise_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

@@ -123,7 +123,7 @@ def test_chapter_14_tables_on_known_rates():
     assert list(avg.index) == list(report_paper.ORDER)
     assert avg.loc["ACT", "success"] == pytest.approx(0.9, abs=0.03)
     assert avg.loc["ACT-JEPA (paper)", "reported"] == 0.92
-    assert "inside our interval" in report_metaworld.average_sentence(avg)
+    assert "inside our CI" in report_metaworld.average_sentence(avg)
     noise = report_metaworld.noise_summary(rows)
     assert set(noise.sigma) == {0.0, 0.1}
     html = report_metaworld.task_table(summary).to_html()
