@@ -12,6 +12,7 @@ from .envs import TASKS, pixel_task
 from .gate import CURVE_FACTOR
 from .experiments import RunSpec
 from .meta_world import MT15
+from .methods import registry
 from .methods.registry import row_label
 from .profiles import Profile
 
@@ -201,11 +202,20 @@ def curve_specs(P: Profile, method: str) -> list[RunSpec]:
 def search_specs(P: Profile) -> list[RunSpec]:
     """The pre-registered search, the same trials for every chunked method: each learning
     rate of ``P.search_lrs`` at the budget ``P.policy_steps`` x 3 tasks x ``P.curve_seeds``,
-    on validation episodes (the label names the value)."""
+    on validation episodes (the label names the value). A method's default rate is not
+    written as an override, so that trial is its learning curve's run at the budget, one
+    computation for both."""
     return [_chunked(task, m, s, P, P.n_demos, (0.0,), f"{PAPER_METHODS[m]}, lr {lr:g}",
-                     policy={"lr": lr}, split="validation", tuned=False)
+                     policy=_unless_default(m, task, lr=lr), split="validation", tuned=False)
             for m in PAPER_CHUNKED for task in TASKS for lr in P.search_lrs
             for s in range(P.curve_seeds)]
+
+
+def _unless_default(method: str, task: str, **settings) -> dict:
+    """``settings`` less those equal to ``method``'s config defaults on ``task``: a default
+    written as an override would give the same run another cache key."""
+    cfg = registry.make_config(method, task)
+    return {k: v for k, v in settings.items() if getattr(cfg, k) != v}
 
 
 def convergence_specs(P: Profile) -> list[RunSpec]:

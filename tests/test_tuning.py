@@ -32,3 +32,13 @@ def test_the_budget_is_the_one_the_curves_flatten_at():
     flat = flattening_budget(curve_summary(curves), suites.PAPER_CHUNKED)
     assert FULL.policy_steps == (flat if flat is not None else max(
         b for b in FULL.curve_budgets if CURVE_FACTOR * b <= max(FULL.curve_budgets)))
+
+
+def test_the_search_s_default_trials_are_the_curves_runs_at_the_budget():
+    search = {s.key(): s for s in suites.search_specs(FULL)}
+    curves = {s.key() for m in suites.PAPER_CHUNKED for s in suites.curve_specs(FULL, m)}
+    shared = [s for k, s in search.items() if k in curves]
+    defaults = {m: registry.make_config(m, "reach").lr for m in suites.PAPER_CHUNKED}
+    assert len(shared) == len(search) // len(FULL.search_lrs)  # one rate of each method's
+    assert all(s.method_config().lr == defaults[s.method] for s in shared)
+    assert all(s.method_config().steps == FULL.policy_steps for s in shared)
