@@ -54,6 +54,8 @@ def time_inference(policy: ChunkedPolicy, obs: np.ndarray, calls: int = 50) -> f
     return 1e3 * (time.perf_counter() - t) / calls
 
 
+POLICIES = registry.names("policy")
+"""The chunked methods (the registry's policy kind): the ones this benchmark times."""
 CHUNKED_EXPERIMENTS = tuple(n for n in EXPERIMENTS if n.startswith("paper_"))
 """Every experiment of chapters 11-12 and the audit's paper rows: the comparison, its
 learning curves, the search, the gate's convergence runs and the diagnosis."""
@@ -108,7 +110,7 @@ def main() -> None:
     env_steps = args.episodes * spec.max_episode_steps
     rates["bare environment"] = env_steps / (time.perf_counter() - t)
     obs = demos.obs[:, 0].repeat(int(np.ceil(args.num_envs / demos.n_episodes)), 0)[:args.num_envs]
-    for name in registry.METHODS:
+    for name in POLICIES:
         steps_per_s[name] = time_training(name, demos, args.steps, P.policy_batch, args.device)
         cfg = registry.make_config(name, args.task, steps=2, batch_size=8, device=args.device)
         policy = ChunkedPolicy(registry.train(cfg, demos)[0], demos.stats)
@@ -117,24 +119,24 @@ def main() -> None:
         evaluate_policy(args.task, policy, args.episodes, demos.stats, num_envs=args.num_envs)
         rates[name] = env_steps / (time.perf_counter() - t)
     print(f"task {args.task}, device {args.device}, one torch thread, batch {P.policy_batch}")
-    w = max(len(m.label) for m in registry.METHODS.values())
-    for name in registry.METHODS:
-        print(f"{registry.METHODS[name].label:>{w}}: {steps_per_s[name]:6.1f} training steps/s, "
+    w = max(len(registry.row_label(m)) for m in POLICIES)
+    for name in POLICIES:
+        print(f"{registry.row_label(name):>{w}}: {steps_per_s[name]:6.1f} training steps/s, "
               f"{ms_per_action[name]:6.2f} ms per action ({args.num_envs} envs)")
     bare = rates["bare environment"]
     for name, r in rates.items():
-        label = registry.METHODS[name].label if name in registry.METHODS else name
+        label = registry.row_label(name) if name in POLICIES else name
         print(f"{label:>{w}}: {r:8.0f} env-steps/s ({r / bare:.0%} of bare)")
-    slowest = min(rates[m] for m in registry.METHODS)
+    slowest = min(rates[m] for m in POLICIES)
     print(f"profile {args.profile}, CPU-minutes per experiment (training at the rates above; "
           f"evaluation at the slowest policy's rate, an upper bound); runs shared with an "
           f"earlier experiment are counted there:")
     total = 0.0
     for name, work in chunked_workload(args.profile).items():
-        train_min = sum(work.get(f"{m} steps", 0) / steps_per_s[m] / 60 for m in registry.METHODS)
+        train_min = sum(work.get(f"{m} steps", 0) / steps_per_s[m] / 60 for m in POLICIES)
         eval_min = work["episodes"] * spec.max_episode_steps / slowest / 60
         total += train_min + eval_min
-        trainings = ", ".join(f"{m} {work[m]}" for m in registry.METHODS if work.get(m))
+        trainings = ", ".join(f"{m} {work[m]}" for m in POLICIES if work.get(m))
         print(f"{name:>30}: {train_min + eval_min:6.0f} ({train_min:.0f} training, "
               f"{eval_min:.0f} evaluation; trainings {trainings or 'none new'})")
     print(f"{'all':>30}: {total:6.0f} CPU-min, about {total / 60 / 2:.1f} h of wall time with "
