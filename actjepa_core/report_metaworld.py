@@ -177,7 +177,7 @@ def metaworld_gate(fetch_gate: pd.DataFrame | None, convergence: pd.DataFrame | 
                    budget: int) -> pd.DataFrame | None:
     """Chapter 12's sanity gate with one more check for Meta-World: each chunked method's
     15-task validation success at ``budget`` reaches the 95% interval of its success at twice
-    it (``gate.convergence_check`` on the pooled episodes of ``paper_metaworld_convergence``),
+    it (``gate.convergence_check`` over the training seeds of ``paper_metaworld_convergence``),
     since the budget was read off the Fetch curves. None while the Fetch gate is."""
     if fetch_gate is None:
         return None

@@ -20,8 +20,8 @@ from . import tables
 from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
 from .audit_paper import world_model_gain
 from .data import Demonstrations
-from .gate import (CURVE_FACTOR, LATENT_PARTS, convergence_check, flattening_budget, gate_table,
-                   tuned_value)
+from .gate import (CURVE_FACTOR, LATENT_PARTS, convergence_check, curve_interval,
+                   flattening_budget, gate_table, tuned_value)
 from .gate import curve_summary as gate_curve_summary
 from .methods import registry
 from .methods.base import PolicyConfig
@@ -428,8 +428,8 @@ def budget_sentence(curves: pd.DataFrame, budget: int) -> str:
     rule = (f"the smallest budget at which, for every method and task, validation success "
             f"reaches the 95% interval of success at {CURVE_FACTOR} times that budget")
     if flat is None:
-        learning = [f"{PAPER_METHODS[m]} ({text})" for m in PAPER_CHUNKED
-                    for ok, text in [convergence_check(curves, m, budget)] if not ok]
+        checks = {m: convergence_check(curves, m, budget, curve_interval) for m in PAPER_CHUNKED}
+        learning = [f"{PAPER_METHODS[m]} ({text})" for m, (ok, text) in checks.items() if not ok]
         found = (f"No budget of the curves meets it for all three methods ({rule}). Every "
                  f"chunked method trains for **{budget:,} steps**, the largest budget whose "
                  f"double the curves measure; still learning there at its default settings: "

@@ -220,12 +220,14 @@ def _unless_default(method: str, task: str, **settings) -> dict:
 
 def convergence_specs(P: Profile) -> list[RunSpec]:
     """The sanity gate's convergence check: every chunked method with its ``TUNED`` settings
-    at the budget and at twice it, on validation episodes (shared with the curves where the
-    tuned settings are the defaults)."""
+    at the budget and at twice it x the comparison's ``P.train_seeds`` (the check's interval
+    is over seeds, ``gate.seed_interval``), on validation episodes. The models at the budget
+    are ``paper_main``'s; those of the curves' seeds at twice it are the curves' where the
+    tuned settings are the defaults."""
     return [_chunked(task, m, s, P, P.n_demos, (0.0,), PAPER_METHODS[m],
                      policy={"steps": b}, split="validation")
             for m in PAPER_CHUNKED for task in TASKS
-            for b in (P.policy_steps, CURVE_FACTOR * P.policy_steps) for s in range(P.curve_seeds)]
+            for b in (P.policy_steps, CURVE_FACTOR * P.policy_steps) for s in _seeds(P)]
 
 
 DP_DIAGNOSIS: dict[str, dict] = {
@@ -305,14 +307,14 @@ def paper_metaworld_specs(P: Profile) -> list[RunSpec]:
 
 def paper_metaworld_convergence_specs(P: Profile) -> list[RunSpec]:
     """Is the Fetch budget long enough on Meta-World? Each chunked method of
-    ``paper_metaworld`` at the budget and at twice it x ``P.curve_seeds``, on validation
+    ``paper_metaworld`` at the budget and at twice it x ``P.mw_seeds``, on validation
     episodes of every task (the runs at the budget are the comparison's own models)."""
     n_tasks = len(MT15)
     return [_chunked("metaworld", m, s, P, P.mw_demos_per_task * n_tasks, (0.0,),
                      PAPER_METHODS[m], policy={"steps": b}, split="validation",
                      episodes=P.mw_episodes_per_task * n_tasks)
             for m in PAPER_CHUNKED for b in (P.policy_steps, CURVE_FACTOR * P.policy_steps)
-            for s in range(P.curve_seeds)]
+            for s in range(P.mw_seeds)]
 
 
 # ------------------------------------------------------------------------------ pixels (13)

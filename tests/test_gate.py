@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from actjepa_core.gate import (collapse_check, convergence_check, flattening_budget,
-                               curve_summary, gate_failure, gate_table, reach_check, tuned_value)
+from actjepa_core.gate import (collapse_check, convergence_check, curve_interval, curve_summary,
+                               flattening_budget, gate_failure, gate_table, reach_check,
+                               tuned_value)
 
 TASKS = ("reach", "push", "pick_place")
 
@@ -87,12 +88,28 @@ def test_the_tuning_rule_takes_the_best_task_average_and_breaks_ties_by_order():
     assert tuned_value(tie, "lr") == {"m": 1e-3}
 
 
+def per_seed_rows(points: dict[int, tuple[float, ...]], n_eps: int = 100) -> pd.DataFrame:
+    """Push validation rows of method "m": at each budget, one success rate per seed."""
+    parts = [episodes({"m": {"push": p}}, seeds=1, n_eps=n_eps).assign(seed=s, steps=steps)
+             for steps, per_seed in points.items() for s, p in enumerate(per_seed)]
+    return pd.concat(parts, ignore_index=True)
+
+
 def test_two_seeds_that_disagree_do_not_make_a_rising_curve_flat():
     # seed 0 at 10%, seed 1 at 20% after 2,000 steps: a t-interval over two seeds would reach
-    # down to 0 and call 5% at 1,000 steps flat; the pooled episodes' interval does not
-    parts = [episodes({"m": {"push": p}}, seeds=1, n_eps=100).assign(seed=s, steps=steps)
-             for steps, per_seed in ((1000, (0.05, 0.05)), (2000, (0.1, 0.2)))
-             for s, p in enumerate(per_seed)]
-    rows = pd.concat(parts, ignore_index=True)
-    ok, text = convergence_check(rows, "m", 1000)
+    # down to 0 and call 5% at 1,000 steps flat; the curves' pooled-episode interval does not
+    rows = per_seed_rows({1000: (0.05, 0.05), 2000: (0.1, 0.2)})
+    ok, text = convergence_check(rows, "m", 1000, curve_interval)
     assert not ok and text.startswith("push: 5.0% at 1,000 steps")
+
+
+def test_the_gate_s_check_reads_the_spread_between_training_seeds():
+    # five seeds at twice the budget spread from 62% to 86% (mean 74%): 70% at the budget is
+    # inside that spread (interval from 62.2%), though below the pooled episodes' (from 72.0%)
+    spread = per_seed_rows({1000: (0.70,) * 5, 2000: (0.62, 0.68, 0.74, 0.80, 0.86)}, n_eps=400)
+    assert convergence_check(spread, "m", 1000)[0]
+    assert not convergence_check(spread, "m", 1000, curve_interval)[0]
+    # the same seeds all gaining beyond their spread is still learning, by either interval
+    rising = per_seed_rows({1000: (0.70,) * 5, 2000: (0.84, 0.86, 0.88, 0.90, 0.92)}, n_eps=400)
+    ok, text = convergence_check(rising, "m", 1000)
+    assert not ok and text.startswith("push: 70.0% at 1,000 steps; below the CI at 2,000")
