@@ -434,7 +434,8 @@ def budget_sentence(curves: pd.DataFrame, budget: int) -> str:
                  f"chunked method trains for **{budget:,} steps**, the largest budget whose "
                  f"double the curves measure; still learning there at its default settings: "
                  + ("; ".join(learning) if learning else "none") + ". The gate below checks "
-                 "the same with each method's tuned settings.")
+                 "convergence again with each method's tuned settings, over the comparison's "
+                 "training seeds (the curves have two, too few for an interval over seeds).")
     else:
         found = f"The curves flatten at **{flat:,} steps** ({rule})."
     same = ("" if flat is None else " That is the budget every chunked method trains for here."
