@@ -13,10 +13,9 @@ from .gate import CURVE_FACTOR
 from .experiments import RunSpec
 from .meta_world import MT15
 from .methods import registry
-from .methods.registry import row_label
 from .profiles import Profile
 
-BASELINES: dict[str, str] = {m: row_label(m) for m in
+BASELINES: dict[str, str] = {m: registry.row_label(m) for m in
                              ("raw", "autoencoder", "contrastive", "passive", "actjepa")}
 """The main table's methods: pretraining method -> row label (the registry's)."""
 
@@ -132,7 +131,7 @@ def extraction_probe_specs(P: Profile) -> list[RunSpec]:
 
 
 # ------------------------------------------------------------- the paper's formulation (11-12)
-PAPER_METHODS: dict[str, str] = {m: row_label(m) for m in
+PAPER_METHODS: dict[str, str] = {m: registry.row_label(m) for m in
                                  ("raw", "act", "diffusion_policy", "actjepa_paper")}
 """The chunked comparison's methods -> row label (the registry's); raw BC is the main
 table's own row."""
