@@ -187,23 +187,14 @@ def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def flattening_budget(summary: pd.DataFrame, methods: Sequence[str]) -> int | None:
-    """The smallest budget B of the curves at which every method of ``methods`` is flat on
-    every task (mean at B >= CI low at ``CURVE_FACTOR`` B): the one budget of the main
-    comparison. None when no measured budget is flat for all."""
-    budgets = sorted(set(summary.steps))
+def flattening_budget(curves: pd.DataFrame, methods: Sequence[str]) -> int | None:
+    """The smallest budget B of the learning curves (rows with a ``steps`` column) at which
+    every method of ``methods`` passes ``convergence_check`` with the curves' interval: the
+    one budget of the main comparison. None when no measured budget is flat for all."""
+    budgets = sorted(set(curves.steps))
     for b in budgets:
-        longer = CURVE_FACTOR * b
-        if longer not in budgets:
-            continue
-        ok = True
-        for (method, task), g in summary[summary.method.isin(methods)].groupby(["method", "task"]):
-            at = g[g.steps == b].success.to_numpy()
-            lo = g[g.steps == longer].ci_low.to_numpy()
-            if at.size == 0 or lo.size == 0 or at[0] < lo[0]:
-                ok = False
-                break
-        if ok:
+        if CURVE_FACTOR * b in budgets and all(
+                convergence_check(curves, m, b, curve_interval)[0] for m in methods):
             return int(b)
     return None
 

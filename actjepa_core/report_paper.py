@@ -424,7 +424,7 @@ def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
 def budget_sentence(curves: pd.DataFrame, budget: int) -> str:
     """What the rule reads off the curves (``gate.flattening_budget``) and the budget the
     profile trains every chunked method for."""
-    flat = flattening_budget(gate_curve_summary(curves), PAPER_CHUNKED)
+    flat = flattening_budget(curves, PAPER_CHUNKED)
     rule = (f"the smallest budget at which, for every method and task, validation success "
             f"reaches the 95% interval of success at {CURVE_FACTOR} times that budget")
     if flat is None:

@@ -168,7 +168,8 @@ PAPER_CHUNKED = ("act", "diffusion_policy", "actjepa_paper")
 TUNED: dict[str, dict] = {}
 """Each chunked method's settings as the pre-registered search chose them (``gate.tuned_value``
 on the validation episodes of ``paper_search``); a method absent here runs its config's
-defaults. ``tests/test_tuning.py`` checks this against the committed search results."""
+defaults (a chosen default is no override: ``_unless_default``, so its runs share the curves'
+keys). ``tests/test_tuning.py`` checks this against the committed search results."""
 
 
 def _chunked(task: str, method: str, s: int, P: Profile, n_demos: int, sigmas: tuple,
@@ -183,8 +184,8 @@ def _chunked(task: str, method: str, s: int, P: Profile, n_demos: int, sigmas: t
     if method == "raw":
         return RunSpec(task, method="raw", seed=s, n_demos=n_demos, sigmas=sigmas, label=label,
                        split=split, **common)
-    settings = {"steps": P.policy_steps, "batch_size": P.policy_batch,
-                **(TUNED.get(method, {}) if tuned else {}), **(policy or {})}
+    chosen = _unless_default(method, task, **TUNED.get(method, {})) if tuned else {}
+    settings = {"steps": P.policy_steps, "batch_size": P.policy_batch, **chosen, **(policy or {})}
     return RunSpec(task, method=method, protocol=protocol or "policy", seed=s, n_demos=n_demos,
                    sigmas=sigmas, label=label, policy=settings, split=split, **common)
 

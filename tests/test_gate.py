@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from actjepa_core.gate import (collapse_check, convergence_check, curve_interval, curve_summary,
+from actjepa_core.gate import (collapse_check, convergence_check, curve_interval,
                                flattening_budget, gate_failure, gate_table, reach_check,
                                tuned_value)
 
@@ -72,11 +72,11 @@ def test_the_gate_table_and_the_reason_a_claim_is_not_testable():
 
 
 def test_the_flattening_budget_is_the_first_flat_for_every_method():
-    summary = curve_summary(curves({"a": {1000: 0.5, 2000: 0.9, 4000: 0.9, 8000: 0.9},
-                                    "b": {1000: 0.2, 2000: 0.4, 4000: 0.9, 8000: 0.91}}))
-    assert flattening_budget(summary, ["a"]) == 2000
-    assert flattening_budget(summary, ["a", "b"]) == 4000
-    assert flattening_budget(summary[summary.steps < 8000], ["a", "b"]) is None
+    rows = curves({"a": {1000: 0.5, 2000: 0.9, 4000: 0.9, 8000: 0.9},
+                   "b": {1000: 0.2, 2000: 0.4, 4000: 0.9, 8000: 0.91}})
+    assert flattening_budget(rows, ["a"]) == 2000
+    assert flattening_budget(rows, ["a", "b"]) == 4000
+    assert flattening_budget(rows[rows.steps < 8000], ["a", "b"]) is None
 
 
 def test_the_tuning_rule_takes_the_best_task_average_and_breaks_ties_by_order():

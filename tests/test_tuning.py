@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from actjepa_core import report_paper, suites
 from actjepa_core.methods import registry
-from actjepa_core.gate import CURVE_FACTOR, curve_summary, flattening_budget, tuned_value
+from actjepa_core.gate import CURVE_FACTOR, flattening_budget, tuned_value
 from actjepa_core.profiles import get_profile
 
 FULL = get_profile("full")
@@ -29,7 +29,7 @@ def test_the_budget_is_the_one_the_curves_flatten_at():
     curves = report_paper.curve_rows("full")
     if curves is None:  # the curves are not all committed yet
         return
-    flat = flattening_budget(curve_summary(curves), suites.PAPER_CHUNKED)
+    flat = flattening_budget(curves, suites.PAPER_CHUNKED)
     assert FULL.policy_steps == (flat if flat is not None else max(
         b for b in FULL.curve_budgets if CURVE_FACTOR * b <= max(FULL.curve_budgets)))
 
