@@ -23,9 +23,9 @@ from .analysis import as_state_tasks, fmt_ci, paired_difference, with_task_avera
 from .methods.actjepa import JEPAConfig
 from .evaluate import summarize
 from .models import mlp
-from .suites import BASELINES, NOISE_METHODS
+from .suites import BASELINES, DATA_METHODS, NOISE_METHODS
 from .verdicts import (BOOTSTRAP, VERDICTS, claim_row, collapse_verdict, difference_verdict,
-                       direction_verdict, equivalence_verdict, fmt_pct, fmt_points,
+                       direction_verdict, equivalence_verdict, fmt_pct, fmt_points, gate_rows,
                        number_verdict, percentile_interval)
 
 def _success_claims(summary: pd.DataFrame, claimed: pd.DataFrame, on: list[str], section: str,
@@ -288,18 +288,50 @@ def _low_data_claim(adv: pd.DataFrame, claimed_adv: dict[int, float]) -> dict:
                   b.difference, b.ci_low, b.ci_high, ours, verdict)
 
 
+ARTICLE_COMPARED: dict[str, tuple[str, ...]] = {
+    "main/best_of_five": tuple(BASELINES),
+    "main/beats_passive": ("actjepa", "passive"),
+    "main/lead_over_passive": ("actjepa", "passive"),
+    "noise/most_graceful": NOISE_METHODS,
+    "data/advantage_most_at_low_data": DATA_METHODS,
+}
+"""The article's claims that compare several methods, by id; ``compared_methods`` reads the
+others off their ids."""
+
+
+def compared_methods(claim_id: str) -> tuple[str, ...]:
+    """The main table's methods an article claim compares (each must pass the sanity gate for
+    the claim to be judged): a cell names its method (``main/<method>/<task>``,
+    ``noise/<method>/<sigma>``, ``noise/retention/<method>``, ``data/<method>/<n>``); an
+    ablation or ``data/advantage/<n>`` compares ACT-JEPA + BC (with raw BC for the latter)."""
+    claim_id = claim_id.removeprefix("pixels/")
+    if claim_id in ARTICLE_COMPARED:
+        return ARTICLE_COMPARED[claim_id]
+    section, first, *rest = claim_id.split("/")
+    if section == "ablations":
+        return ("actjepa",)
+    if section == "data" and first == "advantage":
+        return DATA_METHODS
+    method = rest[0] if first == "retention" else first
+    if method not in BASELINES:
+        raise ValueError(f"claim {claim_id!r} names no method of the main table")
+    return (method,)
+
+
 def audit(main: pd.DataFrame, ablations: pd.DataFrame, data_efficiency: pd.DataFrame,
-          seed: int = 0, paper_main: pd.DataFrame | None = None,
-          world_model: pd.DataFrame | None = None, gate: pd.DataFrame | None = None,
-          metaworld: pd.DataFrame | None = None,
+          article_gate: pd.DataFrame | None, seed: int = 0,
+          paper_main: pd.DataFrame | None = None, world_model: pd.DataFrame | None = None,
+          gate: pd.DataFrame | None = None, metaworld: pd.DataFrame | None = None,
           metaworld_gate: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every claim, in the order of the article's results section, then the paper's own claims
-    on the Fetch tasks and on Meta-World (``audit_paper``; "not testable yet" without
-    ``paper_main`` / ``world_model`` / ``metaworld``, "not testable" where a method they
-    compare fails the sanity ``gate``, on Meta-World ``metaworld_gate``): one row each."""
-
-    rows = [*main_claims(main), *noise_claims(main, seed=seed), *ablation_claims(ablations),
-            *data_efficiency_claims(data_efficiency),
+    on the Fetch tasks and on Meta-World (``audit_paper``): one row each. A claim is "not
+    testable" where a method it compares fails its sanity gate: ``article_gate`` for the
+    article's methods (``compared_methods``), ``gate`` for the chunked ones on Fetch,
+    ``metaworld_gate`` on Meta-World (a gate of None is not computed, and none passes it);
+    "not testable yet" without ``paper_main`` / ``world_model`` / ``metaworld``."""
+    article = [*main_claims(main), *noise_claims(main, seed=seed), *ablation_claims(ablations),
+               *data_efficiency_claims(data_efficiency)]
+    rows = [*gate_rows(article, article_gate, compared_methods),
             *paper_claims(paper_main, world_model, seed=seed, gate=gate),
             *metaworld_claims(metaworld, gate=metaworld_gate, seed=seed)]
     table = pd.DataFrame(rows)
@@ -313,12 +345,15 @@ PIXEL_SECTIONS = ("main table", "noise")
 """The sections of the audit measured again on frames (chapter 13)."""
 
 
-def pixel_audit(pixels: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+def pixel_audit(pixels: pd.DataFrame, gate: pd.DataFrame | None, seed: int = 0) -> pd.DataFrame:
     """The article's main-table and noise claims measured on the pixel suite's rows, by the
-    same rules as on states (``main_claims``, ``noise_claims``); each id gets the prefix
-    ``pixels/`` so a claim's two measurements sit side by side (``report_audit``)."""
+    same rules as on states (``main_claims``, ``noise_claims``) and behind the pixel methods'
+    own sanity ``gate``; each id gets the prefix ``pixels/`` so a claim's two measurements
+    sit side by side (``report_audit``)."""
     rows = as_state_tasks(pixels)
-    table = pd.DataFrame([*main_claims(rows), *noise_claims(rows, seed=seed)])
+    judged = gate_rows([*main_claims(rows), *noise_claims(rows, seed=seed)], gate,
+                       compared_methods)
+    table = pd.DataFrame(judged)
     return table.assign(id="pixels/" + table.id)
 
 

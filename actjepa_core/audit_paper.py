@@ -32,11 +32,10 @@ import numpy as np
 import pandas as pd
 
 from .analysis import paired_difference, with_task_average
-from .gate import gate_failure
 from .meta_world import per_task
 from .methods.registry import row_label
 from .stats import hierarchical_mean_ci
-from .verdicts import (claim_row, difference_verdict, equivalence_verdict, fmt_points, gated,
+from .verdicts import (claim_row, difference_verdict, equivalence_verdict, fmt_points, gate_rows,
                        number_verdict, percentile_interval)
 from .claims import PAPER, PAPER_METAWORLD_AVERAGE
 
@@ -74,7 +73,7 @@ def paper_claims(paper_main: pd.DataFrame | None, world_model: pd.DataFrame | No
         rows.append(_untested("up_to_world_model"))
     else:
         rows.append(_world_model_claim(world_model, seed))
-    return _gated(rows, gate)
+    return gate_rows(rows, gate, COMPARED.__getitem__)
 
 
 def metaworld_claims(rows: pd.DataFrame | None, gate: pd.DataFrame | None = None,
@@ -88,13 +87,7 @@ def metaworld_claims(rows: pd.DataFrame | None, gate: pd.DataFrame | None = None
     else:
         clean = per_task(rows[rows.sigma == 0])
         out = [*_on_par(clean, MW), *_strongest_claims(clean, MW), _average_claim(clean, seed)]
-    return _gated(out, gate)
-
-
-def _gated(rows: list[dict], gate: pd.DataFrame | None) -> list[dict]:
-    """Each judged row as the sanity gate leaves it (``verdicts.gated``)."""
-    return [gated(r, gate_failure(gate, COMPARED[r["id"]]))
-            if r["verdict"] != "not testable yet" else r for r in rows]
+    return gate_rows(out, gate, COMPARED.__getitem__)
 
 
 FETCH, MW = ("paper", "paper"), ("paper_mw", "paper, Meta-World")

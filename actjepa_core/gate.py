@@ -19,9 +19,14 @@ three checks, each from a results file:
   episodes alone reads that spread as "still learning": with it, the check failed at 10k
   (Diffusion Policy on Push, ACT-JEPA (paper) on Pick-and-place) and again at 20k
   (Diffusion Policy on Pick-and-place);
-- **no collapse** (methods with a latent target only): the last collapse-monitor reading of
-  its target and predictor outputs, averaged over the runs, passes ``monitor.is_collapsed``
+- **no collapse** (methods with a latent only): the last collapse-monitor reading of its
+  latents (the chunked model's target and predictor outputs; the article's methods'
+  pretrained encoder), averaged over the runs, passes ``monitor.is_collapsed``
   (per-dimension std and effective rank above the monitor's thresholds).
+
+The same checks apply to the chunked methods (``report_paper.sanity_gate``, budget
+``policy_steps``), to the article's five methods on states (``report_audit.article_gate``,
+budget the profile's pretraining and BC steps, both doubled for the check) and on frames.
 
 The budget itself is read off the learning curves (``flattening_budget``), which have two
 training seeds per point: there a Student-t interval over seeds (t = 12.7 for one degree of
@@ -113,33 +118,34 @@ def convergence_check(curves: pd.DataFrame | None, method: str, budget: int,
     return True, f"flat from {budget:,} to {longer:,} steps"
 
 
-def collapse_check(runs: pd.DataFrame, dim: int) -> tuple[bool | None, str]:
+def collapse_check(runs: pd.DataFrame, dim: int, parts: Sequence[str] = LATENT_PARTS
+                   ) -> tuple[bool | None, str]:
     """The mean last monitor reading over ``runs`` (one row per run, columns
-    ``<part>_std`` / ``<part>_erank`` for ``LATENT_PARTS``) against the monitor's thresholds
-    for a ``dim``-wide latent. None when the method has no latent target (no such columns,
-    or all NaN)."""
-    cols = list(LATENT_COLUMNS)
+    ``<part>_std`` / ``<part>_erank`` for each of ``parts``: the chunked model's target and
+    predictor, or the article's pretrained ``encoder``) against the monitor's thresholds for
+    a ``dim``-wide latent. None when the method has no latent (no such columns, or all NaN)."""
+    cols = [f"{p}_{k}" for p in parts for k in ("std", "erank")]
     if not set(cols) <= set(runs.columns) or runs[cols].isna().all().all():
         return None, "no latent target"
     reasons = []
-    for part in LATENT_PARTS:
+    for part in parts:
         stats = {k: float(runs[f"{part}_{k}"].mean()) for k in ("std", "erank")}
         reasons += [f"{part} {r}" for r in is_collapsed(stats, dim)]
     if reasons:
         return False, "collapsed: " + "; ".join(reasons)
     return True, "; ".join(f"{p} std {runs[f'{p}_std'].mean():.3f}, erank "
-                           f"{runs[f'{p}_erank'].mean():.1f}" for p in LATENT_PARTS)
+                           f"{runs[f'{p}_erank'].mean():.1f}" for p in parts)
 
 
 def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mapping[str, int],
-               labels: Mapping[str, str], latent_dims: Mapping[str, int] | None = None
-               ) -> pd.DataFrame:
+               labels: Mapping[str, str], latent_dims: Mapping[str, int] | None = None,
+               latent_parts: Sequence[str] = LATENT_PARTS) -> pd.DataFrame:
     """One row per method of ``labels``: each check's outcome and figure, and the verdict.
 
     ``clean``: test rows at sigma 0 (``method, task, seed, success`` and, for methods with a
-    latent target, the monitor columns); ``curves``: validation rows of the learning-curve
-    experiment (``steps`` column); ``budgets``: the steps each method was trained for in
-    ``clean``; ``latent_dims``: the latent width D of methods with a latent target.
+    latent, the monitor columns of ``latent_parts``); ``curves``: validation rows at the
+    budget and at twice it (``steps`` column); ``budgets``: the steps each method was
+    trained for in ``clean``; ``latent_dims``: the latent width D of methods with a latent.
     """
     latent_dims = latent_dims or {}
     out = []
@@ -149,7 +155,7 @@ def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mappin
         coll_ok, coll = (None, "no latent target")
         if method in latent_dims:
             runs = clean[clean.method == method].drop_duplicates("spec_key")
-            coll_ok, coll = collapse_check(runs, latent_dims[method])
+            coll_ok, coll = collapse_check(runs, latent_dims[method], latent_parts)
         failed = [text for ok, text in ((reach_ok, reach), (conv_ok, conv), (coll_ok, coll))
                   if ok is False]
         out.append({"method": method, "label": label, "solves reach": reach_ok, "reach": reach,

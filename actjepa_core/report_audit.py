@@ -8,12 +8,14 @@ every sentence of the chapter is tested here rather than hidden in a cell.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from . import audit, report_metaworld, report_paper, tables
+from . import analysis, audit, report_metaworld, report_paper, tables
+from .gate import gate_table
 from .plots.audit import VERDICT_COLORS
 from .profiles import Profile, get_profile
 from .results import experiment_results
@@ -45,8 +47,36 @@ class AuditInputs:
     ablations: pd.DataFrame
     data_efficiency: pd.DataFrame
     table: pd.DataFrame
+    gate: pd.DataFrame
+    """``article_gate`` of the main table's methods on states."""
     pixels: pd.DataFrame | None = None
     """``audit.pixel_audit`` of the pixel suite; None where it has no results yet."""
+    pixel_gate: pd.DataFrame | None = None
+    """``article_gate`` of the pixel suite's methods (no learning curves there)."""
+
+
+def _spec_field(rows: pd.DataFrame, read) -> pd.Series:
+    """``read(spec)`` of each row's run (its spec as a dict, from the ``spec`` column)."""
+    values = {spec: read(json.loads(spec)) for spec in rows.spec.unique()}
+    return rows.spec.map(values)
+
+
+def article_gate(clean: pd.DataFrame, convergence: pd.DataFrame | None) -> pd.DataFrame:
+    """``gate.gate_table`` of the main table's methods: clean test success on Reach from
+    ``clean`` (the main table's, or the pixel suite's rows at sigma 0 with state task
+    names), convergence from ``convergence`` (validation episodes at the protocol's budget
+    and at twice it; None: not measured, so no method passes), collapse from the last
+    monitor reading of each pretrained encoder. A budget is counted in BC-head steps; the
+    pretraining has as many (``suites.article_convergence_specs`` doubles both)."""
+    def steps(rows: pd.DataFrame) -> pd.Series:
+        return _spec_field(rows, lambda s: s["bc_steps"]).astype(int)
+
+    budgets = steps(clean).groupby(clean.method).median().astype(int).to_dict()
+    width = _spec_field(clean, lambda s: (s["resolved"]["jepa"] or {}).get("repr_dim"))
+    dims = width.groupby(clean.method).first().dropna().astype(int).to_dict()
+    curves = None if convergence is None else convergence.assign(steps=steps(convergence))
+    return gate_table(clean, curves, budgets, {m: BASELINES[m] for m in BASELINES if m in budgets},
+                      latent_dims=dims, latent_parts=("encoder",))
 
 
 def load(profile: str) -> AuditInputs:
@@ -60,15 +90,20 @@ def load(profile: str) -> AuditInputs:
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
     gate = report_paper.sanity_gate(profile)
-    table = audit.audit(main, ablations, data_efficiency,
+    main_gate = article_gate(main[main.sigma == 0], report_paper.results_if_run("convergence", profile))
+    table = audit.audit(main, ablations, data_efficiency, main_gate,
                         paper_main=report_paper.results_if_run("paper_main", profile),
                         world_model=report_paper.results_if_run("paper_world_model", profile),
                         gate=gate,
                         metaworld=report_paper.results_if_run("paper_metaworld", profile),
                         metaworld_gate=report_metaworld.sanity_gate(profile, gate))
     pixel_rows = report_paper.results_if_run("pixels", profile)
-    pixels = audit.pixel_audit(pixel_rows) if pixel_rows is not None else None
-    return AuditInputs(get_profile(profile), main, ablations, data_efficiency, table, pixels)
+    pixels = pixel_gate = None
+    if pixel_rows is not None:
+        pixel_gate = article_gate(analysis.as_state_tasks(pixel_rows[pixel_rows.sigma == 0]), None)
+        pixels = audit.pixel_audit(pixel_rows, pixel_gate)
+    return AuditInputs(get_profile(profile), main, ablations, data_efficiency, table, main_gate,
+                       pixels, pixel_gate)
 
 
 def distinct_episodes(*rows: pd.DataFrame) -> int:
@@ -131,10 +166,13 @@ def lean_sentence(table: pd.DataFrame) -> str:
 
 def verdicts_paragraph(table: pd.DataFrame) -> str:
     """The verdict counts (``audit.verdict_counts``), then where the article's single success
-    rates fall against our intervals, then which way they lean."""
+    rates fall against our intervals (measured, whether or not the gate lets them decide),
+    then which way they lean."""
     counts = audit.verdict_counts(table)
     cells = success_cells(table)
-    inside = int((cells.verdict == "holds").sum())
+    measured = cells.dropna(subset=["ci_low", "ci_high"])
+    inside = sum(analysis.inside(c, lo, hi) for c, lo, hi in
+                 zip(measured.claimed_value, measured.ci_low, measured.ci_high))
     above = int((cells.claimed_value > cells.ci_high).sum())
     below = int((cells.claimed_value < cells.ci_low).sum())
     untested = int((cells.ours == "not run").sum())
@@ -147,6 +185,23 @@ def verdicts_paragraph(table: pd.DataFrame) -> str:
             f"number is above our interval, for {below} it is below"
             + (f", and {untested} were not run in this profile" if untested else "") + ". "
             + lean_sentence(table))
+
+
+def article_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The audit's rows of the article's claims (its results section), the paper's left out."""
+    return table[~table.section.str.startswith("paper")]
+
+
+def gate_sentence(gate: pd.DataFrame, judged: pd.DataFrame) -> str:
+    """Which methods pass the sanity ``gate`` (``article_gate``), each failure with its
+    figure, and how many of the claims ``judged`` (audit rows) it leaves not testable."""
+    passing, failing = gate[gate.passes.astype(bool)], gate[~gate.passes.astype(bool)]
+    failures = "; ".join(f"{r.label}: {r.reason}" for r in failing.itertuples())
+    blocked = int((judged.verdict == "not testable").sum())
+    return (f"**{len(passing)} of {len(gate)}** methods pass the sanity gate"
+            + (f" ({', '.join(passing.label)})" if len(passing) else "")
+            + (f". Failing: {failures}" if failures else "")
+            + f". It leaves **{blocked} of {len(judged)}** claims not testable.")
 
 
 def _verdict_css(verdict: str) -> str:

@@ -102,6 +102,17 @@ def data_efficiency_specs(P: Profile) -> list[RunSpec]:
             for task in TASKS for m in DATA_METHODS for n in P.demo_counts for s in _seeds(P)]
 
 
+def article_convergence_specs(P: Profile) -> list[RunSpec]:
+    """The sanity gate's convergence check of the main table's methods (chapter 10): each at
+    the protocol's budget (``P.pretrain_steps`` of pretraining, ``P.bc_steps`` of its BC head;
+    the main table's models) and at ``CURVE_FACTOR`` times both, x 3 tasks x the training
+    seeds, scored clean on validation episodes."""
+    return [RunSpec(task, method=m, seed=s, n_demos=P.n_demos, sigmas=(0.0,), label=BASELINES[m],
+                    split="validation", **{**_common(P), "pretrain_steps": f * P.pretrain_steps,
+                                           "bc_steps": f * P.bc_steps})
+            for m in BASELINES for task in TASKS for f in (1, CURVE_FACTOR) for s in _seeds(P)]
+
+
 # ------------------------------------------------------------------ policy extraction (5)
 EXTRACTION: dict[str, dict] = {
     "raw + BC": {"method": "raw", "protocol": "bc"},
@@ -343,6 +354,7 @@ EXPERIMENTS = {
     "noisy_demos": noisy_demo_specs,
     "ablations": ablation_specs,
     "data_efficiency": data_efficiency_specs,
+    "convergence": article_convergence_specs,
     "paper_main": paper_main_specs,
     "paper_data_efficiency": paper_data_efficiency_specs,
     "paper_ablations": paper_ablation_specs,

@@ -7,10 +7,13 @@ result chapters and the audit.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import pandas as pd
 
 from .analysis import fmt_ci, inside
+from .gate import gate_failure
 
 
 VERDICTS = ("holds", "partly", "does not hold", "not testable", "not testable yet")
@@ -59,12 +62,19 @@ def claim_row(claim_id: str, section: str, claim: str, kind: str, claimed: str,
             "value": value, "ci_low": lo, "ci_high": hi}
 
 
-def gated(row: dict, reason: str | None) -> dict:
-    """``row`` as it stands when the sanity gate stops it (``gate.gate_failure``'s ``reason``):
-    verdict "not testable", the reason after our number; unchanged when ``reason`` is None."""
-    if reason is None:
-        return row
-    return {**row, "verdict": "not testable", "ours": f"{row['ours']}. Not testable: {reason}"}
+def gate_rows(rows: list[dict], gate: pd.DataFrame | None,
+              compared: Callable[[str], Sequence[str]]) -> list[dict]:
+    """``rows`` as the sanity gate leaves them: a judged claim whose methods (``compared``:
+    claim id -> methods) fail ``gate`` (``gate.gate_table``; None: not computed, so none
+    passes) gets the verdict "not testable", the reason (``gate.gate_failure``) after our
+    number. A claim not yet run stays "not testable yet"."""
+    out = []
+    for row in rows:
+        reason = (None if row["verdict"] == "not testable yet"
+                  else gate_failure(gate, compared(row["id"])))
+        out.append(row if reason is None else
+                   {**row, "verdict": "not testable", "ours": f"{row['ours']}. Not testable: {reason}"})
+    return out
 
 
 def number_verdict(claimed: float, lo: float, hi: float) -> str:

@@ -93,3 +93,13 @@ def small_config(method: str, sizes: dict, **kw):
     from actjepa_core.methods import registry
 
     return registry.get_method(method).config_class()(**{**own_sizes(method, sizes), **kw})
+
+
+def article_gate(failing: dict[str, str] | None = None) -> pd.DataFrame:
+    """A sanity-gate table (``gate.gate_table``'s columns that the audit reads) in which the
+    methods of ``failing`` (method -> reason) fail and every other main-table method passes."""
+    from actjepa_core.suites import BASELINES
+
+    failing = failing or {}
+    return pd.DataFrame([{"method": m, "label": label, "passes": m not in failing,
+                          "reason": failing.get(m, "")} for m, label in BASELINES.items()])

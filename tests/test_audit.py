@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import audit, claims, verdicts
+from actjepa_core import audit, claims, report_audit, verdicts
 from actjepa_core.suites import BASELINES
+from helpers import article_gate
 
 
 def test_number_verdict_is_inside_or_not() -> None:
@@ -51,8 +52,8 @@ def _episodes(p: dict[str, float], key: str, values: dict[str, tuple], seeds: in
     return rows
 
 
-@pytest.fixture(scope="module")
-def table() -> pd.DataFrame:
+def _article_rows() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Main, ablation and data-efficiency rows in which ACT-JEPA leads clearly."""
     main = _episodes({"actjepa": 0.9, "raw": 0.3}, "method",
                      {"method": list(BASELINES), "sigma": claims.CLAIMED_SIGMAS})
     main["label"] = main.method.map(BASELINES)
@@ -63,7 +64,17 @@ def table() -> pd.DataFrame:
     abl["encoder_std"] = 0.05
     data = _episodes({"actjepa": 0.8, "raw": 0.4}, "method",
                      {"method": ["raw", "actjepa"], "n_demos": claims.DEMO_COUNTS, "sigma": (0.0,)})
-    return audit.audit(main, abl, data)
+    return main, abl, data
+
+
+@pytest.fixture(scope="module")
+def rows() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return _article_rows()
+
+
+@pytest.fixture(scope="module")
+def table(rows) -> pd.DataFrame:
+    return audit.audit(*rows, article_gate())
 
 
 def test_audit_has_one_row_per_article_claim(table: pd.DataFrame) -> None:
@@ -93,6 +104,40 @@ def test_audit_verdicts_follow_the_rows(table: pd.DataFrame) -> None:
     assert no_action.value < -0.2 and no_action.verdict == "partly"
     # The on-par claim cannot be tested here.
     assert table[table.section == "paper"].verdict.eq("not testable yet").all()
+
+
+def test_a_method_failing_the_gate_makes_the_claims_comparing_it_not_testable(rows, table) -> None:
+    reason = "reach 62.8% [52.5, 73.1] < 90%"
+    gated = audit.audit(*rows, article_gate({"actjepa": reason})).set_index("id")
+    judged = table.set_index("id")
+    for cid in ("main/actjepa/reach", "main/best_of_five", "main/beats_passive",
+                "noise/actjepa/0.3", "noise/retention/actjepa", "noise/most_graceful",
+                "ablations/no_action", "ablations/no_ema_collapses", "data/actjepa/10",
+                "data/advantage/25", "data/advantage_most_at_low_data"):
+        assert gated.loc[cid, "verdict"] == "not testable", cid
+        assert gated.loc[cid, "ours"] == (f"{judged.loc[cid, 'ours']}. Not testable: ACT-JEPA + "
+                                          f"BC fails the sanity gate ({reason})")
+    # Claims about other methods alone are judged as before.
+    for cid in ("main/raw/reach", "noise/passive/0.1", "noise/retention/raw", "data/raw/100"):
+        assert gated.loc[cid, "verdict"] == judged.loc[cid, "verdict"] != "not testable", cid
+    # Without a gate nothing is judged; claims not run yet stay so either way.
+    ungated = audit.audit(*rows, None)
+    article = report_audit.article_rows(ungated)
+    assert (article.verdict == "not testable").all()
+    assert article.ours.str.endswith("Not testable: the sanity gate was not computed").all()
+    assert (ungated[ungated.section == "paper"].verdict == "not testable yet").all()
+
+
+def test_every_article_claim_names_the_methods_it_compares(table: pd.DataFrame) -> None:
+    article = report_audit.article_rows(table)
+    for cid in article.id:
+        methods = audit.compared_methods(cid)
+        assert methods and set(methods) <= set(BASELINES), cid
+    assert audit.compared_methods("main/passive/push") == ("passive",)
+    assert audit.compared_methods("pixels/noise/retention/raw") == ("raw",)
+    assert set(audit.compared_methods("data/advantage/10")) == {"raw", "actjepa"}
+    with pytest.raises(ValueError, match="names no method"):
+        audit.compared_methods("main/vjepa/reach")
 
 
 def test_retention_bootstrap_brackets_its_point_estimate() -> None:

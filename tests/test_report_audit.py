@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from actjepa_core import audit, claims, report_audit, verdicts
 from actjepa_core.profiles import get_profile
 from actjepa_core.suites import BASELINES
 from actjepa_core.verdicts import claim_row
+from helpers import article_gate
 
 JEPA, RAW = BASELINES["actjepa"], BASELINES["raw"]
 
@@ -64,7 +67,7 @@ def test_protocol_sentence_reads_the_profile_and_the_rows(table: pd.DataFrame) -
                          "seed": [0, 0, 1, 1]})
     main.loc[2:, "spec_key"] = "b"
     inputs = report_audit.AuditInputs(get_profile("full"), main, main.iloc[:2], main.iloc[:0],
-                                      table)
+                                      table, article_gate())
     assert report_audit.protocol_sentence(inputs) == (
         f"Profile **full**: 2 training seeds per row, {get_profile('full').eval_episodes} "
         "held-out evaluation episodes per seed; 4 distinct evaluation episodes behind **8 claims**.")
@@ -185,3 +188,55 @@ def test_hyperparameter_paragraph_counts_the_source_marks() -> None:
     assert "for every method, 77 in this profile, where" in text
     real = report_audit.hyperparameter_paragraph(audit.hyperparameters(10), 10)
     assert real.startswith("Of the article's 17 hyperparameters listed here, **6** are marked")
+
+
+def _gate_rows(success: dict[str, float], steps: int, seeds: int = 5, episodes: int = 40,
+               tasks: tuple[str, ...] = claims.TASKS) -> pd.DataFrame:
+    """Episode rows of every main-table method with ``success[method]`` (else 1.0) of
+    ``episodes`` per seed and task, from runs of ``steps`` BC steps (spec JSON as committed)."""
+    out = []
+    for m in BASELINES:
+        spec = json.dumps({"bc_steps": steps, "pretrain_steps": steps,
+                           "resolved": {"jepa": None if m == "raw" else {"repr_dim": 16}}})
+        wins = round(success.get(m, 1.0) * episodes)
+        for task in tasks:
+            for seed in range(seeds):
+                out += [{"method": m, "task": task, "seed": seed, "spec": spec,
+                         "spec_key": f"{m}{task}{seed}{steps}", "success": float(e < wins),
+                         "encoder_std": np.nan if m == "raw" else 0.2,
+                         "encoder_erank": np.nan if m == "raw" else 10.0} for e in range(episodes)]
+    return pd.DataFrame(out)
+
+
+def test_article_gate_checks_reach_the_doubled_budget_and_the_encoders() -> None:
+    clean = _gate_rows({"actjepa": 0.6}, steps=2000)
+    conv = pd.concat([_gate_rows({"passive": 0.5}, 2000), _gate_rows({}, 4000)])
+    gate = report_audit.article_gate(clean, conv).set_index("method")
+    assert list(gate.label) == list(BASELINES.values())
+    reason = gate.loc["actjepa", "reason"]
+    assert reason.startswith("reach 60.0% [") and reason.endswith("] < 90%")
+    # passive solves Reach but gains beyond the interval when trained twice as long.
+    assert not gate.loc["passive", "converged"]
+    assert gate.loc["passive", "curve"].startswith("pick_place: 50.0% at 2,000 steps")
+    assert gate.loc[["raw", "autoencoder", "contrastive"], "passes"].all()
+    assert gate.loc["raw", "no collapse"] is None  # no encoder to read
+    assert gate.loc["autoencoder", "collapse"] == "encoder std 0.200, erank 10.0"
+    # a collapsed encoder (effective rank 1) fails; no convergence runs: nobody passes.
+    flat = clean.assign(encoder_erank=np.where(clean.method == "contrastive", 1.0, 10.0))
+    flat.loc[flat.method == "raw", "encoder_erank"] = np.nan
+    unmeasured = report_audit.article_gate(flat, None).set_index("method")
+    assert not unmeasured.passes.any()
+    assert (unmeasured.curve == "no learning curve").all()
+    assert unmeasured.loc["contrastive", "collapse"].startswith("collapsed: encoder effective rank")
+
+
+def test_gate_sentence_names_who_passes_who_fails_and_why() -> None:
+    gate = pd.DataFrame({"label": ["raw BC", "ACT-JEPA + BC"], "passes": [True, False],
+                         "reason": ["", "reach 62.8% [52.5, 73.1] < 90%"]})
+    judged = pd.DataFrame({"verdict": ["holds", "not testable", "not testable", "not testable yet"]})
+    assert report_audit.gate_sentence(gate, judged) == (
+        "**1 of 2** methods pass the sanity gate (raw BC). Failing: ACT-JEPA + BC: reach 62.8% "
+        "[52.5, 73.1] < 90%. It leaves **2 of 4** claims not testable.")
+    assert report_audit.gate_sentence(gate.assign(passes=True), judged.iloc[:1]) == (
+        "**2 of 2** methods pass the sanity gate (raw BC, ACT-JEPA + BC). It leaves **0 of 1** "
+        "claims not testable.")

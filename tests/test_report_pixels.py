@@ -14,6 +14,7 @@ from actjepa_core.experiments import RunSpec
 from actjepa_core.probes import ridge_r2
 from actjepa_core.profiles import get_profile
 from actjepa_core.suites import BASELINES, EXPERIMENTS, pixel_probe_specs, pixel_specs
+from helpers import article_gate
 
 SIGMAS = claims.CLAIMED_SIGMAS
 
@@ -88,7 +89,7 @@ def test_pixel_audit_prefixes_ids_and_chapter_10_sets_verdicts_side_by_side() ->
     states = audit.pd.DataFrame([*audit.main_claims(rows({**ALL, "actjepa": 0.9})),
                                  *audit.noise_claims(rows({**ALL, "actjepa": 0.9}))])
     px = rows({**ALL, "actjepa": 0.1}).assign(task=lambda r: r.task + "-pixels16")
-    pixels = audit.pixel_audit(px)
+    pixels = audit.pixel_audit(px, article_gate())
     assert pixels.id.str.startswith("pixels/").all() and len(pixels) == len(states)
     modality = report_audit.modality_table(states, pixels)
     assert len(modality) == len(states)
