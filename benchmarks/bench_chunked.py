@@ -63,7 +63,8 @@ learning curves, the search, the gate's convergence runs and the diagnosis."""
 
 def chunked_workload(profile: str, names: tuple[str, ...] = CHUNKED_EXPERIMENTS
                      ) -> dict[str, dict[str, int]]:
-    """Per experiment: trainings and optimiser steps per method, evaluation episodes and BC
+    """Per experiment: trainings and optimiser steps per method, evaluation episodes, the env
+    steps they take at most (each task's step limit: 50 on Fetch, 200 on Meta-World) and BC
     heads, counting the cache's sharing (one training per distinct model, one evaluation per
     distinct run, each counted in the first experiment that needs it)."""
     P = get_profile(profile)
@@ -71,12 +72,14 @@ def chunked_workload(profile: str, names: tuple[str, ...] = CHUNKED_EXPERIMENTS
     seen_runs: set[str] = set()
     out: dict[str, dict[str, int]] = {}
     for name in names:
-        work: dict[str, int] = {"episodes": 0, "bc heads": 0}
+        work: dict[str, int] = {"episodes": 0, "env steps": 0, "bc heads": 0}
         for s in EXPERIMENTS[name](P):
             if not s.is_chunked or s.key() in seen_runs:
                 continue
             seen_runs.add(s.key())
             work["episodes"] += s.eval_episodes * len(s.sigmas)
+            work["env steps"] += (s.eval_episodes * len(s.sigmas)
+                                  * get_task(s.task).max_episode_steps)
             work["bc heads"] += s.protocol == "bc"
             if s.pretrain_key() not in seen_models:
                 seen_models.add(s.pretrain_key())
@@ -129,12 +132,13 @@ def main() -> None:
         print(f"{label:>{w}}: {r:8.0f} env-steps/s ({r / bare:.0%} of bare)")
     slowest = min(rates[m] for m in POLICIES)
     print(f"profile {args.profile}, CPU-minutes per experiment (training at the rates above; "
-          f"evaluation at the slowest policy's rate, an upper bound); runs shared with an "
+          f"evaluation at the slowest policy's rate on {args.task}, every episode to its "
+          f"task's step limit, an upper bound); runs shared with an "
           f"earlier experiment are counted there:")
     total = 0.0
     for name, work in chunked_workload(args.profile).items():
         train_min = sum(work.get(f"{m} steps", 0) / steps_per_s[m] / 60 for m in POLICIES)
-        eval_min = work["episodes"] * spec.max_episode_steps / slowest / 60
+        eval_min = work["env steps"] / slowest / 60
         total += train_min + eval_min
         trainings = ", ".join(f"{m} {work[m]}" for m in POLICIES if work.get(m))
         print(f"{name:>30}: {train_min + eval_min:6.0f} ({train_min:.0f} training, "
