@@ -15,12 +15,13 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from . import analysis, audit, report_metaworld, report_paper, tables
-from .gate import gate_table
+from .evaluate import summarize
+from .gate import GATE_TASK, MIN_REACH, gate_table
 from .plots.audit import VERDICT_COLORS
 from .profiles import Profile, get_profile
 from .results import experiment_results
 from .suites import BASELINES
-from .verdicts import RULES
+from .verdicts import RULES, fmt_pct
 
 KEY_CLAIMS: dict[str, str] = {
     "main/best_of_five": "ACT-JEPA + BC is the best of the five",
@@ -202,6 +203,27 @@ def gate_sentence(gate: pd.DataFrame, judged: pd.DataFrame) -> str:
             + (f" ({', '.join(passing.label)})" if len(passing) else "")
             + (f". Failing: {failures}" if failures else "")
             + f". It leaves **{blocked} of {len(judged)}** claims not testable.")
+
+
+def reach_variants_sentence(ablations: pd.DataFrame) -> str:
+    """ACT-JEPA + BC's clean success on Reach as the article builds it (the ablation table's
+    ``full`` row), then which single changes of chapter 8 (its ablations and remedies) reach
+    the gate's threshold and which stay below, each with its mean: how fragile a failure of
+    the gate is. The variants are not the article's method and do not replace it."""
+    reach = ablations[(ablations.task == GATE_TASK) & (ablations.sigma == 0)]
+    summary = summarize(reach, by=("label",)).set_index("label").success
+    if "full" not in summary:
+        raise ValueError("the ablation rows have no 'full' row on Reach")
+    full, others = summary["full"], summary.drop(["full", "concat"], errors="ignore")
+    others = others.sort_values(ascending=False)
+
+    def listing(rows: pd.Series) -> str:
+        return ", ".join(f"`{name}` {fmt_pct(v)}" for name, v in rows.items()) or "none"
+
+    return (f"As the article builds it, ACT-JEPA + BC solves Reach in {fmt_pct(full)} of clean "
+            f"test episodes. The single changes of chapter 8 that reach {fmt_pct(MIN_REACH)}: "
+            f"{listing(others[others >= MIN_REACH])}; below it: "
+            f"{listing(others[others < MIN_REACH])}.")
 
 
 def _verdict_css(verdict: str) -> str:

@@ -240,3 +240,18 @@ def test_gate_sentence_names_who_passes_who_fails_and_why() -> None:
     assert report_audit.gate_sentence(gate.assign(passes=True), judged.iloc[:1]) == (
         "**2 of 2** methods pass the sanity gate (raw BC, ACT-JEPA + BC). It leaves **0 of 1** "
         "claims not testable.")
+
+
+def test_reach_variants_sentence_splits_chapter_8_changes_at_the_gate() -> None:
+    def rows(label: str, wins: int, task: str = "reach") -> pd.DataFrame:
+        return pd.DataFrame({"label": label, "task": task, "sigma": 0.0, "seed": [0] * 10,
+                             "success": [1.0] * wins + [0.0] * (10 - wins)})
+
+    ablations = pd.concat([rows("full", 6), rows("concat", 6), rows("tau_0.9999", 10),
+                           rows("goal_to_head", 9), rows("no_ema", 4), rows("no_ema", 10, "push")])
+    assert report_audit.reach_variants_sentence(ablations) == (
+        "As the article builds it, ACT-JEPA + BC solves Reach in 60.0% of clean test episodes. "
+        "The single changes of chapter 8 that reach 90.0%: `tau_0.9999` 100.0%, `goal_to_head` "
+        "90.0%; below it: `no_ema` 40.0%.")
+    with pytest.raises(ValueError, match="no 'full' row"):
+        report_audit.reach_variants_sentence(ablations[ablations.label != "full"])
