@@ -8,7 +8,6 @@ every sentence of the chapter is tested here rather than hidden in a cell.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,7 +18,7 @@ from .evaluate import summarize
 from .gate import GATE_TASK, MIN_REACH, gate_table
 from .plots.audit import VERDICT_COLORS
 from .profiles import Profile, get_profile
-from .results import experiment_results
+from .results import experiment_results, spec_field
 from .suites import BASELINES
 from .verdicts import RULES, fmt_pct
 
@@ -56,12 +55,6 @@ class AuditInputs:
     """``article_gate`` of the pixel suite's methods (no learning curves there)."""
 
 
-def _spec_field(rows: pd.DataFrame, read) -> pd.Series:
-    """``read(spec)`` of each row's run (its spec as a dict, from the ``spec`` column)."""
-    values = {spec: read(json.loads(spec)) for spec in rows.spec.unique()}
-    return rows.spec.map(values)
-
-
 def article_gate(clean: pd.DataFrame, convergence: pd.DataFrame | None) -> pd.DataFrame:
     """``gate.gate_table`` of the main table's methods: clean test success on Reach from
     ``clean`` (the main table's, or the pixel suite's rows at sigma 0 with state task
@@ -70,10 +63,10 @@ def article_gate(clean: pd.DataFrame, convergence: pd.DataFrame | None) -> pd.Da
     monitor reading of each pretrained encoder. A budget is counted in BC-head steps; the
     pretraining has as many (``suites.article_convergence_specs`` doubles both)."""
     def steps(rows: pd.DataFrame) -> pd.Series:
-        return _spec_field(rows, lambda s: s["bc_steps"]).astype(int)
+        return spec_field(rows, lambda s: s["bc_steps"]).astype(int)
 
     budgets = steps(clean).groupby(clean.method).median().astype(int).to_dict()
-    width = _spec_field(clean, lambda s: (s["resolved"]["jepa"] or {}).get("repr_dim"))
+    width = spec_field(clean, lambda s: (s["resolved"]["jepa"] or {}).get("repr_dim"))
     dims = width.groupby(clean.method).first().dropna().astype(int).to_dict()
     curves = None if convergence is None else convergence.assign(steps=steps(convergence))
     return gate_table(clean, curves, budgets, {m: BASELINES[m] for m in BASELINES if m in budgets},

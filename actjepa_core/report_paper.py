@@ -6,7 +6,6 @@ notebook cell is a call, a table or a figure, and the rule behind each sentence 
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -352,8 +351,9 @@ def not_run_note(name: str, profile: str = "full") -> str:
 def run_setting(rows: pd.DataFrame, field: str) -> pd.Series:
     """A config field of each row's chunked run (its resolved config, from the ``spec``
     column): what a curve or a search varied."""
-    values = {spec: json.loads(spec)["resolved"]["policy"][field] for spec in rows.spec.unique()}
-    return rows.spec.map(values)
+    from .results import spec_field
+
+    return spec_field(rows, lambda spec: spec["resolved"]["policy"][field])
 
 
 def run_steps(rows: pd.DataFrame) -> pd.Series:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +118,13 @@ def stale_runs(name: str, profile: str) -> tuple[set[str], set[str]]:
 RECOMPUTED_PROFILES = ("smoke", "quick")
 """Profiles whose missing results a chapter computes on its own (minutes); the full profile's
 take hours, so a chapter reads them and never starts them unasked."""
+
+
+def spec_field(rows: pd.DataFrame, read: Callable[[dict], object]) -> pd.Series:
+    """``read(spec)`` of each row's run, its specification as written in the ``spec`` column
+    (JSON, with the ``resolved`` configs): what a curve, a search or a budget varied."""
+    values = {spec: read(json.loads(spec)) for spec in rows.spec.unique()}
+    return rows.spec.map(values)
 
 
 def experiment_results(name: str, profile: str, workers: int = 2, progress: bool = True,
