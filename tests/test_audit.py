@@ -52,7 +52,8 @@ def _episodes(p: dict[str, float], key: str, values: dict[str, tuple], seeds: in
     return rows
 
 
-def _article_rows() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+@pytest.fixture(scope="module")
+def rows() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Main, ablation and data-efficiency rows in which ACT-JEPA leads clearly."""
     main = _episodes({"actjepa": 0.9, "raw": 0.3}, "method",
                      {"method": list(BASELINES), "sigma": claims.CLAIMED_SIGMAS})
@@ -65,11 +66,6 @@ def _article_rows() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     data = _episodes({"actjepa": 0.8, "raw": 0.4}, "method",
                      {"method": ["raw", "actjepa"], "n_demos": claims.DEMO_COUNTS, "sigma": (0.0,)})
     return main, abl, data
-
-
-@pytest.fixture(scope="module")
-def rows() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return _article_rows()
 
 
 @pytest.fixture(scope="module")
