@@ -56,7 +56,15 @@ GATE_TASK = "reach"
 """The easy task every working method solves."""
 LATENT_PARTS = ("target", "predictor")
 """The outputs whose spread the collapse check reads (``<part>_std``, ``<part>_erank``)."""
-LATENT_COLUMNS = tuple(f"{p}_{k}" for p in LATENT_PARTS for k in ("std", "erank"))
+
+
+def latent_columns(parts: Sequence[str]) -> tuple[str, ...]:
+    """The collapse monitor's columns of ``parts`` in results rows: ``<part>_std``,
+    ``<part>_erank``."""
+    return tuple(f"{p}_{k}" for p in parts for k in ("std", "erank"))
+
+
+LATENT_COLUMNS = latent_columns(LATENT_PARTS)
 """The collapse monitor's columns of a method with a latent target, in training histories
 and results rows (NaN for a method without one)."""
 
@@ -124,7 +132,7 @@ def collapse_check(runs: pd.DataFrame, dim: int, parts: Sequence[str] = LATENT_P
     ``<part>_std`` / ``<part>_erank`` for each of ``parts``: the chunked model's target and
     predictor, or the article's pretrained ``encoder``) against the monitor's thresholds for
     a ``dim``-wide latent. None when the method has no latent (no such columns, or all NaN)."""
-    cols = [f"{p}_{k}" for p in parts for k in ("std", "erank")]
+    cols = list(latent_columns(parts))
     if not set(cols) <= set(runs.columns) or runs[cols].isna().all().all():
         return None, "no latent target"
     reasons = []

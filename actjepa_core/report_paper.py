@@ -398,23 +398,6 @@ def sanity_gate(profile: str) -> pd.DataFrame | None:
                       latent_dims={"actjepa_paper": width})
 
 
-def gate_display(table: pd.DataFrame) -> Styler:
-    """The sanity gate as the chapter shows it: one row per method, each check's mark (✓
-    passed, ✗ failed, – not applicable) over its figures, one clause per line."""
-    mark = {True: "✓", False: "✗", None: "–"}
-
-    def cell(ok, text: str) -> str:
-        ok = None if ok is None or (isinstance(ok, float) and math.isnan(ok)) else bool(ok)
-        return f"<b>{mark[ok]}</b><br><small>{text.replace('; ', '<br>')}</small>"
-
-    cols = {"solves Reach": ("solves reach", "reach"), "converged": ("converged", "curve"),
-            "no collapse": ("no collapse", "collapse")}
-    out = pd.DataFrame({name: [cell(ok, t) for ok, t in zip(table[a], table[b])]
-                        for name, (a, b) in cols.items()}, index=pd.Index(table.label, name="method"))
-    out["passes"] = [f"<b>{mark[bool(p)]}</b>" for p in table.passes]
-    return out.style.set_table_styles(tables.CELL_CSS)
-
-
 def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
     """``gate.curve_summary`` with each method's label, for ``plots.results.plot_curves_by_task``."""
     summary = gate_curve_summary(curves)

@@ -6,6 +6,7 @@ twice the column's width at five columns).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -96,3 +97,21 @@ def success_table(summary: pd.DataFrame, order: Sequence[str]) -> Styler:
 def sigma_label(sigma: float) -> str:
     """Column label of a noise level: ``"clean"`` for 0, ``"σ = 0.1"`` otherwise."""
     return "clean" if sigma == 0 else f"σ = {sigma:g}"
+
+
+# ------------------------------------------------------------------- the sanity gate (10, 12)
+def gate_display(table: pd.DataFrame) -> Styler:
+    """The sanity gate as the chapter shows it: one row per method, each check's mark (✓
+    passed, ✗ failed, – not applicable) over its figures, one clause per line."""
+    mark = {True: "✓", False: "✗", None: "–"}
+
+    def cell(ok, text: str) -> str:
+        ok = None if ok is None or (isinstance(ok, float) and math.isnan(ok)) else bool(ok)
+        return f"<b>{mark[ok]}</b><br><small>{text.replace('; ', '<br>')}</small>"
+
+    cols = {"solves Reach": ("solves reach", "reach"), "converged": ("converged", "curve"),
+            "no collapse": ("no collapse", "collapse")}
+    out = pd.DataFrame({name: [cell(ok, t) for ok, t in zip(table[a], table[b])]
+                        for name, (a, b) in cols.items()}, index=pd.Index(table.label, name="method"))
+    out["passes"] = [f"<b>{mark[bool(p)]}</b>" for p in table.passes]
+    return out.style.set_table_styles(CELL_CSS)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actjepa_core import report_paper
+from actjepa_core import report_paper, tables
 
 TASKS = ("reach", "push", "pick_place")
 LABELS = {"raw": "raw BC (no pretraining)", "act": "ACT", "diffusion_policy": "Diffusion Policy",
@@ -232,7 +232,7 @@ def test_gate_display_marks_each_check():
     table = gate_table(clean, curves.assign(steps=report_paper.run_steps(curves)),
                        {"act": 1000, "diffusion_policy": 1000},
                        {"act": "ACT", "diffusion_policy": "Diffusion Policy"})
-    shown = report_paper.gate_display(table).data
+    shown = tables.gate_display(table).data
     assert shown.loc["ACT", "passes"] == "<b>✓</b>" and shown.loc["Diffusion Policy", "passes"] == "<b>✗</b>"
     assert shown.loc["Diffusion Policy", "solves Reach"].startswith("<b>✗</b><br><small>reach 5.0%")
     assert shown.loc["ACT", "no collapse"] == "<b>–</b><br><small>no latent target</small>"
