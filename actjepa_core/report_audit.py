@@ -18,7 +18,7 @@ from .evaluate import summarize
 from .gate import GATE_TASK, MIN_REACH, gate_table
 from .plots.audit import VERDICT_COLORS
 from .profiles import Profile, get_profile
-from .results import experiment_results, spec_field
+from .results import current_results, experiment_results, spec_field
 from .suites import BASELINES
 from .verdicts import RULES, fmt_pct
 
@@ -76,7 +76,7 @@ def article_gate(clean: pd.DataFrame, convergence: pd.DataFrame | None) -> pd.Da
 def load(profile: str) -> AuditInputs:
     """The results of ``profile`` (committed ones for the full profile) and their audit.
 
-    The paper's experiments enter only when their results exist (``report_paper.results_if_run``):
+    The paper's experiments enter only when their results exist (``current_results``):
     without them the paper's claims are "not testable yet" rather than recomputed for hours;
     with them, the sanity gate (``report_paper.sanity_gate``) decides which can be judged.
     """
@@ -84,14 +84,14 @@ def load(profile: str) -> AuditInputs:
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
     gate = report_paper.sanity_gate(profile)
-    main_gate = article_gate(main[main.sigma == 0], report_paper.results_if_run("convergence", profile))
+    main_gate = article_gate(main[main.sigma == 0], current_results("convergence", profile))
     table = audit.audit(main, ablations, data_efficiency, main_gate,
-                        paper_main=report_paper.results_if_run("paper_main", profile),
-                        world_model=report_paper.results_if_run("paper_world_model", profile),
+                        paper_main=current_results("paper_main", profile),
+                        world_model=current_results("paper_world_model", profile),
                         gate=gate,
-                        metaworld=report_paper.results_if_run("paper_metaworld", profile),
+                        metaworld=current_results("paper_metaworld", profile),
                         metaworld_gate=report_metaworld.sanity_gate(profile, gate))
-    pixel_rows = report_paper.results_if_run("pixels", profile)
+    pixel_rows = current_results("pixels", profile)
     pixels = pixel_gate = None
     if pixel_rows is not None:
         pixel_gate = article_gate(analysis.as_state_tasks(pixel_rows[pixel_rows.sigma == 0]), None)

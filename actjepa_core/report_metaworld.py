@@ -21,6 +21,7 @@ from .evaluate import summarize
 from .experts import make_expert
 from .gate import CURVE_FACTOR, convergence_check
 from .profiles import get_profile
+from .results import current_results
 from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, per_task, task_names_of
 from .methods.registry import row_label
 from .rollout import run_episodes
@@ -200,7 +201,7 @@ def sanity_gate(profile: str, fetch_gate: pd.DataFrame | None = None) -> pd.Data
     if fetch_gate is None:
         fetch_gate = report_paper.sanity_gate(profile)
     return metaworld_gate(fetch_gate,
-                          report_paper.results_if_run("paper_metaworld_convergence", profile),
+                          current_results("paper_metaworld_convergence", profile),
                           get_profile(profile).policy_steps)
 
 

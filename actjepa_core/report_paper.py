@@ -26,6 +26,7 @@ from .methods import registry
 from .methods.base import PolicyConfig
 from .stats import t975
 from .evaluate import summarize
+from .results import current_results
 from .suites import DP_DIAGNOSIS, PAPER_CHUNKED, PAPER_METHODS
 from .verdicts import fmt_points
 
@@ -320,19 +321,6 @@ def data_efficiency_sentence(rows: pd.DataFrame,
             + "; ".join(parts) + ".")
 
 
-def results_if_run(name: str, profile: str) -> pd.DataFrame | None:
-    """The rows of experiment ``name``: committed results when they are today's experiment;
-    computed here for the smoke and quick profiles; None for a full-profile experiment not
-    yet committed, or committed from an earlier build of its methods (``results.stale_runs``:
-    a table of the old methods under today's names would mislead). Recomputing hours of runs
-    is something a reader asks for with ``reproduce``, not something a chapter starts."""
-    from .results import experiment_results, stale_runs
-
-    if profile == "full" and any(stale_runs(name, profile)):
-        return None
-    return experiment_results(name, profile)
-
-
 def not_run_note(name: str, profile: str = "full") -> str:
     """What a chapter says where an experiment has no current full-profile results: none
     committed, or committed from an earlier build of its methods."""
@@ -364,7 +352,7 @@ def run_steps(rows: pd.DataFrame) -> pd.Series:
 def curve_rows(profile: str) -> pd.DataFrame | None:
     """The learning curves of every chunked method (``paper_curves_<method>``) with a ``steps``
     column; None until all of them have today's results."""
-    parts = [results_if_run(f"paper_curves_{m}", profile) for m in PAPER_CHUNKED]
+    parts = [current_results(f"paper_curves_{m}", profile) for m in PAPER_CHUNKED]
     if any(p is None for p in parts):
         return None
     rows = pd.concat(parts, ignore_index=True)
@@ -386,10 +374,10 @@ def sanity_gate(profile: str) -> pd.DataFrame | None:
     and at twice it), collapse from the monitor columns of ACT-JEPA (paper)'s runs. None
     until ``paper_main`` has today's results; without ``paper_convergence`` every method fails
     its convergence check ("no learning curve")."""
-    main = results_if_run("paper_main", profile)
+    main = current_results("paper_main", profile)
     if main is None:
         return None
-    conv = results_if_run("paper_convergence", profile)
+    conv = current_results("paper_convergence", profile)
     clean = main[main.sigma == 0]
     budgets = {m: int(run_steps(clean[clean.method == m]).median()) for m in PAPER_CHUNKED}
     width = int(run_setting(clean[clean.method == "actjepa_paper"], "d_model").iloc[0])

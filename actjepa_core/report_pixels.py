@@ -20,7 +20,7 @@ from .data import demonstrations
 from .envs import add_sensor_noise, get_task, pixel_task
 from .pixels import CHANNELS
 from .profiles import Profile, get_profile
-from .results import experiment_results
+from .results import current_results, experiment_results
 from .suites import BASELINES, NOISE_METHODS
 from .verdicts import fmt_pct
 
@@ -41,7 +41,7 @@ class PixelInputs:
 
 def load(profile: str) -> PixelInputs:
     """The pixel suite's rows (None for a full profile not yet committed) and the state rows."""
-    rows = report_paper.results_if_run("pixels", profile)
+    rows = current_results("pixels", profile)
     return PixelInputs(get_profile(profile), as_state_tasks(rows) if rows is not None else None,
                        experiment_results("main", profile))
 
@@ -118,7 +118,7 @@ def modality_paragraph(table: pd.DataFrame) -> str:
 def pixel_probes(profile: str) -> pd.DataFrame | None:
     """The ``pixel_probes`` experiment's rows (None before it has results): linear probes of
     each frozen pixel representation of training seed 0."""
-    return report_paper.results_if_run("pixel_probes", profile)
+    return current_results("pixel_probes", profile)
 
 
 RAW_FRAME = "raw frame"

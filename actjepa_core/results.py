@@ -155,6 +155,17 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
     return compute(name, runner, get_profile(profile))
 
 
+def current_results(name: str, profile: str) -> pd.DataFrame | None:
+    """The rows of experiment ``name``: committed results when they are today's experiment;
+    computed here for the smoke and quick profiles; None for a full-profile experiment not
+    yet committed, or committed from an earlier build of its methods (``results.stale_runs``:
+    a table of the old methods under today's names would mislead). Recomputing hours of runs
+    is something a reader asks for with ``reproduce``, not something a chapter starts."""
+    if profile == "full" and any(stale_runs(name, profile)):
+        return None
+    return experiment_results(name, profile)
+
+
 def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) -> int:
     """Write the committed runs of experiment ``name`` that today's specs still ask for into
     ``runner``'s cache (entries it lacks only), so a fresh machine extends a committed file

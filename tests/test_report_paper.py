@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from actjepa_core import report_paper, tables
+from actjepa_core.results import current_results
 
 TASKS = ("reach", "push", "pick_place")
 LABELS = {"raw": "raw BC (no pretraining)", "act": "ACT", "diffusion_policy": "Diffusion Policy",
@@ -103,7 +104,7 @@ def test_blind_decoder_sentence_names_only_the_tasks_below_half():
 
 def test_full_profile_without_results_is_none_not_a_recomputation(tmp_path, monkeypatch):
     monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
-    assert report_paper.results_if_run("paper_main", "full") is None
+    assert current_results("paper_main", "full") is None
     assert "reproduce --profile full --experiments paper_main" in report_paper.not_run_note("paper_main")
 
 
@@ -264,7 +265,7 @@ def test_committed_results_of_an_earlier_build_are_not_shown(tmp_path, monkeypat
     write_results(old, tmp_path / "full" / "paper_search.csv")
     extra, missing = stale_runs("paper_search", "full")
     assert extra == {"0123456789abcdef"} and missing
-    assert report_paper.results_if_run("paper_search", "full") is None
+    assert current_results("paper_search", "full") is None
     note = report_paper.not_run_note("paper_search")
     assert "earlier build of its methods (1 run(s)" in note and "--experiments paper_search" in note
     assert "no committed full-profile results yet" in report_paper.not_run_note("paper_main")

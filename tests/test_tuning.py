@@ -8,12 +8,13 @@ from actjepa_core import report_paper, suites
 from actjepa_core.methods import registry
 from actjepa_core.gate import CURVE_FACTOR, flattening_budget, tuned_value
 from actjepa_core.profiles import get_profile
+from actjepa_core.results import current_results
 
 FULL = get_profile("full")
 
 
 def test_tuned_settings_are_the_rule_s_choice_on_the_committed_search():
-    search = report_paper.results_if_run("paper_search", "full")
+    search = current_results("paper_search", "full")
     if search is None:  # no search yet: nothing may have been chosen
         assert suites.TUNED == {}
         return
