@@ -5,7 +5,9 @@
 * ``reproduce``: run the book's experiments for a profile and write ``results/<name>.csv``;
   finished runs come from the cache, so a second call only reads. ``reproduce --verify N``
   instead recomputes N sampled committed runs per experiment in a scratch cache and reports
-  the episodes that differ and whether each run lies inside its committed cell's interval.
+  the episodes that differ and whether each run lies inside its committed cell's interval;
+  ``reproduce --status`` prints how many runs of each experiment are committed, cached and
+  left, and computes nothing.
 """
 
 from __future__ import annotations
@@ -82,11 +84,27 @@ def _verify(args: argparse.Namespace) -> None:
                   f"{int(report.episodes.sum())} episodes differ")
 
 
+def _status(args: argparse.Namespace) -> None:
+    from .cache import default_cache_dir
+    from .results import progress
+
+    P = get_profile(args.profile)
+    cache = args.cache or default_cache_dir() / P.name
+    table = progress(args.experiments, P, cache, args.out)
+    print(f"profile {P.name}, cache {cache}, results {args.out / P.name}")
+    print(table.to_string(index=False))
+    total = table.iloc[-1]
+    print(f"{total.left} of {total.runs} runs left to compute (a run two experiments share "
+          f"counts once in 'all')")
+
+
 def _reproduce(args: argparse.Namespace) -> None:
     from .cache import default_cache_dir
     from .experiments import Runner
     from .results import compute, seed_cache, write_results
 
+    if args.status:
+        return _status(args)
     if args.verify or args.keys:
         if args.executor != "pool":
             raise SystemExit("reproduce --verify recomputes on the process pool; drop --executor")
@@ -140,6 +158,9 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--keys", nargs="+", default=None, metavar="KEY",
                    help="with --verify: recompute these runs (spec_key) instead of a sample")
     r.add_argument("--seed", type=seed_value, default=0, help="with --verify: the sample's seed")
+    r.add_argument("--status", action="store_true",
+                   help="print how many runs of each experiment are committed, cached and left; "
+                        "compute nothing")
     r.set_defaults(func=_reproduce)
     args = ap.parse_args(argv)
     args.func(args)

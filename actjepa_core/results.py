@@ -166,6 +166,37 @@ def current_results(name: str, profile: str) -> pd.DataFrame | None:
     return experiment_results(name, profile)
 
 
+def progress(names: list[str], P: Profile, cache_dir: Path, root: Path | None = None
+             ) -> pd.DataFrame:
+    """Where each experiment of ``names`` stands, without running anything: its runs (today's
+    specs, counted once), how many the committed file holds, how many more have a cache entry
+    (finished in an interrupted sitting), and how many are left to compute; a last row ``all``
+    counts a run that two experiments share once. A long rerun split over sittings and
+    machines says from this how far it is (``reproduce --status``). Cache entries are counted,
+    not read: ``reproduce`` checks each as it reads it."""
+    rows, union = [], {"runs": set(), "committed": set(), "cached": set()}
+    for name in names:
+        if name not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
+        today = {s.key() for s in EXPERIMENTS[name](P)}
+        path = (root or results_root()) / P.name / f"{name}.csv"
+        committed = today & committed_keys(path) if path.exists() else set()
+        cached = {k for k in today - committed
+                  if (Path(cache_dir) / "runs" / f"{k}.csv").exists()}
+        rows.append({"experiment": name, **_standing(today, committed, cached)})
+        for column, keys in zip(union, (today, committed, cached)):
+            union[column] |= keys
+    rows.append({"experiment": "all", **_standing(union["runs"], union["committed"],
+                                                  union["cached"] - union["committed"])})
+    return pd.DataFrame(rows)
+
+
+def _standing(runs: set[str], committed: set[str], cached: set[str]) -> dict[str, int]:
+    """The counts of one row of ``progress``."""
+    return {"runs": len(runs), "committed": len(committed), "cached": len(cached),
+            "left": len(runs) - len(committed) - len(cached)}
+
+
 def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) -> int:
     """Write the committed runs of experiment ``name`` that today's specs still ask for into
     ``runner``'s cache (entries it lacks only), so a fresh machine extends a committed file

@@ -119,3 +119,30 @@ def test_committed_runs_seed_an_empty_cache_and_are_not_recomputed(tmp_path, mon
         read_results(tmp_path / "results" / "smoke" / "paper_dp_diagnosis.csv")
         .drop(columns="spec").sort_values(key).reset_index(drop=True)[list(again.drop(columns="spec").columns)],
         check_dtype=False)
+
+
+def test_status_counts_committed_cached_and_left_runs_and_computes_nothing(tmp_path, capsys):
+    from actjepa_core.__main__ import main
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.results import progress
+    from actjepa_core.suites import EXPERIMENTS
+
+    P, name = get_profile("smoke"), "paper_dp_diagnosis"
+    keys = sorted({s.key() for s in EXPERIMENTS[name](P)})
+    cache, root = tmp_path / "cache", tmp_path / "results"
+    (cache / "runs").mkdir(parents=True)
+    (cache / "runs" / f"{keys[0]}.csv").touch()  # finished in an interrupted sitting
+    specs = root / "smoke" / f"{name}.specs.csv"
+    specs.parent.mkdir(parents=True)
+    pd.DataFrame({"spec_key": [keys[1], "0" * 16], "label": "x", "spec": "{}"}).to_csv(specs)
+    specs.with_name(f"{name}.csv").touch()  # its rows: counted from the specs file
+    table = progress([name, name], P, cache, root).set_index("experiment")
+    assert table.loc["all"].tolist() == [len(keys), 1, 1, len(keys) - 2]  # shared runs once
+    assert table.loc[name].iloc[0].tolist() == [len(keys), 1, 1, len(keys) - 2]
+    with pytest.raises(ValueError, match="unknown experiment 'mian'"):
+        progress(["mian"], P, cache, root)
+    main(["reproduce", "--status", "--profile", "smoke", "--experiments", name,
+          "--cache", str(cache), "--out", str(root)])
+    out = capsys.readouterr().out
+    assert f"{len(keys) - 2} of {len(keys)} runs left to compute" in out
+    assert sorted(p.name for p in (cache / "runs").iterdir()) == [f"{keys[0]}.csv"]
