@@ -105,12 +105,25 @@ def committed_keys(path: Path) -> set[str]:
     return set(pd.read_csv(specs_path(Path(path)), dtype={"spec_key": str}).spec_key)
 
 
+def run_keys(name: str, P: Profile) -> set[str]:
+    """The cache keys of today's runs of experiment ``name`` under ``P``, each once: what the
+    committed file, the cache and a rerun are compared against."""
+    _check_known(name)
+    return {s.key() for s in EXPERIMENTS[name](P)}
+
+
+def _check_known(name: str) -> None:
+    """An unknown experiment is an error naming the known ones."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
+
+
 def stale_runs(name: str, profile: str) -> tuple[set[str], set[str]]:
     """``(extra, missing)``: keys of the committed runs of ``name`` that today's specs do not
     produce (computed with an earlier build of a method, another budget...), and keys of
     today's runs the file lacks. Both empty: the file is today's experiment."""
     path = results_root() / profile / f"{name}.csv"
-    today = {s.key() for s in EXPERIMENTS[name](get_profile(profile))}
+    today = run_keys(name, get_profile(profile))
     have = committed_keys(path) if path.exists() else set()
     return have - today, today - have
 
@@ -138,8 +151,7 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
     any profile, ``False`` forbids it. A refused recomputation is a ``FileNotFoundError``
     naming the folder searched and the command that computes the results.
     """
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
+    _check_known(name)
     get_profile(profile)  # an unknown profile names the known ones, not a command to run
     path = results_root() / profile / f"{name}.csv"
     if path.exists():
@@ -176,9 +188,7 @@ def progress(names: list[str], P: Profile, cache_dir: Path, root: Path | None = 
     not read: ``reproduce`` checks each as it reads it."""
     rows, union = [], {"runs": set(), "committed": set(), "cached": set()}
     for name in names:
-        if name not in EXPERIMENTS:
-            raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
-        today = {s.key() for s in EXPERIMENTS[name](P)}
+        today = run_keys(name, P)
         path = (root or results_root()) / P.name / f"{name}.csv"
         committed = today & committed_keys(path) if path.exists() else set()
         cached = {k for k in today - committed
@@ -206,7 +216,7 @@ def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) 
     path = (root or results_root()) / P.name / f"{name}.csv"
     if name in PROBE_EXPERIMENTS or not path.exists():
         return 0
-    today = {s.key() for s in EXPERIMENTS[name](P)}
+    today = run_keys(name, P)
     rows = read_results(path)
     written = 0
     for key, g in rows[rows.spec_key.isin(today)].groupby("spec_key", sort=False):

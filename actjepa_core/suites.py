@@ -176,7 +176,8 @@ PAPER_CHUNKED = ("act", "diffusion_policy", "actjepa_paper")
 """The chunked methods the paper's claims compare: each must pass the sanity gate
 (``gate``) before its results decide a claim."""
 
-TUNED: dict[str, dict] = {"act": {"lr": 0.0001}, "diffusion_policy": {"lr": 0.001}, "actjepa_paper": {"lr": 0.0001}}
+TUNED: dict[str, dict] = {"act": {"lr": 0.0001}, "diffusion_policy": {"lr": 0.001},
+                         "actjepa_paper": {"lr": 0.0001}}
 """Each chunked method's settings as the pre-registered search chose them (``gate.tuned_value``
 on the validation episodes of ``paper_search``); a method absent here runs its config's
 defaults (a chosen default is no override: ``_unless_default``, so its runs share the curves'
