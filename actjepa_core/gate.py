@@ -10,7 +10,10 @@ three checks, each from a results file:
 - **converged**: its training has flattened at the budget used: on every task, mean
   validation success at the budget is at least the lower end of the 95% interval of success
   at ``CURVE_FACTOR`` times that budget (more training would not raise it beyond the noise);
-  a method without both runs has not shown it and fails, with that reason. The interval is
+  a method without both runs has not shown it and fails, with that reason, unless the
+  experiment that measures it exists but has no results yet: then the check is *pending*
+  (``gate_table``'s ``pending``), the method neither passes nor fails, and a claim comparing
+  it is "not testable yet" (``gate_pending``) rather than "not testable". The interval is
   the book's interval of a success rate (``seed_interval``: Student-t over the training
   seeds, widened to the Wilson interval of the pooled episodes), over the comparison's
   training seeds. Between training runs of one budget success varies by up to 14 points on
@@ -35,7 +38,8 @@ interval of their pooled validation episodes (``curve_interval``), the stricter 
 
 ``gate_table`` is the chapter's table (one row per method); ``gate_failure`` is what the
 audit asks before judging a claim: None, or the reason it gives instead of a verdict
-("<method> fails the sanity gate (<which part, with the number>)").
+("<method> fails the sanity gate (<which part, with the number>)"); ``gate_pending`` what it
+asks next: None, or the check a method still waits for.
 """
 
 from __future__ import annotations
@@ -145,21 +149,33 @@ def collapse_check(runs: pd.DataFrame, dim: int, parts: Sequence[str] = LATENT_P
                            f"{runs[f'{p}_erank'].mean():.1f}" for p in parts)
 
 
+def not_run(experiment: str) -> str:
+    """What a pending check says: the experiment that measures it has no results yet."""
+    return f"{experiment}: no results yet"
+
+
 def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mapping[str, int],
                labels: Mapping[str, str], latent_dims: Mapping[str, int] | None = None,
-               latent_parts: Sequence[str] = LATENT_PARTS) -> pd.DataFrame:
+               latent_parts: Sequence[str] = LATENT_PARTS, curves_from: str | None = None
+               ) -> pd.DataFrame:
     """One row per method of ``labels``: each check's outcome and figure, and the verdict.
 
     ``clean``: test rows at sigma 0 (``method, task, seed, success`` and, for methods with a
     latent, the monitor columns of ``latent_parts``); ``curves``: validation rows at the
     budget and at twice it (``steps`` column); ``budgets``: the steps each method was
-    trained for in ``clean``; ``latent_dims``: the latent width D of methods with a latent.
+    trained for in ``clean``; ``latent_dims``: the latent width D of methods with a latent;
+    ``curves_from``: the experiment that computes ``curves``. ``curves`` of None with
+    ``curves_from`` named means that experiment has no results yet: the convergence check is
+    pending (``converged`` None, ``pending`` says which experiment) and the method does not
+    pass, yet fails nothing; without ``curves_from`` it fails ("no learning curve").
     """
     latent_dims = latent_dims or {}
     out = []
     for method, label in labels.items():
         reach_ok, reach = reach_check(clean, method)
-        conv_ok, conv = convergence_check(curves, method, budgets[method])
+        pending = not_run(curves_from) if curves is None and curves_from else ""
+        conv_ok, conv = ((None, pending) if pending
+                         else convergence_check(curves, method, budgets[method]))
         coll_ok, coll = (None, "no latent target")
         if method in latent_dims:
             runs = clean[clean.method == method].drop_duplicates("spec_key")
@@ -168,15 +184,16 @@ def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mappin
                   if ok is False]
         out.append({"method": method, "label": label, "solves reach": reach_ok, "reach": reach,
                     "converged": conv_ok, "curve": conv, "no collapse": coll_ok,
-                    "collapse": coll, "passes": not failed,
-                    "reason": "; ".join(failed) if failed else ""})
+                    "collapse": coll, "passes": not failed and not pending,
+                    "reason": "; ".join(failed), "pending": pending})
     return pd.DataFrame(out)
 
 
 def gate_failure(table: pd.DataFrame | None, methods: Sequence[str]) -> str | None:
-    """None when every method of ``methods`` passes the gate; otherwise the reason a claim
-    comparing them is not testable: "<label> fails the sanity gate (<check, figure>)", one
-    clause per failing method. A method missing from ``table`` fails as unchecked."""
+    """None when no method of ``methods`` fails a check of the gate; otherwise the reason a
+    claim comparing them is not testable: "<label> fails the sanity gate (<check, figure>)",
+    one clause per failing method. A method missing from ``table`` fails as unchecked; one
+    that only waits for a check (``gate_pending``) has not failed."""
     if table is None:
         return "the sanity gate was not computed"
     clauses = []
@@ -184,9 +201,22 @@ def gate_failure(table: pd.DataFrame | None, methods: Sequence[str]) -> str | No
         row = table[table.method == method]
         if row.empty:
             clauses.append(f"{method} was not checked by the sanity gate")
-        elif not bool(row.passes.iloc[0]):
+        elif not bool(row.passes.iloc[0]) and row.reason.iloc[0]:
             clauses.append(f"{row.label.iloc[0]} fails the sanity gate ({row.reason.iloc[0]})")
     return "; ".join(clauses) or None
+
+
+def gate_pending(table: pd.DataFrame | None, methods: Sequence[str]) -> str | None:
+    """None unless a method of ``methods`` waits for a check whose experiment has no results
+    yet (``gate_table``'s ``pending``); then why a claim comparing them is not testable
+    *yet*: "the sanity gate of <labels> waits for <experiment>: no results yet"."""
+    if table is None or "pending" not in table:
+        return None
+    waiting = table[table.method.isin(methods) & table.pending.fillna("").astype(bool)]
+    if waiting.empty:
+        return None
+    return "; ".join(f"the sanity gate of {', '.join(g.label)} waits for {pending}"
+                     for pending, g in waiting.groupby("pending", sort=False))
 
 
 def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:

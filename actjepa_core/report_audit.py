@@ -55,13 +55,16 @@ class AuditInputs:
     """``article_gate`` of the pixel suite's methods (no learning curves there)."""
 
 
-def article_gate(clean: pd.DataFrame, convergence: pd.DataFrame | None) -> pd.DataFrame:
+def article_gate(clean: pd.DataFrame, convergence: pd.DataFrame | None,
+                 convergence_from: str | None = None) -> pd.DataFrame:
     """``gate.gate_table`` of the main table's methods: clean test success on Reach from
     ``clean`` (the main table's, or the pixel suite's rows at sigma 0 with state task
     names), convergence from ``convergence`` (validation episodes at the protocol's budget
-    and at twice it; None: not measured, so no method passes), collapse from the last
-    monitor reading of each pretrained encoder. A budget is counted in BC-head steps; the
-    pretraining has as many (``suites.article_convergence_specs`` doubles both)."""
+    and at twice it; None: the experiment ``convergence_from`` has no results yet, so the
+    check is pending, or, with no such experiment, not measured, so no method passes),
+    collapse from the last monitor reading of each pretrained encoder. A budget is counted
+    in BC-head steps; the pretraining has as many (``suites.article_convergence_specs``
+    doubles both)."""
     def steps(rows: pd.DataFrame) -> pd.Series:
         return spec_field(rows, lambda s: s["bc_steps"]).astype(int)
 
@@ -70,7 +73,7 @@ def article_gate(clean: pd.DataFrame, convergence: pd.DataFrame | None) -> pd.Da
     dims = width.groupby(clean.method).first().dropna().astype(int).to_dict()
     curves = None if convergence is None else convergence.assign(steps=steps(convergence))
     return gate_table(clean, curves, budgets, {m: BASELINES[m] for m in BASELINES if m in budgets},
-                      latent_dims=dims, latent_parts=("encoder",))
+                      latent_dims=dims, latent_parts=("encoder",), curves_from=convergence_from)
 
 
 def load(profile: str) -> AuditInputs:
@@ -84,7 +87,8 @@ def load(profile: str) -> AuditInputs:
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
     gate = report_paper.sanity_gate(profile)
-    main_gate = article_gate(main[main.sigma == 0], current_results("convergence", profile))
+    main_gate = article_gate(main[main.sigma == 0], current_results("convergence", profile),
+                             "convergence")
     table = audit.audit(main, ablations, data_efficiency, main_gate,
                         paper_main=current_results("paper_main", profile),
                         world_model=current_results("paper_world_model", profile),
@@ -188,13 +192,18 @@ def article_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 def gate_sentence(gate: pd.DataFrame, judged: pd.DataFrame) -> str:
     """Which methods pass the sanity ``gate`` (``article_gate``), each failure with its
-    figure, and how many of the claims ``judged`` (audit rows) it leaves not testable."""
-    passing, failing = gate[gate.passes.astype(bool)], gate[~gate.passes.astype(bool)]
+    figure, which wait for a check not run yet, and how many of the claims ``judged`` (audit
+    rows) it leaves not testable."""
+    passes = gate.passes.astype(bool)
+    failing = gate[~passes & gate.reason.astype(bool)]
+    waiting = gate[~passes & ~gate.reason.astype(bool)]
     failures = "; ".join(f"{r.label}: {r.reason}" for r in failing.itertuples())
+    pending = "; ".join(f"{r.label} ({r.pending})" for r in waiting.itertuples())
     blocked = int((judged.verdict == "not testable").sum())
-    return (f"**{len(passing)} of {len(gate)}** methods pass the sanity gate"
-            + (f" ({', '.join(passing.label)})" if len(passing) else "")
+    return (f"**{int(passes.sum())} of {len(gate)}** methods pass the sanity gate"
+            + (f" ({', '.join(gate[passes].label)})" if passes.any() else "")
             + (f". Failing: {failures}" if failures else "")
+            + (f". Waiting for a check not run yet: {pending}" if pending else "")
             + f". It leaves **{blocked} of {len(judged)}** claims not testable.")
 
 

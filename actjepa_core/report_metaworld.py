@@ -19,7 +19,7 @@ from .audit_paper import task_average
 from .claims import PAPER_METAWORLD_AVERAGE
 from .evaluate import summarize
 from .experts import make_expert
-from .gate import CURVE_FACTOR, convergence_check
+from .gate import CURVE_FACTOR, convergence_check, not_run
 from .profiles import get_profile
 from .results import current_results
 from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, per_task, task_names_of
@@ -27,7 +27,7 @@ from .methods.registry import row_label
 from .rollout import run_episodes
 from .seeds import episode_seeds
 from .stats import wilson_interval
-from .tables import rate_cell
+from .tables import gate_mark, rate_cell
 from .verdicts import claim_position, fmt_pct
 
 EXPERT_FLOOR = 0.8
@@ -37,6 +37,9 @@ demonstrations would be too few and too narrow to judge a learner by."""
 REPORTED: dict[str, float] = {row_label("actjepa_paper"): PAPER_METAWORLD_AVERAGE}
 """The paper's reported Meta-World averages (15 tasks) by method label: only ACT-JEPA's is in
 a source we could read; the other cells stay empty rather than guessed."""
+
+CONVERGENCE = "paper_metaworld_convergence"
+"""The experiment behind the Meta-World convergence check."""
 
 UNREACHABLE = {
     "Push-T": "installs (gym-pusht) and runs headless, but ships no scripted expert and no "
@@ -179,19 +182,25 @@ def metaworld_gate(fetch_gate: pd.DataFrame | None, convergence: pd.DataFrame | 
     """Chapter 12's sanity gate with one more check for Meta-World: each chunked method's
     15-task validation success at ``budget`` reaches the 95% interval of its success at twice
     it (``gate.convergence_check`` over the training seeds of ``paper_metaworld_convergence``),
-    since the budget was read off the Fetch curves. None while the Fetch gate is."""
+    since the budget was read off the Fetch curves. None while the Fetch gate is; while that
+    experiment has no results (``convergence`` None) the check is pending (``gate.not_run``)."""
     if fetch_gate is None:
         return None
-    curves = (convergence.assign(steps=report_paper.run_steps(convergence))
-              if convergence is not None else None)
     out = fetch_gate.copy()
-    checks = [convergence_check(curves, m, budget) for m in out.method]
+    if convergence is None:
+        checks = [(None, not_run(CONVERGENCE))] * len(out)
+    else:
+        curves = convergence.assign(steps=report_paper.run_steps(convergence))
+        checks = [convergence_check(curves, m, budget) for m in out.method]
     out["converged on Meta-World"] = [ok for ok, _ in checks]
     out["Meta-World curve"] = [text for _, text in checks]
-    failed = [not ok for ok, _ in checks]
+    failed = pd.Series([ok is False for ok, _ in checks], index=out.index)
     out["reason"] = [("; ".join(filter(None, [r, f"Meta-World: {text}"])) if bad else r)
                      for r, bad, (_, text) in zip(out.reason, failed, checks)]
-    out["passes"] = out.passes & ~pd.Series(failed, index=out.index)
+    pending = out.get("pending", pd.Series("", index=out.index)).fillna("")
+    out["pending"] = ["; ".join(filter(None, [p, text if ok is None else ""]))
+                      for p, (ok, text) in zip(pending, checks)]
+    out["passes"] = out.passes & ~failed & ~out.pending.astype(bool)
     return out
 
 
@@ -200,15 +209,16 @@ def sanity_gate(profile: str, fetch_gate: pd.DataFrame | None = None) -> pd.Data
     chapter 12's gate as ``fetch_gate`` where it is already at hand (else it is read here)."""
     if fetch_gate is None:
         fetch_gate = report_paper.sanity_gate(profile)
-    return metaworld_gate(fetch_gate,
-                          current_results("paper_metaworld_convergence", profile),
+    return metaworld_gate(fetch_gate, current_results(CONVERGENCE, profile),
                           get_profile(profile).policy_steps)
 
 
 def convergence_table(gate: pd.DataFrame) -> pd.DataFrame:
-    """The Meta-World check of ``metaworld_gate``, one row per chunked method."""
-    return (gate.set_index("label")[["converged on Meta-World", "Meta-World curve"]]
-            .rename_axis("method"))
+    """The Meta-World check of ``metaworld_gate``, one row per chunked method, its outcome
+    as the gate's mark (``tables.gate_mark``)."""
+    marks = [gate_mark(ok, pending=True) for ok in gate["converged on Meta-World"]]
+    return (gate.assign(**{"converged on Meta-World": marks}).set_index("label")
+            [["converged on Meta-World", "Meta-World curve"]].rename_axis("method"))
 
 
 def convergence_sentence(budget: int) -> str:

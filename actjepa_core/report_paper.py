@@ -372,8 +372,8 @@ def sanity_gate(profile: str) -> pd.DataFrame | None:
     """``gate.gate_table`` of the chunked methods: clean test success on Reach from
     ``paper_main``, convergence from ``paper_convergence`` (validation episodes at the budget
     and at twice it), collapse from the monitor columns of ACT-JEPA (paper)'s runs. None
-    until ``paper_main`` has today's results; without ``paper_convergence`` every method fails
-    its convergence check ("no learning curve")."""
+    until ``paper_main`` has today's results; until ``paper_convergence`` has them, every
+    method's convergence check is pending."""
     main = current_results("paper_main", profile)
     if main is None:
         return None
@@ -383,7 +383,7 @@ def sanity_gate(profile: str) -> pd.DataFrame | None:
     width = int(run_setting(clean[clean.method == "actjepa_paper"], "d_model").iloc[0])
     return gate_table(clean, conv.assign(steps=run_steps(conv)) if conv is not None else None,
                       budgets, {m: PAPER_METHODS[m] for m in PAPER_CHUNKED},
-                      latent_dims={"actjepa_paper": width})
+                      latent_dims={"actjepa_paper": width}, curves_from="paper_convergence")
 
 
 def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:

@@ -100,18 +100,26 @@ def sigma_label(sigma: float) -> str:
 
 
 # ------------------------------------------------------------------- the sanity gate (10, 12)
+def gate_mark(ok: bool | float | None, pending: bool = False) -> str:
+    """A sanity-gate check's mark: ✓ passed, ✗ failed, … not run yet (``pending``), –
+    not applicable (``ok`` None or NaN without ``pending``)."""
+    if ok is None or (isinstance(ok, float) and math.isnan(ok)):
+        return "…" if pending else "–"
+    return "✓" if ok else "✗"
+
+
 def gate_display(table: pd.DataFrame) -> Styler:
-    """The sanity gate as the chapter shows it: one row per method, each check's mark (✓
-    passed, ✗ failed, – not applicable) over its figures, one clause per line."""
-    mark = {True: "✓", False: "✗", None: "–"}
+    """The sanity gate as the chapter shows it: one row per method, each check's mark
+    (``gate_mark``) over its figures, one clause per line."""
+    def cell(ok, text: str, pending: bool) -> str:
+        return f"<b>{gate_mark(ok, pending)}</b><br><small>{text.replace('; ', '<br>')}</small>"
 
-    def cell(ok, text: str) -> str:
-        ok = None if ok is None or (isinstance(ok, float) and math.isnan(ok)) else bool(ok)
-        return f"<b>{mark[ok]}</b><br><small>{text.replace('; ', '<br>')}</small>"
-
+    waiting = table.get("pending", pd.Series("", index=table.index)).fillna("").astype(bool)
     cols = {"solves Reach": ("solves reach", "reach"), "converged": ("converged", "curve"),
             "no collapse": ("no collapse", "collapse")}
-    out = pd.DataFrame({name: [cell(ok, t) for ok, t in zip(table[a], table[b])]
+    out = pd.DataFrame({name: [cell(ok, t, w and a == "converged")
+                               for ok, t, w in zip(table[a], table[b], waiting)]
                         for name, (a, b) in cols.items()}, index=pd.Index(table.label, name="method"))
-    out["passes"] = [f"<b>{mark[bool(p)]}</b>" for p in table.passes]
+    out["passes"] = [f"<b>{gate_mark(None if w and not r else p, pending=w)}</b>"
+                     for p, r, w in zip(table.passes, table.reason, waiting)]
     return out.style.set_table_styles(CELL_CSS)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis import fmt_ci, inside
-from .gate import gate_failure
+from .gate import gate_failure, gate_pending
 
 
 VERDICTS = ("holds", "partly", "does not hold", "not testable", "not testable yet")
@@ -46,7 +46,8 @@ RULES = {
     "statement": "no experiment here can test it",
     "sanity gate": "any claim: not testable when a method it compares fails the sanity gate "
                    "(solves Reach, a flat learning curve at the budget, no collapsed latents), "
-                   "whatever its numbers say",
+                   "whatever its numbers say; not testable yet while it fails none but waits for "
+                   "a check whose runs have no results yet",
 }
 """Each kind of claim and how its verdict is decided."""
 
@@ -67,13 +68,20 @@ def gate_rows(rows: list[dict], gate: pd.DataFrame | None,
     """``rows`` as the sanity gate leaves them: a judged claim whose methods (``compared``:
     claim id -> methods) fail ``gate`` (``gate.gate_table``; None: not computed, so none
     passes) gets the verdict "not testable", the reason (``gate.gate_failure``) after our
-    number. A claim not yet run stays "not testable yet"."""
+    number; one whose methods fail nothing but wait for a check not yet run
+    (``gate.gate_pending``) gets "not testable yet", with what it waits for. A claim not yet
+    run stays "not testable yet"."""
     out = []
     for row in rows:
-        reason = (None if row["verdict"] == "not testable yet"
-                  else gate_failure(gate, compared(row["id"])))
-        out.append(row if reason is None else
-                   {**row, "verdict": "not testable", "ours": f"{row['ours']}. Not testable: {reason}"})
+        if row["verdict"] == "not testable yet":
+            out.append(row)
+            continue
+        methods = compared(row["id"])
+        reason, waiting = gate_failure(gate, methods), gate_pending(gate, methods)
+        verdict, why = (("not testable", reason) if reason else
+                        ("not testable yet", waiting) if waiting else (None, None))
+        out.append(row if verdict is None else
+                   {**row, "verdict": verdict, "ours": f"{row['ours']}. {verdict.capitalize()}: {why}"})
     return out
 
 

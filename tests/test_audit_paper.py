@@ -93,6 +93,16 @@ def test_a_method_failing_the_sanity_gate_makes_its_claims_not_testable():
     dp = next(r for r in rows if r["id"] == "paper/on_par_dp")
     assert "Not testable: Diffusion Policy fails the sanity gate (reach 6.4%" in dp["ours"]
     assert verdicts["paper/up_to_world_model"] == "not testable yet"  # no results: yet
+    waiting = PASSING.assign(passes=False, pending="paper_convergence: no results yet")
+    waiting.loc[waiting.method == "diffusion_policy", ["reason"]] = "reach 6.4% [2.1, 10.7] < 90%"
+    pending = {r["id"]: r for r in paper_claims(chunked_rows({"actjepa_paper": same, "act": same,
+                                                               "diffusion_policy": same}), None,
+                                                 gate=waiting)}
+    assert pending["paper/on_par_act"]["verdict"] == "not testable yet"  # waits, fails nothing
+    assert pending["paper/on_par_act"]["ours"].endswith(
+        "Not testable yet: the sanity gate of ACT-JEPA (paper), ACT waits for "
+        "paper_convergence: no results yet")
+    assert pending["paper/on_par_dp"]["verdict"] == "not testable"  # a failure outweighs waiting
     ungated = paper_claims(chunked_rows({"actjepa_paper": same, "act": same,
                                          "diffusion_policy": same}), None)
     assert all(r["verdict"].startswith("not testable") for r in ungated)  # no gate, no verdict

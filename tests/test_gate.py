@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from actjepa_core.gate import (collapse_check, convergence_check, curve_interval,
-                               flattening_budget, gate_failure, gate_table, reach_check,
-                               tuned_value)
+                               flattening_budget, gate_failure, gate_pending, gate_table,
+                               reach_check, tuned_value)
 
 TASKS = ("reach", "push", "pick_place")
 
@@ -69,6 +69,23 @@ def test_the_gate_table_and_the_reason_a_claim_is_not_testable():
     reason = gate_failure(table, ["act", "dp"])
     assert reason.startswith("DP fails the sanity gate (reach 6.0% [") and "< 90%" in reason
     assert "not checked" in gate_failure(table, ["other"])
+
+
+def test_a_convergence_experiment_without_results_leaves_the_check_pending_not_failed():
+    clean = episodes({"act": {t: 0.95 for t in TASKS}, "dp": {t: 0.06 for t in TASKS}})
+    labels, budgets = {"act": "ACT", "dp": "DP"}, {"act": 2000, "dp": 2000}
+    table = gate_table(clean, None, budgets, labels, curves_from="paper_convergence")
+    act = table.set_index("method").loc["act"]
+    assert act.converged is None and act.curve == "paper_convergence: no results yet"
+    assert not act.passes and act.reason == "" and act.pending == act.curve
+    assert gate_failure(table, ["act"]) is None  # waiting is not failing
+    assert gate_pending(table, ["act"]) == ("the sanity gate of ACT waits for "
+                                            "paper_convergence: no results yet")
+    assert gate_failure(table, ["act", "dp"]).startswith("DP fails the sanity gate (reach 6.0%")
+    # without an experiment that would measure it, no curve is a failure, as before
+    unmeasured = gate_table(clean, None, budgets, labels).set_index("method")
+    assert unmeasured.loc["act", "reason"] == "no learning curve"
+    assert not unmeasured.loc["act", "pending"] and gate_pending(unmeasured.reset_index(), ["act"]) is None
 
 
 def test_the_flattening_budget_is_the_first_flat_for_every_method():

@@ -228,6 +228,10 @@ def test_article_gate_checks_reach_the_doubled_budget_and_the_encoders() -> None
     assert not unmeasured.passes.any()
     assert (unmeasured.curve == "no learning curve").all()
     assert unmeasured.loc["contrastive", "collapse"].startswith("collapsed: encoder effective rank")
+    # the convergence experiment exists but has no results: pending, failed only by what fails
+    waiting = report_audit.article_gate(flat, None, "convergence").set_index("method")
+    assert (waiting.pending == "convergence: no results yet").all() and not waiting.passes.any()
+    assert waiting.loc["raw", "reason"] == "" and waiting.loc["contrastive", "reason"].startswith("collapsed")
 
 
 def test_gate_sentence_names_who_passes_who_fails_and_why() -> None:
@@ -240,6 +244,12 @@ def test_gate_sentence_names_who_passes_who_fails_and_why() -> None:
     assert report_audit.gate_sentence(gate.assign(passes=True), judged.iloc[:1]) == (
         "**2 of 2** methods pass the sanity gate (raw BC, ACT-JEPA + BC). It leaves **0 of 1** "
         "claims not testable.")
+    waiting = gate.assign(pending=["convergence: no results yet", ""])
+    waiting.loc[0, "passes"] = False
+    assert report_audit.gate_sentence(waiting, judged) == (
+        "**0 of 2** methods pass the sanity gate. Failing: ACT-JEPA + BC: reach 62.8% "
+        "[52.5, 73.1] < 90%. Waiting for a check not run yet: raw BC (convergence: no results "
+        "yet). It leaves **2 of 4** claims not testable.")
 
 
 def test_reach_variants_sentence_splits_chapter_8_changes_at_the_gate() -> None:

@@ -237,6 +237,13 @@ def test_gate_display_marks_each_check():
     assert shown.loc["ACT", "passes"] == "<b>✓</b>" and shown.loc["Diffusion Policy", "passes"] == "<b>✗</b>"
     assert shown.loc["Diffusion Policy", "solves Reach"].startswith("<b>✗</b><br><small>reach 5.0%")
     assert shown.loc["ACT", "no collapse"] == "<b>–</b><br><small>no latent target</small>"
+    waiting = tables.gate_display(gate_table(clean, None, {"act": 1000, "diffusion_policy": 1000},
+                                             {"act": "ACT", "diffusion_policy": "Diffusion Policy"},
+                                             curves_from="paper_convergence")).data
+    assert waiting.loc["ACT", "converged"] == ("<b>…</b><br><small>paper_convergence: no results "
+                                               "yet</small>")
+    assert waiting.loc["ACT", "passes"] == "<b>…</b>"  # waits, fails nothing
+    assert waiting.loc["Diffusion Policy", "passes"] == "<b>✗</b>"  # fails Reach whatever comes
 
 
 def test_latent_monitor_and_future_errors_of_a_tiny_model():
