@@ -170,10 +170,10 @@ def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mappin
     pass, yet fails nothing; without ``curves_from`` it fails ("no learning curve").
     """
     latent_dims = latent_dims or {}
+    pending = not_run(curves_from) if curves is None and curves_from else ""
     out = []
     for method, label in labels.items():
         reach_ok, reach = reach_check(clean, method)
-        pending = not_run(curves_from) if curves is None and curves_from else ""
         conv_ok, conv = ((None, pending) if pending
                          else convergence_check(curves, method, budgets[method]))
         coll_ok, coll = (None, "no latent target")

@@ -114,7 +114,7 @@ def gate_display(table: pd.DataFrame) -> Styler:
     def cell(ok, text: str, pending: bool) -> str:
         return f"<b>{gate_mark(ok, pending)}</b><br><small>{text.replace('; ', '<br>')}</small>"
 
-    waiting = table.get("pending", pd.Series("", index=table.index)).fillna("").astype(bool)
+    waiting = table.pending.astype(bool)
     cols = {"solves Reach": ("solves reach", "reach"), "converged": ("converged", "curve"),
             "no collapse": ("no collapse", "collapse")}
     out = pd.DataFrame({name: [cell(ok, t, w and a == "converged")
