@@ -11,18 +11,19 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from . import analysis, data, envs, experts
+from . import analysis, data, envs, experts, tables
 
 
-def layout_table() -> pd.DataFrame:
+def layout_table() -> Styler:
     """Per task: its gymnasium id, the sizes of observation and action, and which slice of the
-    flat observation holds which part (the layout every probe and plot relies on)."""
-    return pd.DataFrame([
+    flat observation holds which part (the layout every probe and plot relies on), each cell
+    whole (``tables.wrapped``)."""
+    return tables.wrapped(pd.DataFrame([
         {"task": name, "env id": spec.env_id, "obs dim": spec.obs_dim,
          "action dim": spec.action_dim,
          "parts (slice)": ", ".join(f"{k} [{s.start}:{s.stop}]"
                                     for k, s in spec.layout.slices.items())}
-        for name, spec in envs.TASKS.items()]).set_index("task")
+        for name, spec in envs.TASKS.items()]).set_index("task"))
 
 
 def render_frames(size: int) -> tuple[dict[str, np.ndarray] | None, str]:

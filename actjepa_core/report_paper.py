@@ -140,10 +140,12 @@ def protocol_sentence(rows: pd.DataFrame, P) -> str:
             f"of 256 transitions.")
 
 
-def claims_table(claims: list[dict]) -> pd.DataFrame:
-    """The audit rows of the paper's claims as the chapter shows them."""
+def claims_table(claims: list[dict]) -> Styler:
+    """The audit rows of the paper's claims as the chapter shows them, each cell whole
+    (``tables.wrapped``)."""
     table = pd.DataFrame(claims)[["claim", "kind", "claimed", "ours", "verdict"]]
-    return table.rename(columns={"claimed": "the paper says", "ours": "ours (95% CI)"}).set_index("claim")
+    return tables.wrapped(table.rename(columns={"claimed": "the paper says",
+                                                "ours": "ours (95% CI)"}).set_index("claim"))
 
 
 def leader_sentence(summary: pd.DataFrame) -> str:

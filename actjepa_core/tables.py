@@ -40,6 +40,13 @@ def rate_cell(mean: float, lo: float | None = None, hi: float | None = None,
     return "<br>".join(lines)
 
 
+def wrapped(frame: pd.DataFrame) -> Styler:
+    """``frame`` as the page shows a table of text: every cell whole, wrapping at its spaces,
+    left-aligned (a DataFrame's own HTML cuts a cell at 50 characters and ends it with "...",
+    which would drop, say, why a claim is not testable)."""
+    return frame.style.set_table_styles(CELL_CSS).set_properties(**{"text-align": "left"})
+
+
 def points_cell(d: float, lo: float, hi: float) -> str:
     """A difference in points in bold, its 95% CI under it."""
     if pd.isna(d):

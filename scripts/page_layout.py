@@ -1,7 +1,8 @@
 """What a reader would see as a badly laid-out page, read from an executed notebook without a
 browser: a table wider than the content column, a figure too small or so wide that the page
-shrinks its text, an output that shows a warning, a line of display math (MathJax cuts it
-off) or of code (it needs a horizontal scroll) wider than the column.
+shrinks its text, an output that shows a warning, a table cell pandas cut short ("..."), a
+line of display math (MathJax cuts it off) or of code (it needs a horizontal scroll) wider
+than the column.
 
 The browser check (``browser_check.py``, headless Chromium) measures rendered pages where
 Chromium exists; this check runs everywhere (CI included) on the executed notebooks, with the
@@ -29,6 +30,10 @@ FIGURE_PX = (600, 1100)
 it down by more than a third and its text becomes hard to read."""
 
 WARNING = re.compile(r"\b\w*Warning\b:")
+
+CUT_CELL = re.compile(r"<t[dh][^>]*>[^<]*\.\.\.</t[dh]>")
+"""A table cell pandas cut short: a DataFrame's HTML ends a cell longer than
+``display.max_colwidth`` (50) with "..." (``tables.wrapped`` shows every cell whole)."""
 
 CODE_CHARS = 92
 """Widest line of a code cell, in characters: the content column's 750 px hold about 90
@@ -103,6 +108,8 @@ def output_problems(output: dict) -> list[str]:
         widest = max(table_width(t) for t in re.findall(r"<table.*?</table>", page, flags=re.S))
         if widest > TABLE_CHARS:
             problems.append(f"table {widest} characters wide (the column holds {TABLE_CHARS})")
+        if cut := CUT_CELL.search(page):
+            problems.append(f"table cell cut short: {re.sub(r'<[^>]+>', '', cut.group(0))!r}")
     text = "".join(output.get("text", "")) + "".join(data.get("text/plain", ""))
     if match := WARNING.search(text):
         problems.append(f"output shows a warning: {match.group(0)}")

@@ -77,6 +77,15 @@ def test_warnings_in_outputs_are_flagged(tmp_path: Path) -> None:
     assert page_layout.main([str(path)]) == 1
 
 
+def test_a_cell_pandas_cut_short_is_flagged_and_the_wrapped_table_shows_it_whole() -> None:
+    why = "-5.5 points [-8.9, -2.2]. Not testable yet: the sanity gate of ACT waits for a run"
+    frame = pd.DataFrame({"ours": [why], "verdict": ["not testable yet"]}, index=["on par"])
+    cut = page_layout.output_problems({"data": {"text/html": frame._repr_html_()}})  # as Jupyter
+    assert cut == ["table cell cut short: '-5.5 points [-8.9, -2.2]. Not testable yet: th...'"]
+    whole = tables.wrapped(frame).to_html()
+    assert why in whole and page_layout.output_problems({"data": {"text/html": whole}}) == []
+
+
 def test_display_math_wider_than_the_column_is_flagged_and_an_aligned_split_fits() -> None:
     one_line = (r"$$\mathcal L = \underbrace{\tfrac{1}{k}\textstyle\sum_i |\hat a_{t+i} - "
                 r"a_{t+i}|_1}_{\text{L1}} + \beta\,\mathrm{KL}\big(q(z\mid o_t, a_{t:t+k})\,\|\,"

@@ -24,7 +24,7 @@ def demos(task: str = "reach", first_goal_steps: tuple = (3, 5, None)) -> Demons
 
 
 def test_layout_table_lists_each_task_with_its_slices() -> None:
-    table = report_demos.layout_table()
+    table = report_demos.layout_table().data
     assert list(table.index) == list(envs.TASKS)
     assert table.loc["push", "obs dim"] == envs.get_task("push").obs_dim
     first = next(iter(envs.get_task("reach").layout.slices.items()))
