@@ -243,9 +243,8 @@ def _section(table: pd.DataFrame, section: str) -> pd.DataFrame:
 
 def section_table(table: pd.DataFrame, section: str) -> Styler:
     """The claims of one section (``SHOWN`` columns), verdicts coloured as in the figures."""
-    return (_section(table, section)[SHOWN].style.hide(axis="index")
-            .map(_verdict_css, subset=["verdict"])
-            .set_properties(**{"text-align": "left"}))
+    return (tables.wrapped(_section(table, section)[SHOWN]).hide(axis="index")
+            .map(_verdict_css, subset=["verdict"]))
 
 
 def section_tally(table: pd.DataFrame, section: str) -> str:
