@@ -101,7 +101,7 @@ def _status(args: argparse.Namespace) -> None:
 def _reproduce(args: argparse.Namespace) -> None:
     from .cache import default_cache_dir
     from .experiments import Runner
-    from .results import compute, seed_cache, write_results
+    from .results import compute, results_file, seed_cache, write_results
 
     if args.status:
         return _status(args)
@@ -118,7 +118,7 @@ def _reproduce(args: argparse.Namespace) -> None:
         if seeded:
             print(f"{name}: {seeded} committed run(s) written into the cache, not recomputed")
         rows = compute(name, runner, P)
-        path = write_results(rows, args.out / P.name / f"{name}.csv")
+        path = write_results(rows, results_file(name, P.name, args.out))
         print(f"{name}: {len(rows)} rows -> {path} ({time.perf_counter() - start:.1f} s)")
 
 

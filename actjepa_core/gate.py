@@ -39,7 +39,8 @@ interval of their pooled validation episodes (``curve_interval``), the stricter 
 ``gate_table`` is the chapter's table (one row per method); ``gate_failure`` is what the
 audit asks before judging a claim: None, or the reason it gives instead of a verdict
 ("<method> fails the sanity gate (<which part, with the number>)"); ``gate_pending`` what it
-asks next: None, or the check a method still waits for.
+asks next: None, or the check a method still waits for. ``standing`` reads a row as passes,
+fails or waits; ``with_check`` adds a check to the table (chapter 14's Meta-World one).
 """
 
 from __future__ import annotations
@@ -189,6 +190,34 @@ def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mappin
     return pd.DataFrame(out)
 
 
+def standing(table: pd.DataFrame) -> pd.Series:
+    """Each row's place at the gate: "passes"; "fails" (a check failed, said in ``reason``);
+    or "waits" (none failed, one is pending). The one reading of ``passes`` and ``reason``
+    that the audit's verdicts, the chapters' sentences and the gate's display share."""
+    failed = table.reason.fillna("").astype(bool)
+    return pd.Series(np.where(table.passes.astype(bool), "passes",
+                              np.where(failed, "fails", "waits")), index=table.index)
+
+
+def with_check(table: pd.DataFrame, column: str, text_column: str,
+               checks: Sequence[tuple[bool | None, str]], prefix: str = "") -> pd.DataFrame:
+    """``table`` (``gate_table``'s) with one more check per row, ``checks`` ``(ok, text)`` in
+    row order: True passes; False fails (``prefix`` + text joins ``reason``); None is pending
+    (text joins ``pending``). A row passes when it passed before and passes this check."""
+    def join(old: str, new: str) -> str:
+        return "; ".join(filter(None, [old, new]))
+
+    out = table.copy()
+    pending = out["pending"].fillna("") if "pending" in out else [""] * len(out)
+    out[column] = [ok for ok, _ in checks]
+    out[text_column] = [text for _, text in checks]
+    out["reason"] = [join(r, f"{prefix}{text}" if ok is False else "")
+                     for r, (ok, text) in zip(out.reason, checks)]
+    out["pending"] = [join(p, text if ok is None else "") for p, (ok, text) in zip(pending, checks)]
+    out["passes"] = [bool(p) and ok is True for p, (ok, _) in zip(out.passes, checks)]
+    return out
+
+
 def gate_failure(table: pd.DataFrame | None, methods: Sequence[str]) -> str | None:
     """None when no method of ``methods`` fails a check of the gate; otherwise the reason a
     claim comparing them is not testable: "<label> fails the sanity gate (<check, figure>)",
@@ -201,7 +230,7 @@ def gate_failure(table: pd.DataFrame | None, methods: Sequence[str]) -> str | No
         row = table[table.method == method]
         if row.empty:
             clauses.append(f"{method} was not checked by the sanity gate")
-        elif not bool(row.passes.iloc[0]) and row.reason.iloc[0]:
+        elif standing(row).iloc[0] == "fails":
             clauses.append(f"{row.label.iloc[0]} fails the sanity gate ({row.reason.iloc[0]})")
     return "; ".join(clauses) or None
 
@@ -212,7 +241,7 @@ def gate_pending(table: pd.DataFrame | None, methods: Sequence[str]) -> str | No
     *yet*: "the sanity gate of <labels> waits for <experiment>: no results yet"."""
     if table is None or "pending" not in table:
         return None
-    waiting = table[table.method.isin(methods) & table.pending.fillna("").astype(bool)]
+    waiting = table[table.method.isin(methods) & (standing(table) == "waits")]
     if waiting.empty:
         return None
     return "; ".join(f"the sanity gate of {', '.join(g.label)} waits for {pending}"

@@ -15,7 +15,7 @@ from pandas.io.formats.style import Styler
 
 from . import analysis, audit, report_metaworld, report_paper, tables
 from .evaluate import summarize
-from .gate import GATE_TASK, MIN_REACH, gate_table
+from .gate import GATE_TASK, MIN_REACH, gate_table, standing
 from .plots.audit import VERDICT_COLORS
 from .profiles import Profile, get_profile
 from .results import current_results, experiment_results, spec_field
@@ -87,8 +87,9 @@ def load(profile: str) -> AuditInputs:
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
     gate = report_paper.sanity_gate(profile)
-    main_gate = article_gate(main[main.sigma == 0], current_results("convergence", profile),
-                             "convergence")
+    convergence = "convergence"  # the experiment behind the article gate's convergence check
+    main_gate = article_gate(main[main.sigma == 0], current_results(convergence, profile),
+                             convergence)
     table = audit.audit(main, ablations, data_efficiency, main_gate,
                         paper_main=current_results("paper_main", profile),
                         world_model=current_results("paper_world_model", profile),
@@ -194,9 +195,8 @@ def gate_sentence(gate: pd.DataFrame, judged: pd.DataFrame) -> str:
     """Which methods pass the sanity ``gate`` (``article_gate``), each failure with its
     figure, which wait for a check not run yet, and how many of the claims ``judged`` (audit
     rows) it leaves not testable."""
-    passes = gate.passes.astype(bool)
-    failing = gate[~passes & gate.reason.astype(bool)]
-    waiting = gate[~passes & ~gate.reason.astype(bool)]
+    state = standing(gate)
+    passes, failing, waiting = state == "passes", gate[state == "fails"], gate[state == "waits"]
     failures = "; ".join(f"{r.label}: {r.reason}" for r in failing.itertuples())
     pending = "; ".join(f"{r.label} ({r.pending})" for r in waiting.itertuples())
     blocked = int((judged.verdict == "not testable").sum())

@@ -19,7 +19,7 @@ from .audit_paper import task_average
 from .claims import PAPER_METAWORLD_AVERAGE
 from .evaluate import summarize
 from .experts import make_expert
-from .gate import CURVE_FACTOR, convergence_check, not_run
+from .gate import CURVE_FACTOR, convergence_check, not_run, with_check
 from .profiles import get_profile
 from .results import current_results
 from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, per_task, task_names_of
@@ -186,22 +186,13 @@ def metaworld_gate(fetch_gate: pd.DataFrame | None, convergence: pd.DataFrame | 
     experiment has no results (``convergence`` None) the check is pending (``gate.not_run``)."""
     if fetch_gate is None:
         return None
-    out = fetch_gate.copy()
     if convergence is None:
-        checks = [(None, not_run(CONVERGENCE))] * len(out)
+        checks = [(None, not_run(CONVERGENCE))] * len(fetch_gate)
     else:
         curves = convergence.assign(steps=report_paper.run_steps(convergence))
-        checks = [convergence_check(curves, m, budget) for m in out.method]
-    out["converged on Meta-World"] = [ok for ok, _ in checks]
-    out["Meta-World curve"] = [text for _, text in checks]
-    failed = pd.Series([ok is False for ok, _ in checks], index=out.index)
-    out["reason"] = [("; ".join(filter(None, [r, f"Meta-World: {text}"])) if bad else r)
-                     for r, bad, (_, text) in zip(out.reason, failed, checks)]
-    pending = out.get("pending", pd.Series("", index=out.index)).fillna("")
-    out["pending"] = ["; ".join(filter(None, [p, text if ok is None else ""]))
-                      for p, (ok, text) in zip(pending, checks)]
-    out["passes"] = out.passes & ~failed & ~out.pending.astype(bool)
-    return out
+        checks = [convergence_check(curves, m, budget) for m in fetch_gate.method]
+    return with_check(fetch_gate, "converged on Meta-World", "Meta-World curve", checks,
+                      prefix="Meta-World: ")
 
 
 def sanity_gate(profile: str, fetch_gate: pd.DataFrame | None = None) -> pd.DataFrame | None:

@@ -370,6 +370,10 @@ def curves_note(profile: str) -> str:
     return " ".join(not_run_note(n, profile) for n in names if any(stale_runs(n, profile)))
 
 
+CONVERGENCE = "paper_convergence"
+"""The experiment behind the chunked methods' convergence check."""
+
+
 def sanity_gate(profile: str) -> pd.DataFrame | None:
     """``gate.gate_table`` of the chunked methods: clean test success on Reach from
     ``paper_main``, convergence from ``paper_convergence`` (validation episodes at the budget
@@ -379,13 +383,13 @@ def sanity_gate(profile: str) -> pd.DataFrame | None:
     main = current_results("paper_main", profile)
     if main is None:
         return None
-    conv = current_results("paper_convergence", profile)
+    conv = current_results(CONVERGENCE, profile)
     clean = main[main.sigma == 0]
     budgets = {m: int(run_steps(clean[clean.method == m]).median()) for m in PAPER_CHUNKED}
     width = int(run_setting(clean[clean.method == "actjepa_paper"], "d_model").iloc[0])
     return gate_table(clean, conv.assign(steps=run_steps(conv)) if conv is not None else None,
                       budgets, {m: PAPER_METHODS[m] for m in PAPER_CHUNKED},
-                      latent_dims={"actjepa_paper": width}, curves_from="paper_convergence")
+                      latent_dims={"actjepa_paper": width}, curves_from=CONVERGENCE)
 
 
 def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:

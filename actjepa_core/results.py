@@ -100,6 +100,12 @@ def results_root() -> Path:
     return Path(os.environ.get("ACTJEPA_RESULTS", Path(__file__).resolve().parent.parent / "results"))
 
 
+def results_file(name: str, profile: str, root: Path | None = None) -> Path:
+    """Where experiment ``name``'s committed results of ``profile`` live:
+    ``<root>/<profile>/<name>.csv``, ``root`` defaulting to ``results_root()``."""
+    return (root or results_root()) / profile / f"{name}.csv"
+
+
 def committed_keys(path: Path) -> set[str]:
     """The run keys of a committed results file (from its specs file)."""
     return set(pd.read_csv(specs_path(Path(path)), dtype={"spec_key": str}).spec_key)
@@ -122,7 +128,7 @@ def stale_runs(name: str, profile: str) -> tuple[set[str], set[str]]:
     """``(extra, missing)``: keys of the committed runs of ``name`` that today's specs do not
     produce (computed with an earlier build of a method, another budget...), and keys of
     today's runs the file lacks. Both empty: the file is today's experiment."""
-    path = results_root() / profile / f"{name}.csv"
+    path = results_file(name, profile)
     today = run_keys(name, get_profile(profile))
     have = committed_keys(path) if path.exists() else set()
     return have - today, today - have
@@ -153,7 +159,7 @@ def experiment_results(name: str, profile: str, workers: int = 2, progress: bool
     """
     _check_known(name)
     get_profile(profile)  # an unknown profile names the known ones, not a command to run
-    path = results_root() / profile / f"{name}.csv"
+    path = results_file(name, profile)
     if path.exists():
         return read_results(path)
     if not (profile in RECOMPUTED_PROFILES if recompute is None else recompute):
@@ -189,7 +195,7 @@ def progress(names: list[str], P: Profile, cache_dir: Path, root: Path | None = 
     rows, union = [], {"runs": set(), "committed": set(), "cached": set()}
     for name in names:
         today = run_keys(name, P)
-        path = (root or results_root()) / P.name / f"{name}.csv"
+        path = results_file(name, P.name, root)
         committed = today & committed_keys(path) if path.exists() else set()
         cached = {k for k in today - committed
                   if (Path(cache_dir) / "runs" / f"{k}.csv").exists()}
@@ -213,7 +219,7 @@ def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) 
     (a curve given one more budget, say) without recomputing what is committed. The rows are
     checked on the way (``read_results``); returns how many runs were written. Probe
     experiments are skipped: their rows are scores of models, which are not committed."""
-    path = (root or results_root()) / P.name / f"{name}.csv"
+    path = results_file(name, P.name, root)
     if name in PROBE_EXPERIMENTS or not path.exists():
         return 0
     today = run_keys(name, P)

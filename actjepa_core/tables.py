@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from .gate import standing
 from .verdicts import fmt_pct
 
 CELL_CSS = [
@@ -117,16 +118,17 @@ def gate_mark(ok: bool | float | None, pending: bool = False) -> str:
 
 def gate_display(table: pd.DataFrame) -> Styler:
     """The sanity gate as the chapter shows it: one row per method, each check's mark
-    (``gate_mark``) over its figures, one clause per line."""
-    def cell(ok, text: str, pending: bool) -> str:
-        return f"<b>{gate_mark(ok, pending)}</b><br><small>{text.replace('; ', '<br>')}</small>"
+    (``gate_mark``; only convergence can be pending, collapse can be not applicable) over its
+    figures, one clause per line, and the row's standing (``gate.standing``)."""
+    def cell(ok, text: str, can_wait: bool) -> str:
+        return f"<b>{gate_mark(ok, can_wait)}</b><br><small>{text.replace('; ', '<br>')}</small>"
 
-    waiting = table.pending.astype(bool)
-    cols = {"solves Reach": ("solves reach", "reach"), "converged": ("converged", "curve"),
-            "no collapse": ("no collapse", "collapse")}
-    out = pd.DataFrame({name: [cell(ok, t, w and a == "converged")
-                               for ok, t, w in zip(table[a], table[b], waiting)]
-                        for name, (a, b) in cols.items()}, index=pd.Index(table.label, name="method"))
-    out["passes"] = [f"<b>{gate_mark(None if w and not r else p, pending=w)}</b>"
-                     for p, r, w in zip(table.passes, table.reason, waiting)]
+    cols = {"solves Reach": ("solves reach", "reach", False),
+            "converged": ("converged", "curve", True),
+            "no collapse": ("no collapse", "collapse", False)}
+    out = pd.DataFrame({name: [cell(ok, t, can_wait) for ok, t in zip(table[a], table[b])]
+                        for name, (a, b, can_wait) in cols.items()},
+                       index=pd.Index(table.label, name="method"))
+    outcome = {"passes": True, "fails": False, "waits": None}
+    out["passes"] = [f"<b>{gate_mark(outcome[s], pending=True)}</b>" for s in standing(table)]
     return out.style.set_table_styles(CELL_CSS)
