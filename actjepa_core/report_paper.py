@@ -16,7 +16,8 @@ from torch import nn
 from pandas.io.formats.style import Styler
 
 from . import tables
-from .analysis import fmt_ci, paired_difference, summarize_with_average, with_task_average
+from .analysis import (fmt_ci, paired_difference, retention, summarize_with_average,
+                       with_task_average)
 from .audit_paper import world_model_gain
 from .data import Demonstrations
 from .gate import (CURVE_FACTOR, LATENT_PARTS, convergence_check, curve_interval,
@@ -28,7 +29,7 @@ from .stats import t975
 from .evaluate import summarize
 from .results import current_results
 from .suites import DP_DIAGNOSIS, PAPER_CHUNKED, PAPER_METHODS
-from .verdicts import fmt_points
+from .verdicts import fmt_pct, fmt_points
 
 ORDER = tuple(PAPER_METHODS.values())
 """Row order of the chunked comparison's tables (the labels of ``suites.PAPER_METHODS``)."""
@@ -307,6 +308,22 @@ def versus_sentence(rows: pd.DataFrame, reference: str) -> str:
     r = ref.iloc[0]
     return (f"Against {reference} ({fmt_ci(r.success, r.ci_low, r.ci_high)}, task average, "
             f"clean), paired by training seed: " + "; ".join(parts) + ".")
+
+
+def noise_sentence(average: pd.DataFrame) -> str:
+    """What the noise figure shows, in words: at the largest σ of ``average`` (the task
+    average per ``label`` and ``sigma``, columns ``success``), each method's success beside its
+    clean one and the share it keeps (``analysis.retention``), the most kept first. The share
+    is a ratio of two estimated means and reads as a point estimate, as in chapter 7."""
+    if not (average.sigma == 0).any() or not (average.sigma > 0).any():
+        raise ValueError(f"noise_sentence needs σ = 0 and a σ > 0; got σ in "
+                         f"{sorted(average.sigma.unique())}")
+    ret = retention(average, by=("label",))
+    top = ret[np.isclose(ret.sigma, ret.sigma.max())].sort_values("retention", ascending=False)
+    parts = [f"{r.label} {fmt_pct(r.retention)} ({fmt_pct(r.clean)} → {fmt_pct(r.success)})"
+             for r in top.itertuples()]
+    return (f"At σ = {top.sigma.iloc[0]:g}, the largest test noise, the share of its clean "
+            f"task-average success each method keeps: " + "; ".join(parts) + ".")
 
 
 def data_efficiency_sentence(rows: pd.DataFrame,

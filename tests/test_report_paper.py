@@ -282,3 +282,14 @@ def test_the_article_s_committed_results_are_today_s_runs():
     from actjepa_core.results import stale_runs
     for name in ("main", "ablations", "data_efficiency", "noisy_demos", "pixels", "pixel_probes"):
         assert stale_runs(name, "full") == (set(), set()), name
+
+
+def test_noise_sentence_ranks_the_share_each_method_keeps_at_the_largest_sigma():
+    average = pd.DataFrame({"label": ["ACT", "ACT", "ACT", "DP", "DP", "DP"],
+                            "sigma": [0.0, 0.1, 0.3] * 2,
+                            "success": [0.8, 0.6, 0.4, 0.5, 0.5, 0.45]})
+    text = report_paper.noise_sentence(average)
+    assert text.startswith("At σ = 0.3, the largest test noise,")
+    assert text.index("DP 90.0% (50.0% → 45.0%)") < text.index("ACT 50.0% (80.0% → 40.0%)")
+    with pytest.raises(ValueError, match="needs σ = 0 and a σ > 0"):
+        report_paper.noise_sentence(average[average.sigma > 0])
