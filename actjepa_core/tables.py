@@ -42,10 +42,19 @@ def rate_cell(mean: float, lo: float | None = None, hi: float | None = None,
 
 
 def wrapped(frame: pd.DataFrame) -> Styler:
-    """``frame`` as the page shows a table of text: every cell whole, wrapping at its spaces,
-    left-aligned (a DataFrame's own HTML cuts a cell at 50 characters and ends it with "...",
-    which would drop, say, why a claim is not testable)."""
-    return frame.style.set_table_styles(CELL_CSS).set_properties(**{"text-align": "left"})
+    """``frame`` as the page shows a table of text: every cell whole, wrapping at its spaces
+    and after the underscores of a name (``paper_metaworld_convergence``, which would
+    otherwise widen its column past the page), left-aligned (a DataFrame's own HTML cuts a
+    cell at 50 characters and ends it with "...", which would drop, say, why a claim is not
+    testable)."""
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    return (frame.style.set_table_styles(CELL_CSS).set_properties(**{"text-align": "left"})
+            .format(_breakable, subset=text))
+
+
+def _breakable(value: object) -> object:
+    """A text cell with a line-break opportunity (``<wbr>``) after each underscore."""
+    return value.replace("_", "_<wbr>") if isinstance(value, str) else value
 
 
 def points_cell(d: float, lo: float, hi: float) -> str:

@@ -60,14 +60,16 @@ SMALL = 0.83
 
 def _cell_width(cell_html: str, header: bool = False) -> int:
     """Characters a table cell needs: per line (``<br>`` starts one) the longest run the browser
-    cannot break (``&nbsp;`` joins words) or ``WRAP``, whichever is larger, for the widest line;
-    a line in ``<small>`` counts at its smaller size. A column header wraps down to its longest
-    word (browsers do that, and a header on two or three lines reads well), so it counts that."""
+    cannot break (``&nbsp;`` joins words, ``<wbr>`` may break one) or ``WRAP``, whichever is
+    larger, for the widest line; a line in ``<small>`` counts at its smaller size. A column
+    header wraps down to its longest word (browsers do that, and a header on two or three
+    lines reads well), so it counts that."""
     widths = []
     for line in re.split(r"<br\s*/?>", cell_html):
-        text = re.sub(r"<[^>]+>", "", line).replace("&nbsp;", "\u00a0")
+        text = re.sub(r"<[^>]+>", "", line.replace("<wbr>", "\0")).replace("&nbsp;", "\u00a0")
         text = html.unescape(text).strip()
-        longest_run = max((len(w) for w in text.split(" ")), default=0)
+        longest_run = max((len(w) for w in re.split("[ \0]", text)), default=0)
+        text = text.replace("\0", "")
         scale = SMALL if re.fullmatch(r"\s*<small>.*</small>\s*", line, flags=re.S) else 1.0
         wrapped = longest_run if header else max(longest_run, min(len(text), WRAP))
         widths.append(round(scale * wrapped))

@@ -105,3 +105,12 @@ def test_code_lines_wider_than_the_column_are_flagged_unless_the_cell_is_hidden(
                                                "column holds 92)"]
     hidden = {**wide, "metadata": {"tags": ["remove-cell"]}}
     assert page_layout.cell_problems(hidden) == []
+
+
+def test_a_name_in_a_table_of_text_may_break_after_its_underscores() -> None:
+    name = "paper_metaworld_convergence: no results yet"
+    frame = pd.DataFrame({"ours": [name], "n": [0.5]}, index=["on par"])
+    page = tables.wrapped(frame).to_html()
+    assert "paper_<wbr>metaworld_<wbr>convergence" in page and ">0.500000<" in page
+    assert page_layout._cell_width("paper_<wbr>metaworld_<wbr>convergence:") == 24
+    assert page_layout._cell_width("paper_metaworld_convergence:") == 28
