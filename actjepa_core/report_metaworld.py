@@ -112,6 +112,28 @@ def task_table(summary: pd.DataFrame) -> Styler:
                           column_order=report_paper.ORDER)
 
 
+PARTING = 0.1
+"""Tasks whose methods' mean success spans more than this many points (as a fraction) are the
+ones ``parting_sentence`` names: where the table's 15 rows stop agreeing."""
+
+
+def parting_sentence(summary: pd.DataFrame, spread: float = PARTING) -> str:
+    """Where the methods part ways: each task of ``summary`` (a ``task_summary``) whose
+    highest and lowest mean success differ by more than ``spread``, widest first, with every
+    method's rate; the count of the others, where every method scores within ``spread``."""
+    rates = summary.pivot_table(index="task", columns="label", values="success")
+    rates = rates[[m for m in report_paper.ORDER if m in rates.columns]]
+    gap = (rates.max(axis=1) - rates.min(axis=1)).sort_values(ascending=False)
+    parted = gap[gap > spread].index
+    parts = [f"{t} ({', '.join(f'{m} {fmt_pct(rates.loc[t, m])}' for m in rates.columns)})"
+             for t in parted]
+    rest = (f"On {len(rates) - len(parted)} of the {len(rates)} tasks every method's mean "
+            f"success lies within {100 * spread:.0f} points of the others'")
+    if not parts:
+        return rest + "."
+    return (rest + "; they part ways on " + "; ".join(parts) + ", the widest gap first.")
+
+
 def average(rows: pd.DataFrame, sigma: float = 0.0, seed: int = 0) -> pd.DataFrame:
     """Per method: the 15-task average success at noise ``sigma`` with its hierarchical
     bootstrap 95% CI, beside the paper's reported average where there is one."""

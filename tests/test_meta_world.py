@@ -186,3 +186,16 @@ def test_the_metaworld_gate_adds_its_own_convergence_check():
     assert report_metaworld.convergence_table(missing)["converged on Meta-World"].eq("…").all()
     marks = report_metaworld.convergence_table(gate)["converged on Meta-World"]
     assert marks["Diffusion Policy"] == "✗" and marks["ACT"] == marks["ACT-JEPA (paper)"] == "✓"
+
+
+def test_parting_sentence_names_only_the_tasks_where_methods_differ_widest_first():
+    tasks = ["disassemble", "coffee-pull", "door-open"]
+    rates = {"ACT": (0.0, 0.40, 1.0), "ACT-JEPA (paper)": (0.25, 0.8, 0.95)}
+    summary = pd.DataFrame([{"task": t, "label": m, "success": r[i]}
+                            for m, r in rates.items() for i, t in enumerate(tasks)])
+    text = report_metaworld.parting_sentence(summary)
+    assert text.startswith("On 1 of the 3 tasks every method's mean success lies within 10 points")
+    assert text.index("coffee-pull (ACT 40.0%, ACT-JEPA (paper) 80.0%)") < text.index("disassemble")
+    assert "door-open" not in text
+    close = summary[summary.task == "door-open"]
+    assert report_metaworld.parting_sentence(close).endswith("within 10 points of the others'.")
