@@ -6,6 +6,8 @@ Both take the table of ``audit.audit`` and return a titled, labelled figure.
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -16,6 +18,10 @@ from .style import palette
 
 VERDICT_COLORS = dict(zip(VERDICTS, ("#1b9e77", "#e6ab02", "#d95f02", "#7570b3", "#999999")))
 """One colour per verdict, the same in every figure and table of the chapter."""
+
+LEGEND_COLUMNS = 4
+"""Legend entries a row under the claimed-vs-measured figure (seven sections in one row run
+past the page's column)."""
 
 
 def plot_verdicts(table: pd.DataFrame, title: str = "Verdicts on the article's claims, per section"
@@ -55,14 +61,15 @@ def _scatter(ax: plt.Axes, part: pd.DataFrame, scale: float, sections: list[str]
     hi = scale * float(np.nanmax(np.r_[part.claimed_value, part.ci_high]))
     pad = 0.05 * (hi - lo)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="grey", lw=1, ls="--",
-            label="ours = the article's")
+            label="ours = the claim")
 
 
 def plot_claimed_vs_measured(table: pd.DataFrame,
                              title: str = "Each claimed number against ours (95% CI)") -> plt.Figure:
-    """Two panels. Left: every claimed success rate and retention (x, the article's) against ours
-    (y, with its 95% CI). Right: every claimed difference the same way, in points. On the
-    dashed diagonal the two agree; a CI that crosses it is a claim that holds."""
+    """Two panels. Left: every claimed success rate and retention (x, as the article or the
+    paper states it) against ours (y, with its 95% CI). Right: every claimed difference the
+    same way, in points. On the dashed diagonal the two agree; a CI that crosses it is a
+    claim that holds."""
     check_columns(table, ["section", "kind", "claimed_value", "value", "ci_low", "ci_high"],
                   "plot_claimed_vs_measured")
     numbers = table[table.kind.isin(["success rate", "retention"])].dropna(subset=["value", "ci_low"])
@@ -70,17 +77,19 @@ def plot_claimed_vs_measured(table: pd.DataFrame,
     sections = list(dict.fromkeys(table.section))
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.8))
     _scatter(left, numbers, 100, sections)
-    left.set(xlabel="the article's number (%)", ylabel="ours (%)",
+    left.set(xlabel="the claimed number (%), the article's or the paper's", ylabel="ours (%)",
              title="success rates and retentions")
     _scatter(right, diffs, 100, sections)
     right.axhline(0, color="black", lw=0.6)
     right.axvline(0, color="black", lw=0.6)
-    right.set(xlabel="the article's difference (points)", ylabel="ours (points)",
+    right.set(xlabel="the claimed difference (points)", ylabel="ours (points)",
               title="differences between methods")
     handles, labels = left.get_legend_handles_labels()
     more = [(h, l) for h, l in zip(*right.get_legend_handles_labels()) if l not in labels]
+    handles, labels = handles + [h for h, _ in more], labels + [l for _, l in more]
+    # At most LEGEND_COLUMNS entries a row: one row of every section ran past the page.
+    ncol = min(len(labels), LEGEND_COLUMNS)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.legend(handles + [h for h, _ in more], labels + [l for _, l in more],
-               loc="lower center", ncol=len(labels) + len(more), fontsize="small")
+    fig.tight_layout(rect=(0, 0.04 + 0.04 * math.ceil(len(labels) / ncol), 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize="small")
     return fig
