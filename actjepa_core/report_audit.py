@@ -33,6 +33,10 @@ prose names the claim. Rows are found by id (``claim``), never by their wording.
 SHOWN = ["claim", "claimed", "ours", "verdict"]
 """The columns of the audit table that the chapter's per-section tables show."""
 
+CONVERGENCE = "convergence"
+"""The experiment behind the article gate's convergence check (as ``report_paper.CONVERGENCE``
+is the chunked methods')."""
+
 
 @dataclass(frozen=True)
 class AuditInputs:
@@ -87,9 +91,8 @@ def load(profile: str) -> AuditInputs:
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
     gate = report_paper.sanity_gate(profile)
-    convergence = "convergence"  # the experiment behind the article gate's convergence check
-    main_gate = article_gate(main[main.sigma == 0], current_results(convergence, profile),
-                             convergence)
+    main_gate = article_gate(main[main.sigma == 0], current_results(CONVERGENCE, profile),
+                             CONVERGENCE)
     table = audit.audit(main, ablations, data_efficiency, main_gate,
                         paper_main=current_results("paper_main", profile),
                         world_model=current_results("paper_world_model", profile),

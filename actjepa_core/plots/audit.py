@@ -88,7 +88,7 @@ def plot_claimed_vs_measured(table: pd.DataFrame,
     more = [(h, l) for h, l in zip(*right.get_legend_handles_labels()) if l not in labels]
     handles, labels = handles + [h for h, _ in more], labels + [l for _, l in more]
     # At most LEGEND_COLUMNS entries a row: one row of every section ran past the page.
-    ncol = min(len(labels), LEGEND_COLUMNS)
+    ncol = max(1, min(len(labels), LEGEND_COLUMNS))
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.04 + 0.04 * math.ceil(len(labels) / ncol), 1, 1))
     fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize="small")
