@@ -7,7 +7,9 @@
   instead recomputes N sampled committed runs per experiment in a scratch cache and reports
   the episodes that differ and whether each run lies inside its committed cell's interval;
   ``reproduce --status`` prints how many runs of each experiment are committed, cached and
-  left, and computes nothing.
+  left, and computes nothing; ``reproduce --save-partial`` writes the runs an unfinished
+  experiment has in the cache to ``results/<profile>/partial/``, where a fresh machine's
+  ``reproduce`` resumes.
 """
 
 from __future__ import annotations
@@ -98,13 +100,28 @@ def _status(args: argparse.Namespace) -> None:
           f"counts once in 'all')")
 
 
+def _save_partial(args: argparse.Namespace) -> None:
+    from .cache import default_cache_dir
+    from .experiments import Runner
+    from .results import partial_file, run_keys, save_partial
+
+    P = get_profile(args.profile)
+    runner = Runner(args.cache or default_cache_dir() / P.name, progress=False)
+    for name in args.experiments:
+        saved = save_partial(name, P, runner, args.out)
+        print(f"{name}: {saved} of {len(run_keys(name, P))} runs finished and not yet in its "
+              f"results file" + (f" -> {partial_file(name, P.name, args.out)}" if saved else ""))
+
+
 def _reproduce(args: argparse.Namespace) -> None:
     from .cache import default_cache_dir
     from .experiments import Runner
-    from .results import compute, results_file, seed_cache, write_results
+    from .results import compute, drop_partial, results_file, seed_cache, write_results
 
     if args.status:
         return _status(args)
+    if args.save_partial:
+        return _save_partial(args)
     if args.verify or args.keys:
         if args.executor != "pool":
             raise SystemExit("reproduce --verify recomputes on the process pool; drop --executor")
@@ -119,6 +136,7 @@ def _reproduce(args: argparse.Namespace) -> None:
             print(f"{name}: {seeded} committed run(s) written into the cache, not recomputed")
         rows = compute(name, runner, P)
         path = write_results(rows, results_file(name, P.name, args.out))
+        drop_partial(name, P.name, args.out)
         print(f"{name}: {len(rows)} rows -> {path} ({time.perf_counter() - start:.1f} s)")
 
 
@@ -161,6 +179,10 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--status", action="store_true",
                    help="print how many runs of each experiment are committed, cached and left; "
                         "compute nothing")
+    r.add_argument("--save-partial", action="store_true",
+                   help="write each experiment's runs finished in the cache to "
+                        "results/<profile>/partial/<name>.csv (commit it: on a fresh machine "
+                        "reproduce resumes from it); compute nothing")
     r.set_defaults(func=_reproduce)
     args = ap.parse_args(argv)
     args.func(args)

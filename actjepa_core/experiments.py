@@ -291,6 +291,13 @@ class Runner:
             raise RunsFailed(errors) from errors[0][1]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+    def finished(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
+        """The rows of those ``specs`` whose runs are in the cache, labelled as ``run`` labels
+        them; nothing is computed. What a sweep interrupted midway has to show for itself
+        (``results.save_partial``)."""
+        frames = [_labelled(rows, s) for s in specs if (rows := self._cached_rows(s)) is not None]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
     def _path(self, spec: RunSpec) -> Path:
         return self.cache_dir / "runs" / f"{spec.key()}.csv"
 

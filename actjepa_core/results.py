@@ -187,53 +187,99 @@ def current_results(name: str, profile: str) -> pd.DataFrame | None:
 def progress(names: list[str], P: Profile, cache_dir: Path, root: Path | None = None
              ) -> pd.DataFrame:
     """Where each experiment of ``names`` stands, without running anything: its runs (today's
-    specs, counted once), how many the committed file holds, how many more have a cache entry
-    (finished in an interrupted sitting), and how many are left to compute; a last row ``all``
-    counts a run that two experiments share once. A long rerun split over sittings and
-    machines says from this how far it is (``reproduce --status``). Cache entries are counted,
-    not read: ``reproduce`` checks each as it reads it."""
-    rows, union = [], {"runs": set(), "committed": set(), "cached": set()}
+    specs, counted once), how many the committed file holds, how many more its partial file
+    holds (``save_partial``: finished in an earlier sitting, committed), how many more have a
+    cache entry (finished in an interrupted sitting on this machine), and how many are left
+    to compute; a last row ``all`` counts a run that two experiments share once. A long rerun
+    split over sittings and machines says from this how far it is (``reproduce --status``).
+    Cache entries are counted, not read: ``reproduce`` checks each as it reads it."""
+    rows, union = [], {"runs": set(), "committed": set(), "partial": set(), "cached": set()}
     for name in names:
         today = run_keys(name, P)
-        path = results_file(name, P.name, root)
-        committed = today & committed_keys(path) if path.exists() else set()
-        cached = {k for k in today - committed
+        committed, partial = (today & committed_keys(p) if p.exists() else set()
+                              for p in (results_file(name, P.name, root),
+                                        partial_file(name, P.name, root)))
+        partial -= committed
+        cached = {k for k in today - committed - partial
                   if (Path(cache_dir) / "runs" / f"{k}.csv").exists()}
-        rows.append({"experiment": name, **_standing(today, committed, cached)})
-        for column, keys in zip(union, (today, committed, cached)):
+        rows.append({"experiment": name, **_standing(today, committed, partial, cached)})
+        for column, keys in zip(union, (today, committed, partial, cached)):
             union[column] |= keys
-    rows.append({"experiment": "all", **_standing(union["runs"], union["committed"],
-                                                  union["cached"] - union["committed"])})
+    partial = union["partial"] - union["committed"]
+    rows.append({"experiment": "all", **_standing(
+        union["runs"], union["committed"], partial,
+        union["cached"] - union["committed"] - partial)})
     return pd.DataFrame(rows)
 
 
-def _standing(runs: set[str], committed: set[str], cached: set[str]) -> dict[str, int]:
+def _standing(runs: set[str], committed: set[str], partial: set[str], cached: set[str]
+              ) -> dict[str, int]:
     """The counts of one row of ``progress``."""
-    return {"runs": len(runs), "committed": len(committed), "cached": len(cached),
-            "left": len(runs) - len(committed) - len(cached)}
+    return {"runs": len(runs), "committed": len(committed), "partial": len(partial),
+            "cached": len(cached), "left": len(runs) - len(committed) - len(partial) - len(cached)}
 
 
 def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) -> int:
     """Write the committed runs of experiment ``name`` that today's specs still ask for into
-    ``runner``'s cache (entries it lacks only), so a fresh machine extends a committed file
-    (a curve given one more budget, say) without recomputing what is committed. The rows are
-    checked on the way (``read_results``); returns how many runs were written. Probe
-    experiments are skipped: their rows are scores of models, which are not committed."""
-    path = results_file(name, P.name, root)
-    if name in PROBE_EXPERIMENTS or not path.exists():
+    ``runner``'s cache (entries it lacks only), from its results file and from its partial
+    file (``save_partial``), so a fresh machine extends a committed file (a curve given one
+    more budget, say) or resumes an interrupted experiment without recomputing what is
+    committed. The rows are checked on the way (``read_results``); returns how many runs were
+    written. Probe experiments are skipped: their rows are scores of models, which are not
+    committed."""
+    if name in PROBE_EXPERIMENTS:
         return 0
     today = run_keys(name, P)
-    rows = read_results(path)
     written = 0
-    for key, g in rows[rows.spec_key.isin(today)].groupby("spec_key", sort=False):
-        entry = runner.cache_dir / "runs" / f"{key}.csv"
-        if entry.exists():
+    for path in (results_file(name, P.name, root), partial_file(name, P.name, root)):
+        if not path.exists():
             continue
-        run = (g.drop(columns="label").drop_duplicates(["sigma", "episode"])
-               .reset_index(drop=True))
-        write_csv_atomic(run, entry)
-        written += 1
+        rows = read_results(path)
+        for key, g in rows[rows.spec_key.isin(today)].groupby("spec_key", sort=False):
+            entry = runner.cache_dir / "runs" / f"{key}.csv"
+            if entry.exists():
+                continue
+            run = (g.drop(columns="label").drop_duplicates(["sigma", "episode"])
+                   .reset_index(drop=True))
+            write_csv_atomic(run, entry)
+            written += 1
     return written
+
+
+def partial_file(name: str, profile: str, root: Path | None = None) -> Path:
+    """Where the finished runs of experiment ``name`` are kept while it is still being
+    computed: ``<root>/<profile>/partial/<name>.csv``. The chapters never read it; only
+    ``reproduce`` does (``seed_cache``)."""
+    return (root or results_root()) / profile / "partial" / f"{name}.csv"
+
+
+def save_partial(name: str, P: Profile, runner: Runner, root: Path | None = None) -> int:
+    """Write the runs of experiment ``name`` finished in ``runner``'s cache (and those of an
+    earlier partial file) that its results file lacks to ``partial_file``; returns how many
+    runs it holds. An experiment of many hours outlives a sitting, and the next sitting may
+    start on a fresh machine with an empty cache: committed, this file is where it resumes
+    (``seed_cache``), so a sitting loses only the runs it left unfinished. With nothing
+    finished no file is written (and an earlier one is removed)."""
+    _check_known(name)
+    if name in PROBE_EXPERIMENTS:
+        raise ValueError(f"{name} probes trained models at the end of its runs: it has no "
+                         f"partial results; save those of the experiment it probes")
+    seed_cache(name, P, runner, root)
+    path = results_file(name, P.name, root)
+    done = committed_keys(path) if path.exists() else set()
+    rows = runner.finished(s for s in EXPERIMENTS[name](P) if s.key() not in done)
+    if rows.empty:
+        drop_partial(name, P.name, root)
+        return 0
+    write_results(rows, partial_file(name, P.name, root))
+    return rows.spec_key.nunique()
+
+
+def drop_partial(name: str, profile: str, root: Path | None = None) -> None:
+    """Remove the partial file of ``name`` and its specs: its results file holds them now."""
+    path = partial_file(name, profile, root)
+    for p in (path, specs_path(path)):
+        p.unlink(missing_ok=True)
 
 
 def compute(name: str, runner: Runner, P: Profile) -> pd.DataFrame:

@@ -137,8 +137,8 @@ def test_status_counts_committed_cached_and_left_runs_and_computes_nothing(tmp_p
     pd.DataFrame({"spec_key": [keys[1], "0" * 16], "label": "x", "spec": "{}"}).to_csv(specs)
     specs.with_name(f"{name}.csv").touch()  # its rows: counted from the specs file
     table = progress([name, name], P, cache, root).set_index("experiment")
-    assert table.loc["all"].tolist() == [len(keys), 1, 1, len(keys) - 2]  # shared runs once
-    assert table.loc[name].iloc[0].tolist() == [len(keys), 1, 1, len(keys) - 2]
+    assert table.loc["all"].tolist() == [len(keys), 1, 0, 1, len(keys) - 2]  # shared runs once
+    assert table.loc[name].iloc[0].tolist() == [len(keys), 1, 0, 1, len(keys) - 2]
     with pytest.raises(ValueError, match="unknown experiment 'mian'"):
         progress(["mian"], P, cache, root)
     main(["reproduce", "--status", "--profile", "smoke", "--experiments", name,
@@ -146,3 +146,48 @@ def test_status_counts_committed_cached_and_left_runs_and_computes_nothing(tmp_p
     out = capsys.readouterr().out
     assert f"{len(keys) - 2} of {len(keys)} runs left to compute" in out
     assert sorted(p.name for p in (cache / "runs").iterdir()) == [f"{keys[0]}.csv"]
+
+
+def test_an_interrupted_experiment_resumes_on_a_fresh_machine_from_its_partial_file(
+        tmp_path, monkeypatch, capsys):
+    from actjepa_core.__main__ import main
+    from actjepa_core.experiments import Runner
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.results import partial_file, progress, results_file, save_partial
+    from actjepa_core.suites import EXPERIMENTS
+
+    monkeypatch.setenv("ACTJEPA_DATA", str(tmp_path / "data"))
+    P, name, root = get_profile("smoke"), "paper_dp_diagnosis", tmp_path / "results"
+    specs = EXPERIMENTS[name](P)
+    keys = {s.key() for s in specs}  # labels of the smoke profile share runs
+    first = Runner(tmp_path / "machine1", progress=False)
+    assert save_partial(name, P, first, root) == 0 and not partial_file(name, "smoke", root).exists()
+    first.run_one(specs[0])  # the sitting ends after one run
+    assert save_partial(name, P, first, root) == 1
+    saved = read_results(partial_file(name, "smoke", root))
+    assert set(saved.spec_key) == {specs[0].key()}
+    assert set(saved.label) == {s.label for s in specs if s.key() == specs[0].key()}  # each row
+
+    fresh = tmp_path / "machine2"  # an empty cache: only the committed partial file is left
+    table = progress([name], P, fresh, root).set_index("experiment")
+    assert table.loc[name, "partial"] == 1 and table.loc[name, "left"] == len(keys) - 1
+    computed = []
+    original = Runner._compute
+    monkeypatch.setattr(Runner, "_compute",
+                        lambda self, spec: computed.append(spec.key()) or original(self, spec))
+    main(["reproduce", "--profile", "smoke", "--experiments", name, "--workers", "1",
+          "--cache", str(fresh), "--out", str(root)])
+    assert "1 committed run(s) written into the cache" in capsys.readouterr().out
+    assert specs[0].key() not in computed and len(computed) == len(keys) - 1
+    assert set(read_results(results_file(name, "smoke", root)).spec_key) == keys
+    assert not partial_file(name, "smoke", root).exists(), "the results file holds them now"
+
+
+def test_a_probe_experiment_has_no_partial_results(tmp_path):
+    from actjepa_core.experiments import Runner
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.results import save_partial
+
+    with pytest.raises(ValueError, match="save those of the experiment it probes"):
+        save_partial("paper_world_model", get_profile("smoke"), Runner(tmp_path, progress=False),
+                     tmp_path / "results")
