@@ -187,61 +187,71 @@ def current_results(name: str, profile: str) -> pd.DataFrame | None:
 def progress(names: list[str], P: Profile, cache_dir: Path, root: Path | None = None
              ) -> pd.DataFrame:
     """Where each experiment of ``names`` stands, without running anything: its runs (today's
-    specs, counted once), how many the committed file holds, how many more its partial file
-    holds (``save_partial``: finished in an earlier sitting, committed), how many more have a
-    cache entry (finished in an interrupted sitting on this machine), and how many are left
-    to compute; a last row ``all`` counts a run that two experiments share once. A long rerun
+    specs, counted once), how many its committed file holds, how many more are saved in
+    another committed file (its partial file, ``save_partial``, or another experiment's
+    results: ``seed_cache`` copies them, nothing is computed), how many more have a cache
+    entry (finished in an interrupted sitting on this machine), and how many are left to
+    compute; a last row ``all`` counts a run that two experiments share once. A long rerun
     split over sittings and machines says from this how far it is (``reproduce --status``).
     Cache entries are counted, not read: ``reproduce`` checks each as it reads it."""
-    rows, union = [], {"runs": set(), "committed": set(), "partial": set(), "cached": set()}
+    rows, union = [], {"runs": set(), "committed": set(), "saved": set(), "cached": set()}
     for name in names:
         today = run_keys(name, P)
-        committed, partial = (today & committed_keys(p) if p.exists() else set()
-                              for p in (results_file(name, P.name, root),
-                                        partial_file(name, P.name, root)))
-        partial -= committed
-        cached = {k for k in today - committed - partial
+        own, *others = _sources(name, P.name, root)
+        committed = today & committed_keys(own) if own.exists() else set()
+        saved = set().union(*(today & committed_keys(p) for p in others if p.exists())) - committed
+        cached = {k for k in today - committed - saved
                   if (Path(cache_dir) / "runs" / f"{k}.csv").exists()}
-        rows.append({"experiment": name, **_standing(today, committed, partial, cached)})
-        for column, keys in zip(union, (today, committed, partial, cached)):
+        rows.append({"experiment": name, **_standing(today, committed, saved, cached)})
+        for column, keys in zip(union, (today, committed, saved, cached)):
             union[column] |= keys
-    partial = union["partial"] - union["committed"]
+    saved = union["saved"] - union["committed"]
     rows.append({"experiment": "all", **_standing(
-        union["runs"], union["committed"], partial,
-        union["cached"] - union["committed"] - partial)})
+        union["runs"], union["committed"], saved, union["cached"] - union["committed"] - saved)})
     return pd.DataFrame(rows)
 
 
-def _standing(runs: set[str], committed: set[str], partial: set[str], cached: set[str]
+def _standing(runs: set[str], committed: set[str], saved: set[str], cached: set[str]
               ) -> dict[str, int]:
     """The counts of one row of ``progress``."""
-    return {"runs": len(runs), "committed": len(committed), "partial": len(partial),
-            "cached": len(cached), "left": len(runs) - len(committed) - len(partial) - len(cached)}
+    return {"runs": len(runs), "committed": len(committed), "saved": len(saved),
+            "cached": len(cached), "left": len(runs) - len(committed) - len(saved) - len(cached)}
+
+
+def _sources(name: str, profile: str, root: Path | None = None) -> list[Path]:
+    """The committed files that may hold runs of experiment ``name``, its results file first,
+    then its partial file, then every other experiment's results and partial files: a run two
+    experiments share (the paper's ablations' "full" row is a run of its main comparison) is
+    committed once and computed once. Probe experiments' files hold scores of models, not
+    runs, and are not sources."""
+    names = [name] + [n for n in EXPERIMENTS if n != name and n not in PROBE_EXPERIMENTS]
+    return [f(n, profile, root) for n in names for f in (results_file, partial_file)]
 
 
 def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) -> int:
-    """Write the committed runs of experiment ``name`` that today's specs still ask for into
-    ``runner``'s cache (entries it lacks only), from its results file and from its partial
-    file (``save_partial``), so a fresh machine extends a committed file (a curve given one
-    more budget, say) or resumes an interrupted experiment without recomputing what is
-    committed. The rows are checked on the way (``read_results``); returns how many runs were
-    written. Probe experiments are skipped: their rows are scores of models, which are not
-    committed."""
+    """Write the committed runs that experiment ``name``'s specs ask for today into
+    ``runner``'s cache (entries it lacks only), from every committed file that holds one
+    (``_sources``: its results file, its partial file, another experiment's files), so a
+    fresh machine extends a committed file (a curve given one more budget, say) or resumes an
+    interrupted experiment without recomputing what is committed. The rows are checked on the
+    way (``read_results``; a file is read only when it holds a missing run); returns how many
+    runs were written. Probe experiments are skipped: their rows are scores of models, which
+    are not committed."""
     if name in PROBE_EXPERIMENTS:
         return 0
+    runs = runner.cache_dir / "runs"
     today = run_keys(name, P)
     written = 0
-    for path in (results_file(name, P.name, root), partial_file(name, P.name, root)):
-        if not path.exists():
+    for path in _sources(name, P.name, root):
+        wanted = {k for k in today & (committed_keys(path) if path.exists() else set())
+                  if not (runs / f"{k}.csv").exists()}
+        if not wanted:
             continue
         rows = read_results(path)
-        for key, g in rows[rows.spec_key.isin(today)].groupby("spec_key", sort=False):
-            entry = runner.cache_dir / "runs" / f"{key}.csv"
-            if entry.exists():
-                continue
+        for key, g in rows[rows.spec_key.isin(wanted)].groupby("spec_key", sort=False):
             run = (g.drop(columns="label").drop_duplicates(["sigma", "episode"])
                    .reset_index(drop=True))
-            write_csv_atomic(run, entry)
+            write_csv_atomic(run, runs / f"{key}.csv")
             written += 1
     return written
 
@@ -255,23 +265,25 @@ def partial_file(name: str, profile: str, root: Path | None = None) -> Path:
 
 def save_partial(name: str, P: Profile, runner: Runner, root: Path | None = None) -> int:
     """Write the runs of experiment ``name`` finished in ``runner``'s cache (and those of an
-    earlier partial file) that its results file lacks to ``partial_file``; returns how many
-    runs it holds. An experiment of many hours outlives a sitting, and the next sitting may
-    start on a fresh machine with an empty cache: committed, this file is where it resumes
-    (``seed_cache``), so a sitting loses only the runs it left unfinished. With nothing
-    finished no file is written (and an earlier one is removed)."""
+    earlier partial file) that no other committed file holds (``_sources``) to
+    ``partial_file``; returns how many runs it holds. An experiment of many hours outlives a
+    sitting, and the next sitting may start on a fresh machine with an empty cache:
+    committed, this file is where it resumes (``seed_cache``), so a sitting loses only the
+    runs it left unfinished. With nothing finished no file is written (and an earlier one is
+    removed)."""
     _check_known(name)
     if name in PROBE_EXPERIMENTS:
         raise ValueError(f"{name} probes trained models at the end of its runs: it has no "
                          f"partial results; save those of the experiment it probes")
     seed_cache(name, P, runner, root)
-    path = results_file(name, P.name, root)
-    done = committed_keys(path) if path.exists() else set()
+    own = partial_file(name, P.name, root)
+    done = set().union(*(committed_keys(p) for p in _sources(name, P.name, root)
+                         if p != own and p.exists()))
     rows = runner.finished(s for s in EXPERIMENTS[name](P) if s.key() not in done)
     if rows.empty:
         drop_partial(name, P.name, root)
         return 0
-    write_results(rows, partial_file(name, P.name, root))
+    write_results(rows, own)
     return rows.spec_key.nunique()
 
 

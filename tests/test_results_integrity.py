@@ -170,7 +170,7 @@ def test_an_interrupted_experiment_resumes_on_a_fresh_machine_from_its_partial_f
 
     fresh = tmp_path / "machine2"  # an empty cache: only the committed partial file is left
     table = progress([name], P, fresh, root).set_index("experiment")
-    assert table.loc[name, "partial"] == 1 and table.loc[name, "left"] == len(keys) - 1
+    assert table.loc[name, "saved"] == 1 and table.loc[name, "left"] == len(keys) - 1
     computed = []
     original = Runner._compute
     monkeypatch.setattr(Runner, "_compute",
@@ -191,3 +191,25 @@ def test_a_probe_experiment_has_no_partial_results(tmp_path):
     with pytest.raises(ValueError, match="save those of the experiment it probes"):
         save_partial("paper_world_model", get_profile("smoke"), Runner(tmp_path, progress=False),
                      tmp_path / "results")
+
+
+def test_a_run_committed_by_another_experiment_seeds_the_cache_and_counts_as_saved(
+        tmp_path, monkeypatch):
+    from actjepa_core.experiments import Runner
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.results import progress, results_file, save_partial, seed_cache
+    from actjepa_core.suites import EXPERIMENTS
+
+    monkeypatch.setenv("ACTJEPA_DATA", str(tmp_path / "data"))
+    P, root = get_profile("smoke"), tmp_path / "results"
+    main_keys = {s.key() for s in EXPERIMENTS["paper_main"](P)}
+    shared = [s for s in EXPERIMENTS["paper_ablations"](P) if s.key() in main_keys]
+    assert shared, "the ablations' full row is a run of the main comparison"
+    rows = Runner(tmp_path / "machine1", progress=False).run(shared)
+    write_results(rows, results_file("paper_main", "smoke", root))  # committed there, once
+    fresh = Runner(tmp_path / "machine2", progress=False)
+    table = progress(["paper_ablations"], P, fresh.cache_dir, root).set_index("experiment")
+    n = len({s.key() for s in shared})
+    assert (table.loc["paper_ablations", "committed"], table.loc["paper_ablations", "saved"]) == (0, n)
+    assert seed_cache("paper_ablations", P, fresh, root) == n
+    assert save_partial("paper_ablations", P, fresh, root) == 0, "not saved a second time"
