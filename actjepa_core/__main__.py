@@ -6,8 +6,8 @@
   finished runs come from the cache, so a second call only reads. ``reproduce --verify N``
   instead recomputes N sampled committed runs per experiment in a scratch cache and reports
   the episodes that differ and whether each run lies inside its committed cell's interval;
-  ``reproduce --status`` prints how many runs of each experiment are committed, cached and
-  left, and computes nothing; ``reproduce --save-partial`` writes the runs an unfinished
+  ``reproduce --status`` prints how many runs of each experiment are committed (in its file
+  or saved in another), cached and left, and computes nothing; ``reproduce --save-partial`` writes the runs an unfinished
   experiment has in the cache to ``results/<profile>/partial/``, where a fresh machine's
   ``reproduce`` resumes.
 """
@@ -177,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --verify: recompute these runs (spec_key) instead of a sample")
     r.add_argument("--seed", type=seed_value, default=0, help="with --verify: the sample's seed")
     r.add_argument("--status", action="store_true",
-                   help="print how many runs of each experiment are committed, cached and left; "
-                        "compute nothing")
+                   help="print how many runs of each experiment are committed (in its file, or "
+                        "saved in another), cached and left; compute nothing")
     r.add_argument("--save-partial", action="store_true",
                    help="write each experiment's runs finished in the cache to "
                         "results/<profile>/partial/<name>.csv (commit it: on a fresh machine "
