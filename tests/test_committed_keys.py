@@ -1,6 +1,7 @@
 """Guard of the committed results: every run in ``results/full/*.specs.csv`` (and in the
-partial files of unfinished experiments, ``results/full/partial/``) is one that today's code still specifies, by the same cache key. A change that moves code without meaning
-to change a run (a refactor, a renamed default) would otherwise silently orphan hours of
+partial files of unfinished experiments, ``results/full/partial/``) is one that today's code
+still specifies, by the same cache key. A change that moves code without meaning to change a
+run (a refactor, a renamed default) would otherwise silently orphan hours of
 committed runs: chapters would call them stale and ``reproduce`` would compute them again."""
 
 from __future__ import annotations
