@@ -7,9 +7,9 @@
   instead recomputes N sampled committed runs per experiment in a scratch cache and reports
   the episodes that differ and whether each run lies inside its committed cell's interval;
   ``reproduce --status`` prints how many runs of each experiment are committed (in its file
-  or saved in another), cached and left, and computes nothing; ``reproduce --save-partial`` writes the runs an unfinished
-  experiment has in the cache to ``results/<profile>/partial/``, where a fresh machine's
-  ``reproduce`` resumes.
+  or saved in another), cached and left, and computes nothing; ``reproduce --save-partial``
+  writes the runs an unfinished experiment has in the cache to ``results/<profile>/partial/``,
+  where a fresh machine's ``reproduce`` resumes.
 """
 
 from __future__ import annotations

@@ -107,7 +107,10 @@ def results_file(name: str, profile: str, root: Path | None = None) -> Path:
 
 
 def committed_keys(path: Path) -> set[str]:
-    """The run keys of a committed results file (from its specs file)."""
+    """The run keys of a committed results file (from its specs file); none when the file is
+    absent (an experiment not committed yet)."""
+    if not Path(path).exists():
+        return set()
     return set(pd.read_csv(specs_path(Path(path)), dtype={"spec_key": str}).spec_key)
 
 
@@ -130,7 +133,7 @@ def stale_runs(name: str, profile: str) -> tuple[set[str], set[str]]:
     today's runs the file lacks. Both empty: the file is today's experiment."""
     path = results_file(name, profile)
     today = run_keys(name, get_profile(profile))
-    have = committed_keys(path) if path.exists() else set()
+    have = committed_keys(path)
     return have - today, today - have
 
 
@@ -198,8 +201,8 @@ def progress(names: list[str], P: Profile, cache_dir: Path, root: Path | None = 
     for name in names:
         today = run_keys(name, P)
         own, *others = _sources(name, P.name, root)
-        committed = today & committed_keys(own) if own.exists() else set()
-        saved = set().union(*(today & committed_keys(p) for p in others if p.exists())) - committed
+        committed = today & committed_keys(own)
+        saved = today & set().union(*map(committed_keys, others)) - committed
         cached = {k for k in today - committed - saved
                   if (Path(cache_dir) / "runs" / f"{k}.csv").exists()}
         rows.append({"experiment": name, **_standing(today, committed, saved, cached)})
@@ -243,8 +246,7 @@ def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) 
     today = run_keys(name, P)
     written = 0
     for path in _sources(name, P.name, root):
-        wanted = {k for k in today & (committed_keys(path) if path.exists() else set())
-                  if not (runs / f"{k}.csv").exists()}
+        wanted = {k for k in today & committed_keys(path) if not (runs / f"{k}.csv").exists()}
         if not wanted:
             continue
         rows = read_results(path)
@@ -277,8 +279,7 @@ def save_partial(name: str, P: Profile, runner: Runner, root: Path | None = None
                          f"partial results; save those of the experiment it probes")
     seed_cache(name, P, runner, root)
     own = partial_file(name, P.name, root)
-    done = set().union(*(committed_keys(p) for p in _sources(name, P.name, root)
-                         if p != own and p.exists()))
+    done = set().union(*(committed_keys(p) for p in _sources(name, P.name, root) if p != own))
     rows = runner.finished(s for s in EXPERIMENTS[name](P) if s.key() not in done)
     if rows.empty:
         drop_partial(name, P.name, root)
