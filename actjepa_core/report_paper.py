@@ -27,7 +27,8 @@ from .methods import registry
 from .methods.base import PolicyConfig
 from .stats import t975
 from .evaluate import summarize
-from .results import current_results
+from .profiles import get_profile
+from .results import committed_runs, current_results, spec_field, stale_runs
 from .suites import DP_DIAGNOSIS, PAPER_CHUNKED, PAPER_METHODS
 from .verdicts import fmt_pct, fmt_points
 
@@ -343,23 +344,23 @@ def data_efficiency_sentence(rows: pd.DataFrame,
 def not_run_note(name: str, profile: str = "full") -> str:
     """What a chapter says where an experiment has no current full-profile results: none
     committed, or committed from an earlier build of its methods."""
-    from .results import stale_runs
-
     extra, missing = stale_runs(name, profile)
     state = ("has no committed full-profile results yet" if not extra else
              f"has committed full-profile results from an earlier build of its methods "
              f"({len(extra)} run(s) that today's code no longer specifies, {len(missing)} of "
              f"today's runs missing), which this page does not show under today's names")
-    return (f"*The `{name}` experiment {state}. Run it with `python -m actjepa_core reproduce "
-            f"--profile full --experiments {name}`; this section then shows it.*")
+    today, _, saved = committed_runs(name, get_profile(profile))
+    done = (f" {len(saved)} of its {len(today)} runs are finished and committed (in a partial "
+            f"file or another experiment's results); `reproduce` resumes from them." if saved
+            else "")
+    return (f"*The `{name}` experiment {state}.{done} Run it with `python -m actjepa_core "
+            f"reproduce --profile full --experiments {name}`; this section then shows it.*")
 
 
 # ------------------------------------------------------- working methods: curves and the gate
 def run_setting(rows: pd.DataFrame, field: str) -> pd.Series:
     """A config field of each row's chunked run (its resolved config, from the ``spec``
     column): what a curve or a search varied."""
-    from .results import spec_field
-
     return spec_field(rows, lambda spec: spec["resolved"]["policy"][field])
 
 
@@ -381,8 +382,6 @@ def curve_rows(profile: str) -> pd.DataFrame | None:
 def curves_note(profile: str) -> str:
     """Which curve experiments a full-profile chapter waits for (their committed files are
     absent or not today's, ``results.stale_runs``), with the command that computes them."""
-    from .results import stale_runs
-
     names = [f"paper_curves_{m}" for m in PAPER_CHUNKED]
     return " ".join(not_run_note(n, profile) for n in names if any(stale_runs(n, profile)))
 

@@ -199,10 +199,7 @@ def progress(names: list[str], P: Profile, cache_dir: Path, root: Path | None = 
     Cache entries are counted, not read: ``reproduce`` checks each as it reads it."""
     rows, union = [], {"runs": set(), "committed": set(), "saved": set(), "cached": set()}
     for name in names:
-        today = run_keys(name, P)
-        own, *others = _sources(name, P.name, root)
-        committed = today & committed_keys(own)
-        saved = today & set().union(*map(committed_keys, others)) - committed
+        today, committed, saved = committed_runs(name, P, root)
         cached = {k for k in today - committed - saved
                   if (Path(cache_dir) / "runs" / f"{k}.csv").exists()}
         rows.append({"experiment": name, **_standing(today, committed, saved, cached)})
@@ -212,6 +209,17 @@ def progress(names: list[str], P: Profile, cache_dir: Path, root: Path | None = 
     rows.append({"experiment": "all", **_standing(
         union["runs"], union["committed"], saved, union["cached"] - union["committed"] - saved)})
     return pd.DataFrame(rows)
+
+
+def committed_runs(name: str, P: Profile, root: Path | None = None
+                   ) -> tuple[set[str], set[str], set[str]]:
+    """``(today, committed, saved)``: the keys of experiment ``name``'s runs today, those its
+    results file holds, and those of the rest that another committed file holds (its partial
+    file, another experiment's results: ``_sources``), which ``reproduce`` will not compute."""
+    today = run_keys(name, P)
+    own, *others = _sources(name, P.name, root)
+    committed = today & committed_keys(own)
+    return today, committed, today & set().union(*map(committed_keys, others)) - committed
 
 
 def _standing(runs: set[str], committed: set[str], saved: set[str], cached: set[str]
@@ -260,8 +268,9 @@ def seed_cache(name: str, P: Profile, runner: Runner, root: Path | None = None) 
 
 def partial_file(name: str, profile: str, root: Path | None = None) -> Path:
     """Where the finished runs of experiment ``name`` are kept while it is still being
-    computed: ``<root>/<profile>/partial/<name>.csv``. The chapters never read it; only
-    ``reproduce`` does (``seed_cache``)."""
+    computed: ``<root>/<profile>/partial/<name>.csv``. The chapters never read its rows (only
+    ``reproduce`` does, ``seed_cache``); a chapter waiting for the experiment counts its runs
+    (``committed_runs``) to say how far the computation is."""
     return (root or results_root()) / profile / "partial" / f"{name}.csv"
 
 

@@ -278,6 +278,22 @@ def test_committed_results_of_an_earlier_build_are_not_shown(tmp_path, monkeypat
     assert "no committed full-profile results yet" in report_paper.not_run_note("paper_main")
 
 
+def test_a_waiting_section_counts_the_runs_already_committed(tmp_path, monkeypatch):
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.results import partial_file, run_keys, write_results
+    monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
+    name = "paper_convergence"
+    assert "are finished and committed" not in report_paper.not_run_note(name)
+    keys = sorted(run_keys(name, get_profile("full")))
+    rows = pd.DataFrame({"task": "reach", "label": "ACT", "method": "act", "seed": 0,
+                         "sigma": 0.0, "episode": 0, "success": 1.0, "spec_key": keys[:2],
+                         "spec": "{}"})
+    write_results(rows, partial_file(name, "full", tmp_path))
+    note = report_paper.not_run_note(name)
+    assert f"2 of its {len(keys)} runs are finished and committed" in note
+    assert "no committed full-profile results yet" in note
+
+
 def test_the_article_s_committed_results_are_today_s_runs():
     from actjepa_core.results import stale_runs
     for name in ("main", "ablations", "data_efficiency", "noisy_demos", "pixels", "pixel_probes"):
