@@ -260,6 +260,43 @@ def write_payload(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
     return path
 
 
+def stop_at(steps: int, until: int | None) -> int:
+    """The step a run stops after: ``until`` of a ``steps`` schedule (to train in chunks), or
+    the whole schedule when None."""
+    stop = steps if until is None else until
+    if not 0 < stop <= steps:
+        raise ValueError(f"until must lie in [1, cfg.steps={steps}], got {until}")
+    return stop
+
+
+class ResumeError(ValueError):
+    """A checkpoint that cannot resume the run asked for (unreadable, another config, a
+    finished model): the caller deletes it or sets it aside and trains from the start."""
+
+
+def loop_state(step: int, optimizer: torch.optim.Optimizer | None = None,
+               scheduler: Any = None, generator: torch.Generator | None = None
+               ) -> dict[str, Any]:
+    """What a checkpoint needs besides the model's weights to resume ``fit`` exactly: the
+    steps taken, the optimiser's moments, the scheduler's position and the batch sampler's
+    state (each None where not given). Every resumable checkpoint of the package carries
+    these keys (``methods.actjepa.save_checkpoint``, ``methods.registry.save``)."""
+    return {"step": int(step),
+            "optimizer": optimizer.state_dict() if optimizer is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "generator": generator.get_state() if generator is not None else None}
+
+
+def restore_loop(payload: dict[str, Any], optimizer: torch.optim.Optimizer, scheduler: Any,
+                 generator: torch.Generator) -> int:
+    """Put ``loop_state``'s figures of ``payload`` back into a fresh optimiser, scheduler
+    and sampler; return the steps already taken (``fit``'s ``start``)."""
+    optimizer.load_state_dict(payload["optimizer"])
+    scheduler.load_state_dict(payload["scheduler"])
+    generator.set_state(payload["generator"])
+    return int(payload["step"])
+
+
 def read_payload(path: str | os.PathLike) -> dict[str, Any]:
     """Read a checkpoint dict written by ``write_payload``: a file that is not one, or of
     another version, is an error naming the file (every loader of the package reads here)."""

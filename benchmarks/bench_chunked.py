@@ -1,6 +1,7 @@
 """The chunked policies (ACT, Diffusion Policy, ACT-JEPA as the paper trains it): training
-steps/s, inference time per action, evaluation env-steps/s against the bare env, and the
-CPU-minutes the chunked experiments add to the full profile.
+steps/s, inference time per action, evaluation env-steps/s against the bare env, the cost
+of saving an unfinished run every ``experiments.RESUME_EVERY`` steps, and the CPU-minutes the
+chunked experiments add to the full profile.
 
 Every side runs in this one process on the same data and episodes. Training: the one loop
 (``registry.train``'s ``fit``) for ``--steps`` steps at the profile's batch size.
@@ -17,7 +18,9 @@ Diffusion Policy >= 50%.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,11 +29,13 @@ from actjepa_core.chunked import ChunkedPolicy
 from actjepa_core.data import collect
 from actjepa_core.envs import get_task
 from actjepa_core.evaluate import evaluate_policy
+from actjepa_core.experiments import RESUME_EVERY
 from actjepa_core.methods import registry
 from actjepa_core.profiles import get_profile
 from actjepa_core.rollout import run_episodes
 from actjepa_core.seeds import episode_seeds
 from actjepa_core.suites import EXPERIMENTS
+from actjepa_core.training import loop_state, make_optimizer
 
 
 def time_training(name: str, demos, steps: int, batch: int, device: str) -> float:
@@ -43,6 +48,23 @@ def time_training(name: str, demos, steps: int, batch: int, device: str) -> floa
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     return steps / (time.perf_counter() - t)
+
+
+def time_save(name: str, task: str, folder: Path, saves: int = 5) -> tuple[float, float]:
+    """Milliseconds per save of an unfinished run of ``name`` at full size (weights, Adam's
+    moments, scheduler, sampler: what ``registry.train`` writes every ``RESUME_EVERY`` steps
+    under the runner), and the file's size in MB."""
+    cfg = registry.make_config(name, task)
+    model = registry.build(cfg)
+    opt, sched = make_optimizer(model.trainable_parameters(), cfg)
+    for p in model.trainable_parameters():  # one step, so the moments exist
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    path, loop = folder / f"{name}.unfinished.pt", loop_state(1, opt, sched, torch.Generator())
+    t = time.perf_counter()
+    for _ in range(saves):
+        registry.save(path, model, {"step": list(range(cfg.steps))}, loop)
+    return 1e3 * (time.perf_counter() - t) / saves, path.stat().st_size / 1e6
 
 
 def time_inference(policy: ChunkedPolicy, obs: np.ndarray, calls: int = 50) -> float:
@@ -123,9 +145,14 @@ def main() -> None:
         rates[name] = env_steps / (time.perf_counter() - t)
     print(f"task {args.task}, device {args.device}, one torch thread, batch {P.policy_batch}")
     w = max(len(registry.row_label(m)) for m in POLICIES)
+    with tempfile.TemporaryDirectory() as tmp:
+        saves = {name: time_save(name, args.task, Path(tmp)) for name in POLICIES}
     for name in POLICIES:
+        ms, mb = saves[name]
         print(f"{registry.row_label(name):>{w}}: {steps_per_s[name]:6.1f} training steps/s, "
-              f"{ms_per_action[name]:6.2f} ms per action ({args.num_envs} envs)")
+              f"{ms_per_action[name]:6.2f} ms per action ({args.num_envs} envs), "
+              f"{ms:.0f} ms per save of the unfinished run ({mb:.1f} MB; every {RESUME_EVERY} "
+              f"steps: {ms / 1e3 / (RESUME_EVERY / steps_per_s[name]):.2%} of training)")
     bare = rates["bare environment"]
     for name, r in rates.items():
         label = registry.row_label(name) if name in POLICIES else name

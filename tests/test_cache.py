@@ -7,12 +7,14 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from actjepa_core.cache import CacheWarning, file_lock, quarantine
-from actjepa_core.experiments import Runner, RunSpec, run_problem
+from actjepa_core.experiments import Runner, RunSpec, run_problem, unfinished_path
+from actjepa_core.methods import registry
 
 TINY = dict(n_demos=3, pretrain_steps=8, bc_steps=8, eval_episodes=3, sigmas=(0.0, 0.1))
 
@@ -59,6 +61,42 @@ def test_a_truncated_checkpoint_is_retrained_to_the_same_result(runner):
     runner._path(spec).unlink()  # the run must reload the model
     with pytest.warns(CacheWarning, match="checkpoint does not load"):
         again = runner.run([spec])
+    pd.testing.assert_frame_equal(clean, again)
+
+
+POLICY = RunSpec("reach", method="act", protocol="policy", n_demos=3, eval_episodes=2,
+                 policy={"steps": 6, "batch_size": 8})
+
+
+def leave_unfinished(runner: Runner, spec: RunSpec, steps: int) -> Path:
+    """What a run cut short after ``steps`` optimiser steps leaves behind: the unfinished
+    model beside where the finished one will be cached."""
+    path = unfinished_path(runner.cache_dir / "models" / f"{spec.pretrain_key()}.pt")
+    registry.train(spec.method_config(), runner.training_demos(spec), checkpoint_path=path,
+                   until=steps)
+    return path
+
+
+def test_a_run_cut_short_goes_on_from_its_unfinished_model(runner, tmp_path, monkeypatch):
+    clean = Runner(tmp_path / "clean", progress=False).run([POLICY])
+    path = leave_unfinished(runner, POLICY, 4)
+    starts = []
+    real_fit = registry.fit
+    monkeypatch.setattr(registry, "fit", lambda *a, **kw: starts.append(kw["start"])
+                        or real_fit(*a, **kw))
+    again = runner.run([POLICY])
+    assert starts == [4], "training went on from step 4, not from the start"
+    assert not path.exists(), "the unfinished model is removed once the finished one is saved"
+    pd.testing.assert_frame_equal(clean, again)
+
+
+def test_an_unfinished_model_that_does_not_load_is_set_aside(runner, tmp_path):
+    clean = Runner(tmp_path / "clean", progress=False).run([POLICY])
+    path = leave_unfinished(runner, POLICY, 4)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.warns(CacheWarning, match="cannot resume"):
+        again = runner.run([POLICY])
+    assert list(path.parent.glob(path.name + ".bad-*")), "moved aside, not deleted"
     pd.testing.assert_frame_equal(clean, again)
 
 

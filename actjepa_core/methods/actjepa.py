@@ -39,8 +39,9 @@ from ..models import ActionEncoder, Encoder, Predictor, check_transitions, make_
 from ..monitor import CollapseMonitor
 from ..objectives import latent_loss, variance_covariance_loss
 from ..runtime import resolve_device, torch_settings
-from ..training import (augment_rng, cosine_tau_schedule, ema_update, fit, history_dict,
-                       make_optimizer, read_payload, write_payload)
+from ..training import (ResumeError, augment_rng, cosine_tau_schedule, ema_update, fit,
+                       history_dict, loop_state, make_optimizer, read_payload, restore_loop,
+                       stop_at, write_payload)
 
 MONITOR_BATCH = 1024
 """Observations in the fixed batch the collapse monitor reads (fewer if the data is smaller)."""
@@ -240,10 +241,7 @@ def save_checkpoint(path: str | os.PathLike, model: ACTJEPA, cfg: JEPAConfig,
         "cfg": cfg.to_dict(),
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "history": history_dict(history),
-        "step": int(step),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "generator": generator.get_state() if generator is not None else None,
+        **loop_state(step, optimizer, scheduler, generator),
         "rng": rng,
     }
     return write_payload(path, payload)
@@ -314,17 +312,19 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
     """
     data_o, data_a, data_n = transition_tensors(cfg, obs, actions, next_obs)
     device = data_o.device
-    stop = cfg.steps if until is None else until
-    if not 0 < stop <= cfg.steps:
-        raise ValueError(f"until must lie in [1, cfg.steps={cfg.steps}], got {until}")
+    stop = stop_at(cfg.steps, until)
 
     with torch_settings(cfg.threads, cfg.deterministic):
         ckpt = None
         if checkpoint_path is not None and Path(checkpoint_path).exists():
-            ckpt = load_checkpoint(checkpoint_path, encoder)
+            try:
+                ckpt = load_checkpoint(checkpoint_path, encoder)
+            except (ValueError, RuntimeError, KeyError) as e:
+                raise ResumeError(f"{checkpoint_path} cannot resume this run ({e}); delete it "
+                                  f"to train from the start") from e
             if ckpt.cfg.to_dict() != cfg.to_dict():
-                raise ValueError(f"{checkpoint_path} was written with a different config; "
-                                 f"delete it or pass the config it was trained with")
+                raise ResumeError(f"{checkpoint_path} was written with a different config; "
+                                  f"delete it or pass the config it was trained with")
             model = ckpt.model
         else:
             model = build_model(cfg, encoder)
@@ -340,11 +340,8 @@ def train_jepa(cfg: JEPAConfig, obs: Any, actions: Any, next_obs: Any, progress:
         history: dict[str, list] = {"step": [], "loss": [], "lr": [], "tau": []}
         start = 0
         if ckpt is not None:
-            opt.load_state_dict(ckpt.optimizer)
-            sched.load_state_dict(ckpt.scheduler)
-            gen.set_state(ckpt.generator)
+            start = restore_loop(vars(ckpt), opt, sched, gen)
             history = history_dict(ckpt.history)
-            start = ckpt.step
 
         # one tensor, one gather per batch; column blocks are views
         data = torch.cat([data_o, data_a, data_n], dim=1)

@@ -37,7 +37,8 @@ from ..data import Demonstrations
 from ..envs import TaskSpec, get_task
 from ..monitor import check_collapse
 from ..runtime import resolve_device, torch_settings
-from ..training import (TrainingConfig, augment_rng, fit, make_optimizer, read_payload,
+from ..training import (ResumeError, TrainingConfig, augment_rng, fit, history_dict,
+                        loop_state, make_optimizer, read_payload, restore_loop, stop_at,
                         write_payload)
 from .actjepa import JEPAConfig, monitor_batch, train_jepa, transition_tensors
 from .base import BATCH_KEYS, PolicyConfig
@@ -159,8 +160,9 @@ def build(cfg: TrainingConfig) -> nn.Module:
         return get_method(cfg.name).model_class()(cfg)
 
 
-def train(cfg: TrainingConfig, demos: Demonstrations, progress: bool = False
-          ) -> tuple[nn.Module, pd.DataFrame]:
+def train(cfg: TrainingConfig, demos: Demonstrations, progress: bool = False, *,
+          checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int = 0,
+          until: int | None = None) -> tuple[nn.Module, pd.DataFrame]:
     """Train method ``cfg.name`` on ``demos``; return the model (eval mode, on ``cfg.device``)
     and its history (``step``, ``loss``, ``lr``, the model's logs and monitor readings).
 
@@ -168,14 +170,38 @@ def train(cfg: TrainingConfig, demos: Demonstrations, progress: bool = False
     warmup then cosine) of ``cfg.batch_size`` rows drawn uniformly with replacement by a
     generator seeded with ``cfg.seed``. What differs is the data: a representation trains on
     the standardised transitions (``pretrain``), a policy on windows (``BATCH_KEYS``).
+
+    A run that may be cut short (a 40,000-step policy is a quarter of an hour on one core)
+    passes ``checkpoint_path``: the unfinished run is written there every
+    ``checkpoint_every`` steps (if > 0) and at the end, and a run that finds the file
+    resumes from it, bit-identical to one never interrupted (a file that does not fit is a
+    ``training.ResumeError``). ``until`` stops after that many steps of the ``cfg.steps``
+    schedule. Only the methods of ``resumable`` take them.
     """
     if demos.obs.shape[-1] != cfg.obs_dim or demos.actions.shape[-1] != cfg.action_dim:
         raise ValueError(f"{cfg.name} was configured for observations of width {cfg.obs_dim} and "
                          f"actions of width {cfg.action_dim}, but the {demos.task} demonstrations "
                          f"have {demos.obs.shape[-1]} and {demos.actions.shape[-1]}")
+    resume = dict(checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                  until=until)
+    if (checkpoint_path is not None or until is not None) and not resumable(cfg):
+        raise ValueError(f"{cfg.name} cannot be checkpointed or stopped early (only "
+                         f"{', '.join(n for n in METHODS if resumable(n))} can); drop "
+                         f"checkpoint_path and until")
     if get_method(cfg.name).kind == "representation":
+        if isinstance(cfg, JEPAConfig):  # ACT-JEPA and passive: their own checkpoints
+            return train_jepa(cfg, *demos.transitions(), progress=progress, **resume)
         return pretrain(cfg, *demos.transitions(), progress=progress)
-    return _train_policy(cfg, demos, progress)
+    return _train_policy(cfg, demos, progress, **resume)
+
+
+def resumable(method: str | TrainingConfig) -> bool:
+    """Whether ``train`` can checkpoint and resume ``method`` (a name or a config): every
+    policy, and the article's methods with an EMA target (ACT-JEPA, passive); the other
+    representations are minutes of training, whose augmentation streams are not saved."""
+    name = method if isinstance(method, str) else method.name
+    return get_method(name).kind == "policy" or issubclass(get_method(name).config_class(),
+                                                           JEPAConfig)
 
 
 # ---------------------------------------------------------------------- the two set-ups
@@ -268,22 +294,53 @@ def window_tensors(cfg: PolicyConfig, demos: Demonstrations, device: torch.devic
     return {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in windows.items()}
 
 
-def _train_policy(cfg: PolicyConfig, demos: Demonstrations, progress: bool
-                  ) -> tuple[nn.Module, pd.DataFrame]:
+def _train_policy(cfg: PolicyConfig, demos: Demonstrations, progress: bool,
+                  checkpoint_path: str | os.PathLike | None = None, checkpoint_every: int = 0,
+                  until: int | None = None) -> tuple[nn.Module, pd.DataFrame]:
     """A policy's set-up around ``fit``: its windows, its normaliser if it has one, and
-    ``model.after_step()`` right after each optimiser step (the EMAs)."""
+    ``model.after_step()`` right after each optimiser step (the EMAs); resumed from and
+    written to ``checkpoint_path`` as ``train`` says. The model's own noise streams and EMA
+    counters are in its state dict (``get_extra_state``), the rest in ``loop_state``."""
     device = resolve_device(cfg.device)
     data = window_tensors(cfg, demos, device)
+    stop = stop_at(cfg.steps, until)
     with torch_settings(cfg.threads, cfg.deterministic):
         model = build(cfg).to(device)
         if hasattr(model, "fit_normalizer"):  # Diffusion Policy's limits, from its training data
             model.fit_normalizer(data)
         opt, sched = make_optimizer(model.trainable_parameters(), cfg)
         gen = torch.Generator(device=device).manual_seed(cfg.seed)
+        history, start = _resume(checkpoint_path, model, opt, sched, gen)
+
+        def write(done: int, hist: dict[str, list]) -> None:
+            save(checkpoint_path, model, hist, loop_state(done, opt, sched, gen))
+
         history = fit(model, cfg, data, model, opt, sched, gen, monitor=latent_monitor(model, data),
-                      after_step=model.after_step, progress=progress,
+                      history=history, start=start, stop=stop, after_step=model.after_step,
+                      checkpoint=write if checkpoint_path is not None else None,
+                      checkpoint_every=checkpoint_every, progress=progress,
                       desc=get_method(cfg.name).label)
     return model, pd.DataFrame(history)
+
+
+def _resume(path: str | os.PathLike | None, model: nn.Module, opt: torch.optim.Optimizer,
+            sched: Any, gen: torch.Generator) -> tuple[dict[str, list] | None, int]:
+    """Load the unfinished run at ``path`` (written by ``_train_policy``) into the fresh
+    ``model``, optimiser, scheduler and sampler; return its history and steps taken, or
+    ``(None, 0)`` when there is no file. A file that does not load or was written for
+    another config is a ``ResumeError``: resuming it would silently train another run."""
+    if path is None or not Path(path).exists():
+        return None, 0
+    try:
+        payload = read_payload(path)
+        if payload.get("cfg") != model.cfg.to_dict() or "step" not in payload:
+            raise ValueError("it was written with a different config, or by a finished run")
+        model.load_state_dict(payload["model"])
+        start = restore_loop(payload, opt, sched, gen)
+    except (ValueError, RuntimeError, KeyError) as e:
+        raise ResumeError(f"{path} cannot resume this {model.cfg.name} run ({e}); delete it "
+                          f"to train from the start") from e
+    return history_dict(payload["history"]), start
 
 
 MONITOR_WINDOWS = 512
@@ -307,13 +364,17 @@ def latent_monitor(model: nn.Module, data: dict[str, torch.Tensor]
 
 
 # ---------------------------------------------------------------------- saving and loading
-def save(path: str | os.PathLike, model: nn.Module, history: pd.DataFrame | None = None) -> Path:
-    """Save a trained method (its name, config, weights and history), atomically."""
+def save(path: str | os.PathLike, model: nn.Module,
+         history: pd.DataFrame | dict[str, list] | None = None,
+         loop: dict[str, Any] | None = None) -> Path:
+    """Save a trained method (its name, config, weights and history), atomically; with
+    ``loop`` (``training.loop_state``), an unfinished run that ``train`` resumes."""
     return write_payload(path, {
         "method": model.cfg.name, "cfg": model.cfg.to_dict(),
         "model": {k: v.detach().cpu() if torch.is_tensor(v) else v  # extra state: EMA step...
                   for k, v in model.state_dict().items()},
-        "history": {c: history[c].tolist() for c in history.columns} if history is not None else {},
+        "history": history_dict(history),
+        **(loop or {}),
     })
 
 
