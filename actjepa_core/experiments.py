@@ -408,9 +408,10 @@ class Runner:
                 # read (chapter 4 judges collapse from it); a warning printed by a worker of a
                 # sweep would only reach a notebook's output, where no one can act on it
                 warnings.simplefilter("ignore", CollapseWarning)
-                model, history = self._train(spec.method_config(), d, unfinished_path(path))
+                unfinished = unfinished_path(path)
+                model, history = self._train(spec.method_config(), d, unfinished)
             registry.save(path, model, history)
-            unfinished_path(path).unlink(missing_ok=True)
+            unfinished.unlink(missing_ok=True)
             return model, history
 
     @staticmethod

@@ -184,14 +184,8 @@ def train(cfg: TrainingConfig, demos: Demonstrations, progress: bool = False, *,
                          f"have {demos.obs.shape[-1]} and {demos.actions.shape[-1]}")
     resume = dict(checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
                   until=until)
-    if (checkpoint_path is not None or until is not None) and not resumable(cfg):
-        raise ValueError(f"{cfg.name} cannot be checkpointed or stopped early (only "
-                         f"{', '.join(n for n in METHODS if resumable(n))} can); drop "
-                         f"checkpoint_path and until")
     if get_method(cfg.name).kind == "representation":
-        if isinstance(cfg, JEPAConfig):  # ACT-JEPA and passive: their own checkpoints
-            return train_jepa(cfg, *demos.transitions(), progress=progress, **resume)
-        return pretrain(cfg, *demos.transitions(), progress=progress)
+        return pretrain(cfg, *demos.transitions(), progress=progress, **resume)
     return _train_policy(cfg, demos, progress, **resume)
 
 
@@ -223,7 +217,9 @@ def online_monitor(obs: torch.Tensor) -> Any:
 
 
 def pretrain(cfg: RepresentationConfig, obs: Any, actions: Any, next_obs: Any,
-             progress: bool = False) -> tuple[nn.Module, pd.DataFrame]:
+             progress: bool = False, *, checkpoint_path: str | os.PathLike | None = None,
+             checkpoint_every: int = 0, until: int | None = None
+             ) -> tuple[nn.Module, pd.DataFrame]:
     """Pretrain the representation of method ``cfg.name`` under the article's one protocol.
 
     ``obs``, ``actions``, ``next_obs``: float32 ``(N, O)``, ``(N, A)``, ``(N, O)`` standardised
@@ -249,13 +245,20 @@ def pretrain(cfg: RepresentationConfig, obs: Any, actions: Any, next_obs: Any,
     ``loss``, ``lr`` (and ``tau``, the target figures and ``drift`` for the JEPA methods, as
     in ``train_jepa``) and the collapse figures ``online_std``, ``online_erank``,
     ``online_cos``, ``online_collapsed`` on every ``cfg.monitor_every``-th step and the last.
-    Same seed -> identical weights.
+    Same seed -> identical weights. ``checkpoint_path``, ``checkpoint_every`` and ``until``
+    are ``train``'s, for ACT-JEPA and passive only (``resumable``).
     """
     if get_method(cfg.name).kind != "representation":
         raise ValueError(f"{cfg.name!r} is a policy trained end to end, not a representation: "
                          f"train it with train()")
     if isinstance(cfg, JEPAConfig):  # ACT-JEPA and passive: the EMA target and checkpoints
-        return train_jepa(cfg, obs, actions, next_obs, progress=progress)
+        return train_jepa(cfg, obs, actions, next_obs, progress=progress,
+                          checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
+                          until=until)
+    if checkpoint_path is not None or until is not None:
+        raise ValueError(f"{cfg.name} cannot be checkpointed or stopped early (only "
+                         f"{', '.join(n for n in METHODS if resumable(n))} can); drop "
+                         f"checkpoint_path and until")
 
     data_o, data_a, data_n = transition_tensors(cfg, obs, actions, next_obs)
     device = data_o.device
