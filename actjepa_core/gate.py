@@ -157,8 +157,8 @@ def not_run(experiment: str) -> str:
 
 def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mapping[str, int],
                labels: Mapping[str, str], latent_dims: Mapping[str, int] | None = None,
-               latent_parts: Sequence[str] = LATENT_PARTS, curves_from: str | None = None
-               ) -> pd.DataFrame:
+               latent_parts: Sequence[str] = LATENT_PARTS, curves_from: str | None = None,
+               waits_for: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per method of ``labels``: each check's outcome and figure, and the verdict.
 
     ``clean``: test rows at sigma 0 (``method, task, seed, success`` and, for methods with a
@@ -169,11 +169,15 @@ def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mappin
     ``curves_from`` named means that experiment has no results yet: the convergence check is
     pending (``converged`` None, ``pending`` says which experiment) and the method does not
     pass, yet fails nothing; without ``curves_from`` it fails ("no learning curve").
+    ``waits_for`` (method -> experiment) makes only those methods' checks pending: their
+    longer runs are in an experiment with no results yet, the others' are in ``curves``.
     """
     latent_dims = latent_dims or {}
-    pending = not_run(curves_from) if curves is None and curves_from else ""
+    waits = ({m: curves_from for m in labels} if curves is None and curves_from
+             else dict(waits_for or {}))
     out = []
     for method, label in labels.items():
+        pending = not_run(waits[method]) if method in waits else ""
         reach_ok, reach = reach_check(clean, method)
         conv_ok, conv = ((None, pending) if pending
                          else convergence_check(curves, method, budgets[method]))

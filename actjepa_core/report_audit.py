@@ -86,19 +86,21 @@ def load(profile: str) -> AuditInputs:
     The paper's experiments enter only when their results exist (``current_results``):
     without them the paper's claims are "not testable yet" rather than recomputed for hours;
     with them, the sanity gate (``report_paper.sanity_gate``) decides which can be judged.
+    The paper's Fetch claims are judged on the converged comparison (``report_paper.
+    COMPARISONS``); Meta-World's runs are at the equal budget, and so is their gate.
     """
     main = experiment_results("main", profile)
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
-    gate = report_paper.sanity_gate(profile)
+    success, world_model = report_paper.COMPARISONS["converged"]
     main_gate = article_gate(main[main.sigma == 0], current_results(CONVERGENCE, profile),
                              CONVERGENCE)
     table = audit.audit(main, ablations, data_efficiency, main_gate,
-                        paper_main=current_results("paper_main", profile),
-                        world_model=current_results("paper_world_model", profile),
-                        gate=gate,
+                        paper_main=current_results(success, profile),
+                        world_model=current_results(world_model, profile),
+                        gate=report_paper.sanity_gate(profile, "converged"),
                         metaworld=current_results("paper_metaworld", profile),
-                        metaworld_gate=report_metaworld.sanity_gate(profile, gate))
+                        metaworld_gate=report_metaworld.sanity_gate(profile))
     pixel_rows = current_results("pixels", profile)
     pixels = pixel_gate = None
     if pixel_rows is not None:

@@ -219,9 +219,10 @@ def metaworld_gate(fetch_gate: pd.DataFrame | None, convergence: pd.DataFrame | 
 
 def sanity_gate(profile: str, fetch_gate: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """``metaworld_gate`` from the committed (or, smoke and quick, computed) results; pass
-    chapter 12's gate as ``fetch_gate`` where it is already at hand (else it is read here)."""
+    chapter 12's equal-budget gate as ``fetch_gate`` where it is already at hand (else it is
+    read here): Meta-World's methods train for the comparison's one budget."""
     if fetch_gate is None:
-        fetch_gate = report_paper.sanity_gate(profile)
+        fetch_gate = report_paper.sanity_gate(profile, "equal")
     return metaworld_gate(fetch_gate, current_results(CONVERGENCE, profile),
                           get_profile(profile).policy_steps)
 

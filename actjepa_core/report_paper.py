@@ -18,7 +18,7 @@ from pandas.io.formats.style import Styler
 from . import tables
 from .analysis import (fmt_ci, paired_difference, retention, summarize_with_average,
                        with_task_average)
-from .audit_paper import world_model_gain
+from .audit_paper import paper_claims, world_model_gain
 from .data import Demonstrations
 from .gate import (CURVE_FACTOR, LATENT_PARTS, convergence_check, curve_interval,
                    flattening_budget, gate_table, tuned_value)
@@ -29,7 +29,7 @@ from .stats import t975
 from .evaluate import summarize
 from .profiles import get_profile
 from .results import committed_runs, current_results, spec_field, stale_runs
-from .suites import DP_DIAGNOSIS, PAPER_CHUNKED, PAPER_METHODS
+from .suites import CONVERGED, DP_DIAGNOSIS, PAPER_CHUNKED, PAPER_METHODS, converged_steps
 from .verdicts import fmt_pct, fmt_points
 
 ORDER = tuple(PAPER_METHODS.values())
@@ -387,25 +387,69 @@ def curves_note(profile: str) -> str:
 
 
 CONVERGENCE = "paper_convergence"
-"""The experiment behind the chunked methods' convergence check."""
+"""The experiment behind the chunked methods' convergence check at the budget."""
+CONVERGENCE_LONG = "paper_convergence_long"
+"""The same check at the converged budgets of ``suites.CONVERGED``."""
+COMPARISONS: dict[str, tuple[str, str]] = {
+    "equal": ("paper_main", "paper_world_model"),
+    "converged": ("paper_main_converged", "paper_world_model_converged"),
+}
+"""The chunked comparison with one budget for every method, and with each at its converged
+budget (``suites.CONVERGED``): its success experiment and its world-model probes. The
+audit judges the paper's claims on the converged one, whose every method has flattened."""
 
 
-def sanity_gate(profile: str) -> pd.DataFrame | None:
-    """``gate.gate_table`` of the chunked methods: clean test success on Reach from
-    ``paper_main``, convergence from ``paper_convergence`` (validation episodes at the budget
-    and at twice it), collapse from the monitor columns of ACT-JEPA (paper)'s runs. None
-    until ``paper_main`` has today's results; until ``paper_convergence`` has them, every
-    method's convergence check is pending."""
-    main = current_results("paper_main", profile)
+def sanity_gate(profile: str, comparison: str = "converged") -> pd.DataFrame | None:
+    """``gate.gate_table`` of the chunked methods in ``comparison`` (``COMPARISONS``): clean
+    test success on Reach and the collapse monitor columns of ACT-JEPA (paper)'s runs from its
+    success experiment; convergence at each method's budget in it from ``paper_convergence``
+    (validation episodes at the budget and at twice it) and, at the converged budgets, from
+    ``paper_convergence_long``. None until the success experiment has today's results; until
+    a convergence experiment has them, the checks it holds are pending."""
+    main = current_results(COMPARISONS[comparison][0], profile)
     if main is None:
         return None
     conv = current_results(CONVERGENCE, profile)
+    if conv is None:
+        curves, waits = None, {m: CONVERGENCE for m in PAPER_CHUNKED}
+    else:
+        longer = current_results(CONVERGENCE_LONG, profile) if comparison == "converged" else None
+        curves = pd.concat([conv, longer], ignore_index=True).drop_duplicates(
+            ["spec_key", "episode"]) if longer is not None else conv  # shared runs once
+        curves = curves.assign(steps=run_steps(curves))
+        waits = ({m: CONVERGENCE_LONG for m in CONVERGED}
+                 if comparison == "converged" and longer is None else {})
     clean = main[main.sigma == 0]
     budgets = {m: int(run_steps(clean[clean.method == m]).median()) for m in PAPER_CHUNKED}
     width = int(run_setting(clean[clean.method == "actjepa_paper"], "d_model").iloc[0])
-    return gate_table(clean, conv.assign(steps=run_steps(conv)) if conv is not None else None,
-                      budgets, {m: PAPER_METHODS[m] for m in PAPER_CHUNKED},
-                      latent_dims={"actjepa_paper": width}, curves_from=CONVERGENCE)
+    return gate_table(clean, curves, budgets, {m: PAPER_METHODS[m] for m in PAPER_CHUNKED},
+                      latent_dims={"actjepa_paper": width}, waits_for=waits)
+
+
+def converged_sentence(equal_gate: pd.DataFrame | None, P) -> str:
+    """Which methods the converged comparison trains longer (``suites.CONVERGED``), with the
+    check each failed at the one budget where this profile's gate shows it failing."""
+    if not CONVERGED:
+        return (f"Every chunked method's curve has flattened at {P.policy_steps:,} steps: the "
+                f"converged comparison is the equal-budget one.")
+    failed = ({} if equal_gate is None else
+              {r.method: r.curve for r in equal_gate.itertuples() if r.converged is False})
+    longer = [f"{PAPER_METHODS[m]} for {converged_steps(m, P):,} steps"
+              + (f" (at {P.policy_steps:,}: {failed[m]})" if m in failed else "")
+              for m in CONVERGED]
+    rest = [PAPER_METHODS[m] for m in PAPER_CHUNKED if m not in CONVERGED]
+    return (f"The converged comparison trains {'; '.join(longer)}; {' and '.join(rest)} keep "
+            f"their {P.policy_steps:,} steps and raw BC its main-table run, so those rows are "
+            f"the equal-budget comparison's own. The gate checks each method again at its "
+            f"budget there.")
+
+
+def comparison_claims(profile: str, comparison: str) -> list[dict]:
+    """``audit_paper.paper_claims`` judged on ``comparison`` (``COMPARISONS``): its success
+    rows and world-model probes, behind its own sanity gate."""
+    success, world_model = COMPARISONS[comparison]
+    return paper_claims(current_results(success, profile), current_results(world_model, profile),
+                        gate=sanity_gate(profile, comparison))
 
 
 def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:

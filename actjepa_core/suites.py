@@ -253,6 +253,40 @@ DP_DIAGNOSIS: dict[str, dict] = {
 rate, and the authors' normalisation of inputs and actions to their limits."""
 
 
+CONVERGED: dict[str, int] = {"actjepa_paper": CURVE_FACTOR}
+"""The chunked methods whose convergence check fails at the comparison's budget
+(``paper_convergence``: ACT-JEPA (paper) on Pick-and-place, 87.2% at 20,000 steps against an
+interval from 90.0% at 40,000), as multiples of ``P.policy_steps``: the converged comparison
+(``paper_main_converged``) trains each for that many times the budget, every other method at
+the budget. ``tests/test_tuning.py`` checks it against the committed ``paper_convergence``."""
+
+
+def converged_steps(method: str, P: Profile) -> int:
+    """The optimiser steps ``method`` trains for in the converged comparison."""
+    return CONVERGED.get(method, 1) * P.policy_steps
+
+
+def paper_main_converged_specs(P: Profile) -> list[RunSpec]:
+    """``paper_main`` with each chunked method at its converged budget (``CONVERGED``): where
+    budgets must differ, the comparison at which every method's curve has flattened, beside
+    the equal-budget one. Its runs of the methods at the budget are ``paper_main``'s; those
+    of ACT-JEPA (paper) at twice it share their models with ``paper_convergence``."""
+    return [_chunked(task, m, s, P, P.n_demos, NOISE_SIGMAS, label,
+                     policy=None if m == "raw" else {"steps": converged_steps(m, P)})
+            for task in TASKS for m, label in PAPER_METHODS.items() for s in _seeds(P)]
+
+
+def convergence_long_specs(P: Profile) -> list[RunSpec]:
+    """The gate's convergence check at the converged budgets: each method of ``CONVERGED``
+    at its converged budget and twice it x the comparison's seeds, on validation episodes
+    (the runs at the converged budget are ``paper_convergence``'s longer ones)."""
+    return [_chunked(task, m, s, P, P.n_demos, (0.0,), PAPER_METHODS[m],
+                     policy={"steps": b}, split="validation")
+            for m in CONVERGED for task in TASKS
+            for b in (converged_steps(m, P), CURVE_FACTOR * converged_steps(m, P))
+            for s in _seeds(P)]
+
+
 def dp_diagnosis_specs(P: Profile) -> list[RunSpec]:
     """Each row of ``DP_DIAGNOSIS`` on Reach x ``P.curve_seeds``, validation episodes; the
     smoke and quick profiles cap the steps at ``P.policy_steps``."""
@@ -306,6 +340,11 @@ def paper_world_model_specs(P: Profile) -> list[RunSpec]:
             for task in TASKS for m in PAPER_DATA_METHODS for s in _seeds(P)]
 
 
+def paper_world_model_converged_specs(P: Profile) -> list[RunSpec]:
+    """The same probes of the converged comparison's ACT and ACT-JEPA (paper)."""
+    return [s for s in paper_main_converged_specs(P) if s.method in PAPER_DATA_METHODS]
+
+
 def paper_metaworld_specs(P: Profile) -> list[RunSpec]:
     """The paper's benchmark (chapter 14): raw BC, ACT, Diffusion Policy and ACT-JEPA (paper),
     one multi-task policy each on the 15 Meta-World tasks (``meta_world``) x ``P.mw_seeds``,
@@ -357,13 +396,16 @@ EXPERIMENTS = {
     "data_efficiency": data_efficiency_specs,
     "convergence": article_convergence_specs,
     "paper_main": paper_main_specs,
+    "paper_main_converged": paper_main_converged_specs,
     "paper_data_efficiency": paper_data_efficiency_specs,
     "paper_ablations": paper_ablation_specs,
     "paper_frozen_encoder": paper_frozen_specs,
     "paper_world_model": paper_world_model_specs,
+    "paper_world_model_converged": paper_world_model_converged_specs,
     **{f"paper_curves_{m}": (lambda P, m=m: curve_specs(P, m)) for m in PAPER_CHUNKED},
     "paper_search": search_specs,
     "paper_convergence": convergence_specs,
+    "paper_convergence_long": convergence_long_specs,
     "paper_dp_diagnosis": dp_diagnosis_specs,
     "paper_metaworld": paper_metaworld_specs,
     "paper_metaworld_convergence": paper_metaworld_convergence_specs,
@@ -373,6 +415,7 @@ EXPERIMENTS = {
 """Experiment name -> spec builder; each is one CSV under ``results/``."""
 
 PROBE_EXPERIMENTS: dict[str, str] = {"paper_world_model": "probe_future",
+                                     "paper_world_model_converged": "probe_future",
                                      "pixel_probes": "probe_encoders"}
 """Experiments whose rows are probe scores of trained models, not evaluation episodes ->
 the ``experiments.Runner`` method that scores them."""

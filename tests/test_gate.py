@@ -130,3 +130,18 @@ def test_the_gate_s_check_reads_the_spread_between_training_seeds():
     rising = per_seed_rows({1000: (0.70,) * 5, 2000: (0.84, 0.86, 0.88, 0.90, 0.92)}, n_eps=400)
     ok, text = convergence_check(rising, "m", 1000)
     assert not ok and text.startswith("push: 70.0% at 1,000 steps; below the CI at 2,000")
+
+
+def test_a_method_whose_longer_runs_are_not_in_yet_waits_while_the_others_are_checked():
+    clean = episodes({"act": {t: 0.95 for t in TASKS}, "jepa": {t: 0.95 for t in TASKS}})
+    curve = curves({"act": {2000: 0.9, 4000: 0.9}, "jepa": {4000: 0.9}})
+    table = gate_table(clean, curve, {"act": 2000, "jepa": 4000}, {"act": "ACT", "jepa": "J"},
+                       waits_for={"jepa": "paper_convergence_long"}).set_index("method")
+    assert table.loc["act", "passes"] and table.loc["act", "converged"]
+    jepa = table.loc["jepa"]
+    assert jepa.converged is None and not jepa.passes and jepa.reason == ""
+    assert jepa.pending == "paper_convergence_long: no results yet"
+    # without waits_for, the same missing runs fail the check
+    failing = gate_table(clean, curve, {"act": 2000, "jepa": 4000}, {"act": "ACT", "jepa": "J"})
+    assert failing.set_index("method").loc["jepa", "reason"] == (
+        "no learning curve at 4,000 and 8,000 steps")

@@ -309,3 +309,38 @@ def test_noise_sentence_ranks_the_share_each_method_keeps_at_the_largest_sigma()
     assert text.index("DP 90.0% (50.0% → 45.0%)") < text.index("ACT 50.0% (80.0% → 40.0%)")
     with pytest.raises(ValueError, match="needs σ = 0 and a σ > 0"):
         report_paper.noise_sentence(average[average.sigma > 0])
+
+
+def test_the_converged_gate_checks_the_longer_budget_once_its_runs_are_in(monkeypatch):
+    """ACT-JEPA (paper) fails convergence at the budget (1,000 steps: 60% against 90% at
+    2,000); the converged comparison trains it for 2,000 and checks it against 4,000."""
+    from actjepa_core.profiles import get_profile
+    monkeypatch.setattr(report_paper, "CONVERGED", {"actjepa_paper": 2})
+    methods = ("act", "diffusion_policy", "actjepa_paper")
+
+    def runs(rates, split_seeds=5):
+        rows = validation_rows(rates, seeds=split_seeds)
+        rows = rows.assign(spec=[s.replace('"steps"', '"d_model": 8, "steps"') for s in rows.spec])
+        return rows.assign(spec_key=rows.method + rows.spec, target_std=0.05, target_erank=6.0,
+                           predictor_std=0.05, predictor_erank=6.0)
+
+    equal = runs({**{(m, 1000): 0.95 for m in methods}})
+    converged = runs({("act", 1000): 0.95, ("diffusion_policy", 1000): 0.95,
+                      ("actjepa_paper", 2000): 0.95})
+    conv = runs({**{(m, b): 0.9 for m in methods for b in (1000, 2000)},
+                 ("actjepa_paper", 1000): 0.6})
+    longer = runs({("actjepa_paper", 2000): 0.9, ("actjepa_paper", 4000): 0.9})
+    files = {"paper_main": equal, "paper_main_converged": converged, "paper_convergence": conv}
+    monkeypatch.setattr(report_paper, "current_results", lambda name, profile: files.get(name))
+
+    at_one = report_paper.sanity_gate("full", "equal").set_index("method")
+    assert at_one.loc["actjepa_paper", "reason"].startswith("pick_place: 60.0% at 1,000 steps")
+    waiting = report_paper.sanity_gate("full", "converged").set_index("method")
+    assert waiting.loc["act", "passes"] and waiting.loc["diffusion_policy", "passes"]
+    assert waiting.loc["actjepa_paper", "pending"] == "paper_convergence_long: no results yet"
+    files["paper_convergence_long"] = longer  # its 2,000-step runs are paper_convergence's too
+    gate = report_paper.sanity_gate("full", "converged").set_index("method")
+    assert gate.passes.all(), gate.reason
+    assert gate.loc["actjepa_paper", "curve"] == "flat from 2,000 to 4,000 steps"
+    text = report_paper.converged_sentence(at_one.reset_index(), get_profile("smoke"))
+    assert text.startswith("The converged comparison trains ACT-JEPA (paper) for 80 steps (at 40:")

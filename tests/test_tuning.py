@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from actjepa_core import report_paper, suites
 from actjepa_core.methods import registry
-from actjepa_core.gate import CURVE_FACTOR, flattening_budget, tuned_value
+from actjepa_core.gate import CURVE_FACTOR, convergence_check, flattening_budget, tuned_value
 from actjepa_core.profiles import get_profile
 from actjepa_core.results import current_results
 
@@ -43,3 +43,37 @@ def test_the_search_s_default_trials_are_the_curves_runs_at_the_budget():
     assert len(shared) == len(search) // len(FULL.search_lrs)  # one rate of each method's
     assert all(s.method_config().lr == defaults[s.method] for s in shared)
     assert all(s.method_config().steps == FULL.policy_steps for s in shared)
+
+
+def test_the_converged_budgets_are_those_the_gate_reads_off_the_committed_convergence_runs():
+    conv = current_results("paper_convergence", "full")
+    if conv is None:  # no convergence runs yet: nothing may train longer
+        assert suites.CONVERGED == {}
+        return
+    curves = conv.assign(steps=report_paper.run_steps(conv))
+    for method in suites.PAPER_CHUNKED:
+        flat, _ = convergence_check(curves, method, FULL.policy_steps)
+        assert suites.CONVERGED.get(method, 1) == (1 if flat else CURVE_FACTOR), method
+
+
+def test_the_converged_comparison_reuses_every_run_it_can():
+    main = {s.key() for s in suites.paper_main_specs(FULL)}
+    converged = suites.paper_main_converged_specs(FULL)
+    assert len(converged) == len(main)
+    for spec in converged:
+        steps = suites.converged_steps(spec.method, FULL)
+        if spec.method == "raw" or steps == FULL.policy_steps:
+            assert spec.key() in main, spec  # the equal-budget run itself
+        else:
+            assert spec.method_config().steps == CURVE_FACTOR * FULL.policy_steps
+    # the longer models are the convergence runs' (one training, test and validation episodes)
+    longer = {s.pretrain_key() for s in suites.convergence_specs(FULL)}
+    assert all(s.pretrain_key() in longer for s in converged if s.method in suites.CONVERGED)
+    # the gate's check at the converged budget starts from those same runs
+    conv = {s.key() for s in suites.convergence_specs(FULL)}
+    long_runs = suites.convergence_long_specs(FULL)
+    shared = [s for s in long_runs if s.key() in conv]
+    assert len(shared) == len(long_runs) // 2
+    world = suites.paper_world_model_converged_specs(FULL)
+    assert {s.key() for s in world} <= {s.key() for s in converged}
+    assert {s.method for s in world} == set(suites.PAPER_DATA_METHODS)
