@@ -40,7 +40,7 @@ interval of their pooled validation episodes (``curve_interval``), the stricter 
 audit asks before judging a claim: None, or the reason it gives instead of a verdict
 ("<method> fails the sanity gate (<which part, with the number>)"); ``gate_pending`` what it
 asks next: None, or the check a method still waits for. ``standing`` reads a row as passes,
-fails or waits; ``with_check`` adds a check to the table (chapter 14's Meta-World one).
+fails or waits.
 """
 
 from __future__ import annotations
@@ -158,7 +158,8 @@ def not_run(experiment: str) -> str:
 def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mapping[str, int],
                labels: Mapping[str, str], latent_dims: Mapping[str, int] | None = None,
                latent_parts: Sequence[str] = LATENT_PARTS, curves_from: str | None = None,
-               waits_for: Mapping[str, str] | None = None) -> pd.DataFrame:
+               waits_for: Mapping[str, str] | None = None, latents: pd.DataFrame | None = None
+               ) -> pd.DataFrame:
     """One row per method of ``labels``: each check's outcome and figure, and the verdict.
 
     ``clean``: test rows at sigma 0 (``method, task, seed, success`` and, for methods with a
@@ -171,6 +172,8 @@ def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mappin
     pass, yet fails nothing; without ``curves_from`` it fails ("no learning curve").
     ``waits_for`` (method -> experiment) makes only those methods' checks pending: their
     longer runs are in an experiment with no results yet, the others' are in ``curves``.
+    ``latents``: the runs whose monitor columns the collapse check reads, when they are not
+    ``clean``'s (Meta-World's gate reads Reach off the Fetch runs, collapse off its own).
     """
     latent_dims = latent_dims or {}
     waits = ({m: curves_from for m in labels} if curves is None and curves_from
@@ -183,7 +186,8 @@ def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mappin
                          else convergence_check(curves, method, budgets[method]))
         coll_ok, coll = (None, "no latent target")
         if method in latent_dims:
-            runs = clean[clean.method == method].drop_duplicates("spec_key")
+            runs = (clean if latents is None else latents)
+            runs = runs[runs.method == method].drop_duplicates("spec_key")
             coll_ok, coll = collapse_check(runs, latent_dims[method], latent_parts)
         failed = [text for ok, text in ((reach_ok, reach), (conv_ok, conv), (coll_ok, coll))
                   if ok is False]
@@ -201,25 +205,6 @@ def standing(table: pd.DataFrame) -> pd.Series:
     failed = table.reason.fillna("").astype(bool)
     return pd.Series(np.where(table.passes.astype(bool), "passes",
                               np.where(failed, "fails", "waits")), index=table.index)
-
-
-def with_check(table: pd.DataFrame, column: str, text_column: str,
-               checks: Sequence[tuple[bool | None, str]], prefix: str = "") -> pd.DataFrame:
-    """``table`` (``gate_table``'s) with one more check per row, ``checks`` ``(ok, text)`` in
-    row order: True passes; False fails (``prefix`` + text joins ``reason``); None is pending
-    (text joins ``pending``). A row passes when it passed before and passes this check."""
-    def join(old: str, new: str) -> str:
-        return "; ".join(filter(None, [old, new]))
-
-    out = table.copy()
-    pending = out["pending"].fillna("") if "pending" in out else [""] * len(out)
-    out[column] = [ok for ok, _ in checks]
-    out[text_column] = [text for _, text in checks]
-    out["reason"] = [join(r, f"{prefix}{text}" if ok is False else "")
-                     for r, (ok, text) in zip(out.reason, checks)]
-    out["pending"] = [join(p, text if ok is None else "") for p, (ok, text) in zip(pending, checks)]
-    out["passes"] = [bool(p) and ok is True for p, (ok, _) in zip(out.passes, checks)]
-    return out
 
 
 def gate_failure(table: pd.DataFrame | None, methods: Sequence[str]) -> str | None:

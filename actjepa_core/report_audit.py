@@ -86,21 +86,21 @@ def load(profile: str) -> AuditInputs:
     The paper's experiments enter only when their results exist (``current_results``):
     without them the paper's claims are "not testable yet" rather than recomputed for hours;
     with them, the sanity gate (``report_paper.sanity_gate``) decides which can be judged.
-    The paper's Fetch claims are judged on the converged comparison (``report_paper.
-    COMPARISONS``); Meta-World's runs are at the equal budget, and so is their gate.
+    The paper's claims are judged on the converged comparisons (``report_paper.COMPARISONS``,
+    ``report_metaworld.COMPARISONS``), whose every method has flattened.
     """
     main = experiment_results("main", profile)
     ablations = experiment_results("ablations", profile)
     data_efficiency = experiment_results("data_efficiency", profile)
-    success, world_model = report_paper.COMPARISONS["converged"]
+    fetch, mw = report_paper.COMPARISONS["converged"], report_metaworld.COMPARISONS["converged"]
     main_gate = article_gate(main[main.sigma == 0], current_results(CONVERGENCE, profile),
                              CONVERGENCE)
     table = audit.audit(main, ablations, data_efficiency, main_gate,
-                        paper_main=current_results(success, profile),
-                        world_model=current_results(world_model, profile),
-                        gate=report_paper.sanity_gate(profile, "converged"),
-                        metaworld=current_results("paper_metaworld", profile),
-                        metaworld_gate=report_metaworld.sanity_gate(profile))
+                        paper_main=current_results(fetch.success, profile),
+                        world_model=current_results(fetch.world_model, profile),
+                        gate=report_paper.comparison_gate(fetch, profile),
+                        metaworld=current_results(mw.success, profile),
+                        metaworld_gate=report_metaworld.sanity_gate(profile, "converged"))
     pixel_rows = current_results("pixels", profile)
     pixels = pixel_gate = None
     if pixel_rows is not None:

@@ -19,15 +19,15 @@ from .audit_paper import task_average
 from .claims import PAPER_METAWORLD_AVERAGE
 from .evaluate import summarize
 from .experts import make_expert
-from .gate import CURVE_FACTOR, convergence_check, not_run, with_check
-from .profiles import get_profile
+from .gate import CURVE_FACTOR
 from .results import current_results
 from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, per_task, task_names_of
 from .methods.registry import row_label
 from .rollout import run_episodes
 from .seeds import episode_seeds
 from .stats import wilson_interval
-from .tables import gate_mark, rate_cell
+from .suites import MW_CONVERGED
+from .tables import rate_cell
 from .verdicts import claim_position, fmt_pct
 
 EXPERT_FLOOR = 0.8
@@ -40,6 +40,13 @@ a source we could read; the other cells stay empty rather than guessed."""
 
 CONVERGENCE = "paper_metaworld_convergence"
 """The experiment behind the Meta-World convergence check."""
+COMPARISONS: dict[str, report_paper.Comparison] = {
+    "equal": report_paper.Comparison("paper_metaworld", CONVERGENCE),
+    "converged": report_paper.Comparison("paper_metaworld_converged", CONVERGENCE, MW_CONVERGED,
+                                         "paper_metaworld_convergence_long"),
+}
+"""Meta-World's comparison at the Fetch budget and with each method at its converged budget
+(``suites.MW_CONVERGED``); the audit judges the paper's claims here on the converged one."""
 
 UNREACHABLE = {
     "Push-T": "installs (gym-pusht) and runs headless, but ships no scripted expert and no "
@@ -199,40 +206,17 @@ def unreachable_list() -> str:
     return "\n".join(f"- **{name}** {why}." for name, why in UNREACHABLE.items())
 
 
-def metaworld_gate(fetch_gate: pd.DataFrame | None, convergence: pd.DataFrame | None,
-                   budget: int) -> pd.DataFrame | None:
-    """Chapter 12's sanity gate with one more check for Meta-World: each chunked method's
-    15-task validation success at ``budget`` reaches the 95% interval of its success at twice
-    it (``gate.convergence_check`` over the training seeds of ``paper_metaworld_convergence``),
-    since the budget was read off the Fetch curves. None while the Fetch gate is; while that
-    experiment has no results (``convergence`` None) the check is pending (``gate.not_run``)."""
-    if fetch_gate is None:
+def sanity_gate(profile: str, comparison: str = "converged") -> pd.DataFrame | None:
+    """Chapter 12's gate, on Meta-World: Reach off the Fetch comparison at one budget (the
+    easy task, the same implementation), convergence at each method's budget here (its
+    15-task validation success against the interval at twice that budget, over the training
+    seeds of ``paper_metaworld_convergence``: the budget was read off the Fetch curves), and
+    collapse off the Meta-World runs. None until both comparisons have today's results."""
+    fetch = current_results(report_paper.COMPARISONS["equal"].success, profile)
+    if fetch is None:
         return None
-    if convergence is None:
-        checks = [(None, not_run(CONVERGENCE))] * len(fetch_gate)
-    else:
-        curves = convergence.assign(steps=report_paper.run_steps(convergence))
-        checks = [convergence_check(curves, m, budget) for m in fetch_gate.method]
-    return with_check(fetch_gate, "converged on Meta-World", "Meta-World curve", checks,
-                      prefix="Meta-World: ")
-
-
-def sanity_gate(profile: str, fetch_gate: pd.DataFrame | None = None) -> pd.DataFrame | None:
-    """``metaworld_gate`` from the committed (or, smoke and quick, computed) results; pass
-    chapter 12's equal-budget gate as ``fetch_gate`` where it is already at hand (else it is
-    read here): Meta-World's methods train for the comparison's one budget."""
-    if fetch_gate is None:
-        fetch_gate = report_paper.sanity_gate(profile, "equal")
-    return metaworld_gate(fetch_gate, current_results(CONVERGENCE, profile),
-                          get_profile(profile).policy_steps)
-
-
-def convergence_table(gate: pd.DataFrame) -> pd.DataFrame:
-    """The Meta-World check of ``metaworld_gate``, one row per chunked method, its outcome
-    as the gate's mark (``tables.gate_mark``)."""
-    marks = [gate_mark(ok, pending=True) for ok in gate["converged on Meta-World"]]
-    return (gate.assign(**{"converged on Meta-World": marks}).set_index("label")
-            [["converged on Meta-World", "Meta-World curve"]].rename_axis("method"))
+    return report_paper.comparison_gate(COMPARISONS[comparison], profile,
+                                        reach=fetch[fetch.sigma == 0])
 
 
 def convergence_sentence(budget: int) -> str:

@@ -7,6 +7,8 @@ notebook cell is a call, a table or a figure, and the rule behind each sentence 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -388,58 +390,89 @@ def curves_note(profile: str) -> str:
 
 CONVERGENCE = "paper_convergence"
 """The experiment behind the chunked methods' convergence check at the budget."""
-CONVERGENCE_LONG = "paper_convergence_long"
-"""The same check at the converged budgets of ``suites.CONVERGED``."""
-COMPARISONS: dict[str, tuple[str, str]] = {
-    "equal": ("paper_main", "paper_world_model"),
-    "converged": ("paper_main_converged", "paper_world_model_converged"),
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Where the results of one comparison of the chunked methods are, for its gate."""
+    success: str
+    """Its experiment on test episodes."""
+    convergence: str
+    """The experiment of the convergence check at the one budget (and at twice it)."""
+    converged: Mapping[str, int] = field(default_factory=dict)
+    """The methods it trains longer (``suites.CONVERGED``), as multiples of the budget."""
+    longer: str | None = None
+    """The experiment of the check at those longer budgets (and at twice them)."""
+    world_model: str | None = None
+    """The experiment that probes its encoders for the future (Fetch only)."""
+
+
+COMPARISONS: dict[str, Comparison] = {
+    "equal": Comparison("paper_main", CONVERGENCE, world_model="paper_world_model"),
+    "converged": Comparison("paper_main_converged", CONVERGENCE, CONVERGED,
+                            "paper_convergence_long", "paper_world_model_converged"),
 }
 """The chunked comparison with one budget for every method, and with each at its converged
-budget (``suites.CONVERGED``): its success experiment and its world-model probes. The
-audit judges the paper's claims on the converged one, whose every method has flattened."""
+budget. The audit judges the paper's claims on the converged one, whose every method has
+flattened."""
+
+
+def convergence_rows(c: Comparison, profile: str
+                     ) -> tuple[pd.DataFrame | None, dict[str, str]]:
+    """The validation rows (with ``steps``) of ``c``'s convergence checks, and the methods
+    whose check waits for an experiment with no results yet (method -> experiment)."""
+    conv = current_results(c.convergence, profile)
+    if conv is None:
+        return None, {m: c.convergence for m in PAPER_CHUNKED}
+    longer = current_results(c.longer, profile) if c.longer and c.converged else None
+    if longer is None:
+        waits = {m: c.longer for m in c.converged} if c.longer else {}
+        return conv.assign(steps=run_steps(conv)), waits
+    both = pd.concat([conv, longer], ignore_index=True).drop_duplicates(
+        ["spec_key", "episode"])  # the longer check's first runs are the shorter one's last
+    return both.assign(steps=run_steps(both)), {}
+
+
+def comparison_gate(c: Comparison, profile: str, reach: pd.DataFrame | None = None
+                    ) -> pd.DataFrame | None:
+    """``gate.gate_table`` of the chunked methods in ``c``: clean test success on Reach (from
+    ``reach``, clean rows, where ``c`` has no Reach of its own), convergence at each method's
+    budget in ``c`` (``convergence_rows``), collapse from the monitor columns of ACT-JEPA
+    (paper)'s runs in ``c``. None until ``c``'s success experiment has today's results."""
+    main = current_results(c.success, profile)
+    if main is None:
+        return None
+    clean = main[main.sigma == 0]
+    curves, waits = convergence_rows(c, profile)
+    budgets = {m: int(run_steps(clean[clean.method == m]).median()) for m in PAPER_CHUNKED}
+    width = int(run_setting(clean[clean.method == "actjepa_paper"], "d_model").iloc[0])
+    return gate_table(clean if reach is None else reach, curves, budgets,
+                      {m: PAPER_METHODS[m] for m in PAPER_CHUNKED},
+                      latent_dims={"actjepa_paper": width}, waits_for=waits, latents=clean)
 
 
 def sanity_gate(profile: str, comparison: str = "converged") -> pd.DataFrame | None:
-    """``gate.gate_table`` of the chunked methods in ``comparison`` (``COMPARISONS``): clean
-    test success on Reach and the collapse monitor columns of ACT-JEPA (paper)'s runs from its
-    success experiment; convergence at each method's budget in it from ``paper_convergence``
-    (validation episodes at the budget and at twice it) and, at the converged budgets, from
-    ``paper_convergence_long``. None until the success experiment has today's results; until
-    a convergence experiment has them, the checks it holds are pending."""
-    main = current_results(COMPARISONS[comparison][0], profile)
-    if main is None:
-        return None
-    conv = current_results(CONVERGENCE, profile)
-    if conv is None:
-        curves, waits = None, {m: CONVERGENCE for m in PAPER_CHUNKED}
-    else:
-        longer = current_results(CONVERGENCE_LONG, profile) if comparison == "converged" else None
-        curves = pd.concat([conv, longer], ignore_index=True).drop_duplicates(
-            ["spec_key", "episode"]) if longer is not None else conv  # shared runs once
-        curves = curves.assign(steps=run_steps(curves))
-        waits = ({m: CONVERGENCE_LONG for m in CONVERGED}
-                 if comparison == "converged" and longer is None else {})
-    clean = main[main.sigma == 0]
-    budgets = {m: int(run_steps(clean[clean.method == m]).median()) for m in PAPER_CHUNKED}
-    width = int(run_setting(clean[clean.method == "actjepa_paper"], "d_model").iloc[0])
-    return gate_table(clean, curves, budgets, {m: PAPER_METHODS[m] for m in PAPER_CHUNKED},
-                      latent_dims={"actjepa_paper": width}, waits_for=waits)
+    """The gate of the Fetch comparison ``comparison`` (``COMPARISONS``)."""
+    return comparison_gate(COMPARISONS[comparison], profile)
 
 
-def converged_sentence(equal_gate: pd.DataFrame | None, P) -> str:
-    """Which methods the converged comparison trains longer (``suites.CONVERGED``), with the
-    check each failed at the one budget where this profile's gate shows it failing."""
-    if not CONVERGED:
+def converged_sentence(equal_gate: pd.DataFrame | None, P,
+                       converged: Mapping[str, int] = CONVERGED) -> str:
+    """Which methods a converged comparison trains longer (``converged``: ``suites.CONVERGED``
+    or ``MW_CONVERGED``), with the check each failed at the one budget where this profile's
+    gate (``equal_gate``) shows it failing."""
+    if not converged:
         return (f"Every chunked method's curve has flattened at {P.policy_steps:,} steps: the "
                 f"converged comparison is the equal-budget one.")
     failed = ({} if equal_gate is None else
               {r.method: r.curve for r in equal_gate.itertuples() if r.converged is False})
-    longer = [f"{PAPER_METHODS[m]} for {converged_steps(m, P):,} steps"
+    longer = [f"{PAPER_METHODS[m]} for {converged_steps(m, P, converged):,} steps"
               + (f" (at {P.policy_steps:,}: {failed[m]})" if m in failed else "")
-              for m in CONVERGED]
-    rest = [PAPER_METHODS[m] for m in PAPER_CHUNKED if m not in CONVERGED]
-    return (f"The converged comparison trains {'; '.join(longer)}; {' and '.join(rest)} keep "
-            f"their {P.policy_steps:,} steps and raw BC its main-table run, so those rows are "
+              for m in converged]
+    rest = [PAPER_METHODS[m] for m in PAPER_CHUNKED if m not in converged]
+    kept = (f"{' and '.join(rest)} keep their {P.policy_steps:,} steps and raw BC its run"
+            if rest else "raw BC keeps its run")
+    return (f"The converged comparison trains {'; '.join(longer)}; {kept}, so those rows are "
             f"the equal-budget comparison's own. The gate checks each method again at its "
             f"budget there.")
 
@@ -447,9 +480,10 @@ def converged_sentence(equal_gate: pd.DataFrame | None, P) -> str:
 def comparison_claims(profile: str, comparison: str) -> list[dict]:
     """``audit_paper.paper_claims`` judged on ``comparison`` (``COMPARISONS``): its success
     rows and world-model probes, behind its own sanity gate."""
-    success, world_model = COMPARISONS[comparison]
-    return paper_claims(current_results(success, profile), current_results(world_model, profile),
-                        gate=sanity_gate(profile, comparison))
+    c = COMPARISONS[comparison]
+    return paper_claims(current_results(c.success, profile),
+                        current_results(c.world_model, profile),
+                        gate=comparison_gate(c, profile))
 
 
 def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,8 @@ the article's (``config.JEPAConfig`` defaults, its section 5) for every method a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .envs import TASKS, pixel_task
 from .gate import CURVE_FACTOR
 from .experiments import RunSpec
@@ -230,16 +232,18 @@ def _unless_default(method: str, task: str, **settings) -> dict:
     return {k: v for k, v in settings.items() if getattr(cfg, k) != v}
 
 
-def convergence_specs(P: Profile) -> list[RunSpec]:
-    """The sanity gate's convergence check: every chunked method with its ``TUNED`` settings
-    at the budget and at twice it x the comparison's ``P.train_seeds`` (the check's interval
-    is over seeds, ``gate.seed_interval``), on validation episodes. The models at the budget
-    are ``paper_main``'s; those of the curves' seeds at twice it are the curves' where the
-    tuned settings are the defaults."""
+def convergence_specs(P: Profile, budgets: Mapping[str, int] | None = None) -> list[RunSpec]:
+    """The sanity gate's convergence check: each chunked method with its ``TUNED`` settings
+    at its budget (``budgets``; by default ``P.policy_steps`` for all) and at twice it x the
+    comparison's ``P.train_seeds`` (the check's interval is over seeds,
+    ``gate.seed_interval``), on validation episodes. The models at the budget are
+    ``paper_main``'s; those of the curves' seeds at twice it are the curves' where the tuned
+    settings are the defaults."""
+    budgets = budgets or {m: P.policy_steps for m in PAPER_CHUNKED}
     return [_chunked(task, m, s, P, P.n_demos, (0.0,), PAPER_METHODS[m],
                      policy={"steps": b}, split="validation")
-            for m in PAPER_CHUNKED for task in TASKS
-            for b in (P.policy_steps, CURVE_FACTOR * P.policy_steps) for s in _seeds(P)]
+            for m, start in budgets.items() for task in TASKS
+            for b in (start, CURVE_FACTOR * start) for s in _seeds(P)]
 
 
 DP_DIAGNOSIS: dict[str, dict] = {
@@ -259,32 +263,34 @@ CONVERGED: dict[str, int] = {"actjepa_paper": CURVE_FACTOR}
 interval from 90.0% at 40,000), as multiples of ``P.policy_steps``: the converged comparison
 (``paper_main_converged``) trains each for that many times the budget, every other method at
 the budget. ``tests/test_tuning.py`` checks it against the committed ``paper_convergence``."""
+MW_CONVERGED: dict[str, int] = {}
+"""The same on Meta-World, read off ``paper_metaworld_convergence`` (chapter 14)."""
 
 
-def converged_steps(method: str, P: Profile) -> int:
-    """The optimiser steps ``method`` trains for in the converged comparison."""
-    return CONVERGED.get(method, 1) * P.policy_steps
+def converged_steps(method: str, P: Profile, converged: Mapping[str, int] = CONVERGED) -> int:
+    """The optimiser steps ``method`` trains for in a converged comparison (``CONVERGED`` or
+    ``MW_CONVERGED``)."""
+    return converged.get(method, 1) * P.policy_steps
+
+
+def _longer(P: Profile, converged: Mapping[str, int]) -> dict[str, int]:
+    """The converged budgets of the methods of ``converged``: where a longer check starts."""
+    return {m: converged_steps(m, P, converged) for m in converged}
 
 
 def paper_main_converged_specs(P: Profile) -> list[RunSpec]:
     """``paper_main`` with each chunked method at its converged budget (``CONVERGED``): where
     budgets must differ, the comparison at which every method's curve has flattened, beside
     the equal-budget one. Its runs of the methods at the budget are ``paper_main``'s; those
-    of ACT-JEPA (paper) at twice it share their models with ``paper_convergence``."""
-    return [_chunked(task, m, s, P, P.n_demos, NOISE_SIGMAS, label,
-                     policy=None if m == "raw" else {"steps": converged_steps(m, P)})
-            for task in TASKS for m, label in PAPER_METHODS.items() for s in _seeds(P)]
+    of the methods trained longer share their models with ``paper_convergence``."""
+    return paper_main_specs(P, CONVERGED)
 
 
 def convergence_long_specs(P: Profile) -> list[RunSpec]:
     """The gate's convergence check at the converged budgets: each method of ``CONVERGED``
-    at its converged budget and twice it x the comparison's seeds, on validation episodes
-    (the runs at the converged budget are ``paper_convergence``'s longer ones)."""
-    return [_chunked(task, m, s, P, P.n_demos, (0.0,), PAPER_METHODS[m],
-                     policy={"steps": b}, split="validation")
-            for m in CONVERGED for task in TASKS
-            for b in (converged_steps(m, P), CURVE_FACTOR * converged_steps(m, P))
-            for s in _seeds(P)]
+    at its converged budget and twice it (the runs at the converged budget are
+    ``paper_convergence``'s longer ones)."""
+    return convergence_specs(P, _longer(P, CONVERGED))
 
 
 def dp_diagnosis_specs(P: Profile) -> list[RunSpec]:
@@ -297,9 +303,11 @@ def dp_diagnosis_specs(P: Profile) -> list[RunSpec]:
             for label, over in DP_DIAGNOSIS.items() for s in range(P.curve_seeds)]
 
 
-def paper_main_specs(P: Profile) -> list[RunSpec]:
-    """Raw BC, ACT, Diffusion Policy and ACT-JEPA (paper) x 3 tasks x seeds, at every test noise."""
-    return [_chunked(task, m, s, P, P.n_demos, NOISE_SIGMAS, label)
+def paper_main_specs(P: Profile, converged: Mapping[str, int] = {}) -> list[RunSpec]:
+    """Raw BC, ACT, Diffusion Policy and ACT-JEPA (paper) x 3 tasks x seeds, at every test
+    noise; each chunked method at its budget in ``converged`` (``converged_steps``)."""
+    return [_chunked(task, m, s, P, P.n_demos, NOISE_SIGMAS, label,
+                     policy={"steps": converged_steps(m, P, converged)})
             for task in TASKS for m, label in PAPER_METHODS.items() for s in _seeds(P)]
 
 
@@ -345,27 +353,42 @@ def paper_world_model_converged_specs(P: Profile) -> list[RunSpec]:
     return [s for s in paper_main_converged_specs(P) if s.method in PAPER_DATA_METHODS]
 
 
-def paper_metaworld_specs(P: Profile) -> list[RunSpec]:
+def paper_metaworld_specs(P: Profile, converged: Mapping[str, int] = {}) -> list[RunSpec]:
     """The paper's benchmark (chapter 14): raw BC, ACT, Diffusion Policy and ACT-JEPA (paper),
     one multi-task policy each on the 15 Meta-World tasks (``meta_world``) x ``P.mw_seeds``,
-    with the chunked comparison's budget and tuned settings, evaluated at every test noise on
-    ``P.mw_episodes_per_task`` episodes of every task."""
+    with the chunked comparison's budget (or each method's in ``converged``) and tuned
+    settings, evaluated at every test noise on ``P.mw_episodes_per_task`` episodes of every
+    task."""
     n_tasks = len(MT15)
     return [_chunked("metaworld", m, s, P, P.mw_demos_per_task * n_tasks, NOISE_SIGMAS, label,
+                     policy={"steps": converged_steps(m, P, converged)},
                      episodes=P.mw_episodes_per_task * n_tasks)
             for m, label in PAPER_METHODS.items() for s in range(P.mw_seeds)]
 
 
-def paper_metaworld_convergence_specs(P: Profile) -> list[RunSpec]:
+def paper_metaworld_convergence_specs(P: Profile, budgets: Mapping[str, int] | None = None
+                                      ) -> list[RunSpec]:
     """Is the Fetch budget long enough on Meta-World? Each chunked method of
-    ``paper_metaworld`` at the budget and at twice it x ``P.mw_seeds``, on validation
-    episodes of every task (the runs at the budget are the comparison's own models)."""
+    ``paper_metaworld`` at its budget (``budgets``; by default the comparison's) and at twice
+    it x ``P.mw_seeds``, on validation episodes of every task (the runs at the budget are the
+    comparison's own models)."""
     n_tasks = len(MT15)
+    budgets = budgets or {m: P.policy_steps for m in PAPER_CHUNKED}
     return [_chunked("metaworld", m, s, P, P.mw_demos_per_task * n_tasks, (0.0,),
                      PAPER_METHODS[m], policy={"steps": b}, split="validation",
                      episodes=P.mw_episodes_per_task * n_tasks)
-            for m in PAPER_CHUNKED for b in (P.policy_steps, CURVE_FACTOR * P.policy_steps)
+            for m, start in budgets.items() for b in (start, CURVE_FACTOR * start)
             for s in range(P.mw_seeds)]
+
+
+def paper_metaworld_converged_specs(P: Profile) -> list[RunSpec]:
+    """``paper_metaworld`` with each method at its converged budget (``MW_CONVERGED``)."""
+    return paper_metaworld_specs(P, MW_CONVERGED)
+
+
+def metaworld_convergence_long_specs(P: Profile) -> list[RunSpec]:
+    """Meta-World's convergence check at the converged budgets of ``MW_CONVERGED``."""
+    return paper_metaworld_convergence_specs(P, _longer(P, MW_CONVERGED))
 
 
 # ------------------------------------------------------------------------------ pixels (13)
@@ -409,6 +432,8 @@ EXPERIMENTS = {
     "paper_dp_diagnosis": dp_diagnosis_specs,
     "paper_metaworld": paper_metaworld_specs,
     "paper_metaworld_convergence": paper_metaworld_convergence_specs,
+    "paper_metaworld_converged": paper_metaworld_converged_specs,
+    "paper_metaworld_convergence_long": metaworld_convergence_long_specs,
     "pixels": pixel_specs,
     "pixel_probes": pixel_probe_specs,
 }

@@ -159,33 +159,41 @@ def test_expert_sentence_names_the_tasks_under_the_floor():
     assert "disassemble" in text and "replaced" in text and "180 steps" in text
 
 
-def test_the_metaworld_gate_adds_its_own_convergence_check():
+def test_the_metaworld_gate_reads_reach_off_fetch_and_the_rest_off_metaworld(monkeypatch):
     import json
 
     rng = np.random.default_rng(1)
+    chunked = ("act", "diffusion_policy", "actjepa_paper")
 
-    def conv_rows(method, rate_b, rate_2b, n=1500):
-        return pd.concat([pd.DataFrame({
-            "task": "metaworld", "method": method, "seed": 0, "sigma": 0.0,
-            "success": (rng.random(n) < rate).astype(float),
-            "spec": json.dumps({"resolved": {"policy": {"steps": steps}}})})
-            for steps, rate in ((100, rate_b), (200, rate_2b))], ignore_index=True)
+    def runs(task, method, rate, steps=100, n=1500, std=0.05):
+        spec = json.dumps({"resolved": {"policy": {"steps": steps, "d_model": 8}}})
+        return pd.DataFrame({"task": task, "method": method, "seed": 0, "sigma": 0.0,
+                             "episode": np.arange(n), "success": (rng.random(n) < rate).astype(float),
+                             "spec": spec, "spec_key": f"{task}-{method}-{steps}",
+                             "target_std": std, "target_erank": 6.0, "predictor_std": std,
+                             "predictor_erank": 6.0})
 
-    conv = pd.concat([conv_rows("act", 0.9, 0.9), conv_rows("diffusion_policy", 0.5, 0.8),
-                      conv_rows("actjepa_paper", 0.85, 0.85)], ignore_index=True)
-    gate = report_metaworld.metaworld_gate(PASSING, conv, budget=100)
-    by = gate.set_index("method")
-    assert by.loc["act", "passes"] and by.loc["actjepa_paper", "passes"]
+    fetch = pd.concat([runs("reach", m, 1.0, std=0.0) for m in chunked])  # collapsed on Fetch
+    mw = pd.concat([runs("metaworld", m, 0.9) for m in chunked])
+    conv = pd.concat([runs("metaworld", m, rate, steps) for m, r100, r200 in (
+        ("act", 0.9, 0.9), ("diffusion_policy", 0.5, 0.8), ("actjepa_paper", 0.85, 0.85))
+        for steps, rate in ((100, r100), (200, r200))])
+    files = {"paper_main": fetch, "paper_metaworld": mw, "paper_metaworld_convergence": conv}
+    monkeypatch.setattr(report_paper, "current_results", lambda name, profile: files.get(name))
+    monkeypatch.setattr(report_metaworld, "current_results", lambda name, profile: files.get(name))
+
+    by = report_metaworld.sanity_gate("full", "equal").set_index("method")
+    assert by.loc["act", "passes"] and by.loc["actjepa_paper", "passes"]  # latents: Meta-World's
+    assert by.loc["act", "reach"].startswith("reach 100.0%")
     assert not by.loc["diffusion_policy", "passes"]
     reason = by.loc["diffusion_policy", "reason"]
-    assert reason.startswith("Meta-World: metaworld: ") and "below the CI at 200 steps" in reason
-    assert report_metaworld.metaworld_gate(None, conv, 100) is None
-    missing = report_metaworld.metaworld_gate(PASSING, None, 100)  # not run yet: pending
+    assert reason.startswith("metaworld: ") and "below the CI at 200 steps" in reason
+    del files["paper_metaworld_convergence"]  # not run yet: pending
+    missing = report_metaworld.sanity_gate("full", "equal")
     assert not missing.passes.any() and (missing.reason == "").all()
     assert (missing.pending == "paper_metaworld_convergence: no results yet").all()
-    assert report_metaworld.convergence_table(missing)["converged on Meta-World"].eq("…").all()
-    marks = report_metaworld.convergence_table(gate)["converged on Meta-World"]
-    assert marks["Diffusion Policy"] == "✗" and marks["ACT"] == marks["ACT-JEPA (paper)"] == "✓"
+    del files["paper_main"]
+    assert report_metaworld.sanity_gate("full", "equal") is None
 
 
 def test_parting_sentence_names_only_the_tasks_where_methods_differ_widest_first():

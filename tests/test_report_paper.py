@@ -344,3 +344,13 @@ def test_the_converged_gate_checks_the_longer_budget_once_its_runs_are_in(monkey
     assert gate.loc["actjepa_paper", "curve"] == "flat from 2,000 to 4,000 steps"
     text = report_paper.converged_sentence(at_one.reset_index(), get_profile("smoke"))
     assert text.startswith("The converged comparison trains ACT-JEPA (paper) for 80 steps (at 40:")
+
+
+def test_converged_sentence_when_none_or_all_methods_train_longer():
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.suites import PAPER_CHUNKED
+    P = get_profile("smoke")
+    assert report_paper.converged_sentence(None, P, {}).startswith(
+        "Every chunked method's curve has flattened at 40 steps")
+    text = report_paper.converged_sentence(None, P, {m: 2 for m in PAPER_CHUNKED})
+    assert "ACT for 80 steps; Diffusion Policy for 80 steps" in text and "raw BC keeps its run" in text
