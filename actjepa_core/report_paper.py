@@ -467,7 +467,7 @@ def converged_sentence(equal_gate: pd.DataFrame | None, P,
     failed = ({} if equal_gate is None else
               {r.method: r.curve for r in equal_gate.itertuples() if r.converged is False})
     longer = [f"{PAPER_METHODS[m]} for {converged_steps(m, P, converged):,} steps"
-              + (f" (at {P.policy_steps:,}: {failed[m]})" if m in failed else "")
+              + (f" ({failed[m]})" if m in failed else "")
               for m in converged]
     rest = [PAPER_METHODS[m] for m in PAPER_CHUNKED if m not in converged]
     kept = (f"{' and '.join(rest)} keep their {P.policy_steps:,} steps and raw BC its run"

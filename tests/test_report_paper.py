@@ -343,7 +343,7 @@ def test_the_converged_gate_checks_the_longer_budget_once_its_runs_are_in(monkey
     assert gate.passes.all(), gate.reason
     assert gate.loc["actjepa_paper", "curve"] == "flat from 2,000 to 4,000 steps"
     text = report_paper.converged_sentence(at_one.reset_index(), get_profile("smoke"))
-    assert text.startswith("The converged comparison trains ACT-JEPA (paper) for 80 steps (at 40:")
+    assert text.startswith("The converged comparison trains ACT-JEPA (paper) for 80 steps (pick_place: 60.0% at 1,000")
 
 
 def test_converged_sentence_when_none_or_all_methods_train_longer():
