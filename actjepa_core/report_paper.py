@@ -23,7 +23,7 @@ from .analysis import (fmt_ci, paired_difference, retention, summarize_with_aver
 from .audit_paper import paper_claims, world_model_gain
 from .data import Demonstrations
 from .gate import (CURVE_FACTOR, LATENT_PARTS, convergence_check, curve_interval,
-                   flattening_budget, gate_table, tuned_value)
+                   flattening_budget, gate_pending, gate_table, tuned_value)
 from .gate import curve_summary as gate_curve_summary
 from .methods import registry
 from .methods.base import PolicyConfig
@@ -461,6 +461,9 @@ def converged_sentence(equal_gate: pd.DataFrame | None, P,
     """Which methods a converged comparison trains longer (``converged``: ``suites.CONVERGED``
     or ``MW_CONVERGED``), with the check each failed at the one budget where this profile's
     gate (``equal_gate``) shows it failing."""
+    waiting = gate_pending(equal_gate, PAPER_CHUNKED)
+    if not converged and waiting:
+        return f"Which methods must train longer is not known yet: {waiting}."
     if not converged:
         return (f"Every chunked method's curve has flattened at {P.policy_steps:,} steps: the "
                 f"converged comparison is the equal-budget one.")
