@@ -306,9 +306,40 @@ def drop_partial(name: str, profile: str, root: Path | None = None) -> None:
 
 def compute(name: str, runner: Runner, P: Profile) -> pd.DataFrame:
     """The rows of experiment ``name`` under profile ``P``, through ``runner``'s cache:
-    evaluation episodes, or probe scores for the experiments of ``suites.PROBE_EXPERIMENTS``."""
+    evaluation episodes, or probe scores for the experiments of ``suites.PROBE_EXPERIMENTS``
+    (those another probe experiment has committed are read from it, ``committed_probes``)."""
     specs = EXPERIMENTS[name](P)
-    if name in PROBE_EXPERIMENTS:
-        runner.run(specs)  # trains (in parallel with workers > 1) what the probes read
-        return getattr(runner, PROBE_EXPERIMENTS[name])(specs)
-    return runner.run(specs)
+    if name not in PROBE_EXPERIMENTS:
+        return runner.run(specs)
+    kept = committed_probes(name, specs, P.name)
+    todo = [s for s in specs if s.key() not in set(kept.spec_key)]
+    fresh = None
+    if todo:
+        runner.run(todo)  # trains (in parallel with workers > 1) what the probes read
+        fresh = getattr(runner, PROBE_EXPERIMENTS[name])(todo)
+    order = {s.key(): i for i, s in enumerate(specs)}
+    rows = pd.concat([r for r in (kept, fresh) if r is not None and len(r)], ignore_index=True)
+    return rows.sort_values("spec_key", key=lambda k: k.map(order), kind="stable",
+                            ignore_index=True)
+
+
+def committed_probes(name: str, specs: list, profile: str, root: Path | None = None
+                     ) -> pd.DataFrame:
+    """The probe rows of ``specs`` that another experiment probing the same way (the same
+    ``PROBE_EXPERIMENTS`` method) has committed, under this experiment's labels: the same
+    model probed the same way scores the same, and its models are not committed, so a fresh
+    machine would otherwise train them again only to probe them."""
+    labels = {s.key(): s.label for s in specs}
+    parts, found = [], set()
+    for other, how in PROBE_EXPERIMENTS.items():
+        if other == name or how != PROBE_EXPERIMENTS[name]:
+            continue
+        path = results_file(other, profile, root)
+        wanted = (labels.keys() & committed_keys(path)) - found
+        if wanted:
+            rows = read_results(path)
+            parts.append(rows[rows.spec_key.isin(wanted)])
+            found |= wanted
+    rows = (pd.concat(parts, ignore_index=True) if parts
+            else pd.DataFrame({"spec_key": pd.Series(dtype=str)}))
+    return rows.assign(label=rows.spec_key.map(labels))

@@ -213,3 +213,31 @@ def test_a_run_committed_by_another_experiment_seeds_the_cache_and_counts_as_sav
     assert (table.loc["paper_ablations", "committed"], table.loc["paper_ablations", "saved"]) == (0, n)
     assert seed_cache("paper_ablations", P, fresh, root) == n
     assert save_partial("paper_ablations", P, fresh, root) == 0, "not saved a second time"
+
+
+def test_a_probe_another_experiment_committed_is_read_not_recomputed(tmp_path, monkeypatch):
+    """The converged comparison's ACT is the equal-budget one's: its probes come from
+    ``paper_world_model``'s file (its model is not committed), only ACT-JEPA's are computed."""
+    from actjepa_core.experiments import Runner, _probe_rows
+    from actjepa_core.profiles import get_profile
+    from actjepa_core.results import compute, results_file
+    from actjepa_core.suites import EXPERIMENTS
+
+    monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path / "results"))
+    P = get_profile("smoke")
+
+    def scores(specs, r2):
+        return pd.concat([_probe_rows(pd.DataFrame({"j": [1, 2], "r2": r2, "action_r2": 0.5}),
+                                      s, s.task) for s in specs], ignore_index=True)
+
+    equal = [s for s in EXPERIMENTS["paper_world_model"](P) if s.method == "act"]
+    write_results(scores(equal, 0.25), results_file("paper_world_model", "smoke"))
+    runner, asked = Runner(tmp_path / "cache", progress=False), []
+    monkeypatch.setattr(runner, "run", lambda specs: asked.extend(specs))
+    monkeypatch.setattr(runner, "probe_future", lambda specs: scores(list(specs), 0.75))
+    rows = compute("paper_world_model_converged", runner, P)
+    specs = EXPERIMENTS["paper_world_model_converged"](P)
+    assert {s.method for s in asked} == {"actjepa_paper"}  # ACT's probes were read
+    assert rows.groupby("method").r2.first().to_dict() == {"act": 0.25, "actjepa_paper": 0.75}
+    assert list(dict.fromkeys(rows.spec_key)) == [s.key() for s in specs]  # in spec order
+    assert set(rows.label) == {s.label for s in specs}
