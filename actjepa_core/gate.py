@@ -157,7 +157,7 @@ def not_run(experiment: str) -> str:
 
 def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mapping[str, int],
                labels: Mapping[str, str], latent_dims: Mapping[str, int] | None = None,
-               latent_parts: Sequence[str] = LATENT_PARTS, curves_from: str | None = None,
+               latent_parts: Sequence[str] = LATENT_PARTS,
                waits_for: Mapping[str, str] | None = None, latents: pd.DataFrame | None = None
                ) -> pd.DataFrame:
     """One row per method of ``labels``: each check's outcome and figure, and the verdict.
@@ -166,18 +166,15 @@ def gate_table(clean: pd.DataFrame, curves: pd.DataFrame | None, budgets: Mappin
     latent, the monitor columns of ``latent_parts``); ``curves``: validation rows at the
     budget and at twice it (``steps`` column); ``budgets``: the steps each method was
     trained for in ``clean``; ``latent_dims``: the latent width D of methods with a latent;
-    ``curves_from``: the experiment that computes ``curves``. ``curves`` of None with
-    ``curves_from`` named means that experiment has no results yet: the convergence check is
-    pending (``converged`` None, ``pending`` says which experiment) and the method does not
-    pass, yet fails nothing; without ``curves_from`` it fails ("no learning curve").
-    ``waits_for`` (method -> experiment) makes only those methods' checks pending: their
-    longer runs are in an experiment with no results yet, the others' are in ``curves``.
+    ``waits_for`` (method -> experiment): the methods whose convergence runs are in an
+    experiment with no results yet: their check is pending (``converged`` None, ``pending``
+    says which experiment) and the method does not pass, yet fails nothing; a method with no
+    curve in ``curves`` that waits for nothing fails ("no learning curve").
     ``latents``: the runs whose monitor columns the collapse check reads, when they are not
     ``clean``'s (Meta-World's gate reads Reach off the Fetch runs, collapse off its own).
     """
     latent_dims = latent_dims or {}
-    waits = ({m: curves_from for m in labels} if curves is None and curves_from
-             else dict(waits_for or {}))
+    waits = dict(waits_for or {})
     out = []
     for method, label in labels.items():
         pending = not_run(waits[method]) if method in waits else ""

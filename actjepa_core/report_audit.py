@@ -76,8 +76,10 @@ def article_gate(clean: pd.DataFrame, convergence: pd.DataFrame | None,
     width = spec_field(clean, lambda s: (s["resolved"]["jepa"] or {}).get("repr_dim"))
     dims = width.groupby(clean.method).first().dropna().astype(int).to_dict()
     curves = None if convergence is None else convergence.assign(steps=steps(convergence))
-    return gate_table(clean, curves, budgets, {m: BASELINES[m] for m in BASELINES if m in budgets},
-                      latent_dims=dims, latent_parts=("encoder",), curves_from=convergence_from)
+    labels = {m: BASELINES[m] for m in BASELINES if m in budgets}
+    waits = {m: convergence_from for m in labels} if curves is None and convergence_from else {}
+    return gate_table(clean, curves, budgets, labels, latent_dims=dims,
+                      latent_parts=("encoder",), waits_for=waits)
 
 
 def load(profile: str) -> AuditInputs:

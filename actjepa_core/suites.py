@@ -239,7 +239,8 @@ def convergence_specs(P: Profile, budgets: Mapping[str, int] | None = None) -> l
     ``gate.seed_interval``), on validation episodes. The models at the budget are
     ``paper_main``'s; those of the curves' seeds at twice it are the curves' where the tuned
     settings are the defaults."""
-    budgets = budgets or {m: P.policy_steps for m in PAPER_CHUNKED}
+    if budgets is None:
+        budgets = {m: P.policy_steps for m in PAPER_CHUNKED}
     return [_chunked(task, m, s, P, P.n_demos, (0.0,), PAPER_METHODS[m],
                      policy={"steps": b}, split="validation")
             for m, start in budgets.items() for task in TASKS
@@ -373,7 +374,8 @@ def paper_metaworld_convergence_specs(P: Profile, budgets: Mapping[str, int] | N
     it x ``P.mw_seeds``, on validation episodes of every task (the runs at the budget are the
     comparison's own models)."""
     n_tasks = len(MT15)
-    budgets = budgets or {m: P.policy_steps for m in PAPER_CHUNKED}
+    if budgets is None:
+        budgets = {m: P.policy_steps for m in PAPER_CHUNKED}
     return [_chunked("metaworld", m, s, P, P.mw_demos_per_task * n_tasks, (0.0,),
                      PAPER_METHODS[m], policy={"steps": b}, split="validation",
                      episodes=P.mw_episodes_per_task * n_tasks)

@@ -74,7 +74,8 @@ def test_the_gate_table_and_the_reason_a_claim_is_not_testable():
 def test_a_convergence_experiment_without_results_leaves_the_check_pending_not_failed():
     clean = episodes({"act": {t: 0.95 for t in TASKS}, "dp": {t: 0.06 for t in TASKS}})
     labels, budgets = {"act": "ACT", "dp": "DP"}, {"act": 2000, "dp": 2000}
-    table = gate_table(clean, None, budgets, labels, curves_from="paper_convergence")
+    table = gate_table(clean, None, budgets, labels,
+                       waits_for={m: "paper_convergence" for m in labels})
     act = table.set_index("method").loc["act"]
     assert act.converged is None and act.curve == "paper_convergence: no results yet"
     assert not act.passes and act.reason == "" and act.pending == act.curve

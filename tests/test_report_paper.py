@@ -239,7 +239,8 @@ def test_gate_display_marks_each_check():
     assert shown.loc["ACT", "no collapse"] == "<b>–</b><br><small>no latent target</small>"
     waiting = tables.gate_display(gate_table(clean, None, {"act": 1000, "diffusion_policy": 1000},
                                              {"act": "ACT", "diffusion_policy": "Diffusion Policy"},
-                                             curves_from="paper_convergence")).data
+                                             waits_for={"act": "paper_convergence",
+                                                        "diffusion_policy": "paper_convergence"})).data
     assert waiting.loc["ACT", "converged"] == ("<b>…</b><br><small>paper_convergence: no results "
                                                "yet</small>")
     assert waiting.loc["ACT", "passes"] == "<b>…</b>"  # waits, fails nothing

@@ -241,3 +241,14 @@ def test_a_probe_another_experiment_committed_is_read_not_recomputed(tmp_path, m
     assert rows.groupby("method").r2.first().to_dict() == {"act": 0.25, "actjepa_paper": 0.75}
     assert list(dict.fromkeys(rows.spec_key)) == [s.key() for s in specs]  # in spec order
     assert set(rows.label) == {s.label for s in specs}
+
+
+def test_an_experiment_without_runs_writes_nothing(tmp_path, capsys, monkeypatch):
+    from actjepa_core.__main__ import main
+    from actjepa_core import suites
+
+    monkeypatch.setitem(suites.EXPERIMENTS, "paper_metaworld_convergence_long", lambda P: [])
+    main(["reproduce", "--profile", "smoke", "--experiments", "paper_metaworld_convergence_long",
+          "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "results")])
+    assert "today's specs hold no run under profile smoke; nothing written" in capsys.readouterr().out
+    assert not (tmp_path / "results").exists()

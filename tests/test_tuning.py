@@ -77,3 +77,12 @@ def test_the_converged_comparison_reuses_every_run_it_can():
     world = suites.paper_world_model_converged_specs(FULL)
     assert {s.key() for s in world} <= {s.key() for s in converged}
     assert {s.method for s in world} == set(suites.PAPER_DATA_METHODS)
+
+
+def test_the_longer_checks_hold_the_methods_trained_longer_and_no_other():
+    for long_specs, converged in ((suites.convergence_long_specs, suites.CONVERGED),
+                                  (suites.metaworld_convergence_long_specs, suites.MW_CONVERGED)):
+        specs = long_specs(FULL)
+        assert {s.method for s in specs} == set(converged)
+        assert {s.method_config().steps for s in specs} <= {
+            f * suites.converged_steps(m, FULL, converged) for m in converged for f in (1, CURVE_FACTOR)}
