@@ -4,6 +4,8 @@ the committed results (or the defaults while those results do not exist)."""
 
 from __future__ import annotations
 
+import pytest
+
 from actjepa_core import report_paper, suites
 from actjepa_core.methods import registry
 from actjepa_core.gate import CURVE_FACTOR, convergence_check, flattening_budget, tuned_value
@@ -45,15 +47,19 @@ def test_the_search_s_default_trials_are_the_curves_runs_at_the_budget():
     assert all(s.method_config().steps == FULL.policy_steps for s in shared)
 
 
-def test_the_converged_budgets_are_those_the_gate_reads_off_the_committed_convergence_runs():
-    conv = current_results("paper_convergence", "full")
+@pytest.mark.parametrize("experiment, converged", [("paper_convergence", "CONVERGED"),
+                                                    ("paper_metaworld_convergence", "MW_CONVERGED")])
+def test_the_converged_budgets_are_those_the_gate_reads_off_the_committed_convergence_runs(
+        experiment, converged):
+    chosen = getattr(suites, converged)
+    conv = current_results(experiment, "full")
     if conv is None:  # no convergence runs yet: nothing may train longer
-        assert suites.CONVERGED == {}
+        assert chosen == {}
         return
     curves = conv.assign(steps=report_paper.run_steps(conv))
     for method in suites.PAPER_CHUNKED:
         flat, _ = convergence_check(curves, method, FULL.policy_steps)
-        assert suites.CONVERGED.get(method, 1) == (1 if flat else CURVE_FACTOR), method
+        assert chosen.get(method, 1) == (1 if flat else CURVE_FACTOR), method
 
 
 def test_the_converged_comparison_reuses_every_run_it_can():
