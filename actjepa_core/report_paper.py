@@ -462,13 +462,17 @@ def converged_sentence(equal_gate: pd.DataFrame | None, P,
     or ``MW_CONVERGED``), with the check each failed at the one budget where this profile's
     gate (``equal_gate``) shows it failing."""
     waiting = gate_pending(equal_gate, PAPER_CHUNKED)
+    failed = ({} if equal_gate is None else
+              {r.method: r.curve for r in equal_gate.itertuples() if r.converged is False})
     if not converged and waiting:
         return f"Which methods must train longer is not known yet: {waiting}."
+    if not converged and failed:  # the budgets are the full profile's; a small one differs
+        return (f"No method trains longer: the converged budgets are read off the full "
+                f"profile's runs, though this profile's gate finds "
+                f"{' and '.join(PAPER_METHODS[m] for m in failed)} still learning.")
     if not converged:
         return (f"Every chunked method's curve has flattened at {P.policy_steps:,} steps: the "
                 f"converged comparison is the equal-budget one.")
-    failed = ({} if equal_gate is None else
-              {r.method: r.curve for r in equal_gate.itertuples() if r.converged is False})
     longer = [f"{PAPER_METHODS[m]} for {converged_steps(m, P, converged):,} steps"
               + (f" ({failed[m]})" if m in failed else "")
               for m in converged]

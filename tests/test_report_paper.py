@@ -354,9 +354,14 @@ def test_converged_sentence_when_none_or_all_methods_train_longer():
     assert report_paper.converged_sentence(None, P, {}).startswith(
         "Every chunked method's curve has flattened at 40 steps")
     waiting = pd.DataFrame({"method": ["act"], "label": ["ACT"], "passes": [False],
-                            "reason": [""], "pending": ["paper_convergence: no results yet"]})
+                            "reason": [""], "pending": ["paper_convergence: no results yet"],
+                            "converged": [None], "curve": ["paper_convergence: no results yet"]})
     assert report_paper.converged_sentence(waiting, P, {}) == (
         "Which methods must train longer is not known yet: the sanity gate of ACT waits for "
         "paper_convergence: no results yet.")
+    learning = waiting.assign(pending="", reason="push: ...", converged=False, curve="push: ...")
+    assert report_paper.converged_sentence(learning, P, {}).startswith(
+        "No method trains longer: the converged budgets are read off the full profile's runs, "
+        "though this profile's gate finds ACT still learning")
     text = report_paper.converged_sentence(None, P, {m: 2 for m in PAPER_CHUNKED})
     assert "ACT for 80 steps; Diffusion Policy for 80 steps" in text and "raw BC keeps its run" in text
