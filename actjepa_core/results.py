@@ -312,7 +312,8 @@ def compute(name: str, runner: Runner, P: Profile) -> pd.DataFrame:
     if name not in PROBE_EXPERIMENTS:
         return runner.run(specs)
     kept = committed_probes(name, specs, P.name)
-    todo = [s for s in specs if s.key() not in set(kept.spec_key)]
+    done = set(kept.spec_key)
+    todo = [s for s in specs if s.key() not in done]
     fresh = None
     if todo:
         runner.run(todo)  # trains (in parallel with workers > 1) what the probes read

@@ -9,6 +9,7 @@ the article's (``config.JEPAConfig`` defaults, its section 5) for every method a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from .envs import TASKS, pixel_task
 from .gate import CURVE_FACTOR
@@ -258,6 +259,8 @@ DP_DIAGNOSIS: dict[str, dict] = {
 rate, and the authors' normalisation of inputs and actions to their limits."""
 
 
+ONE_BUDGET: Mapping[str, int] = MappingProxyType({})
+"""No method trains longer: the comparison at one budget (read-only, a safe default)."""
 CONVERGED: dict[str, int] = {"actjepa_paper": CURVE_FACTOR}
 """The chunked methods whose convergence check fails at the comparison's budget
 (``paper_convergence``: ACT-JEPA (paper) on Pick-and-place, 87.2% at 20,000 steps against an
@@ -304,7 +307,7 @@ def dp_diagnosis_specs(P: Profile) -> list[RunSpec]:
             for label, over in DP_DIAGNOSIS.items() for s in range(P.curve_seeds)]
 
 
-def paper_main_specs(P: Profile, converged: Mapping[str, int] = {}) -> list[RunSpec]:
+def paper_main_specs(P: Profile, converged: Mapping[str, int] = ONE_BUDGET) -> list[RunSpec]:
     """Raw BC, ACT, Diffusion Policy and ACT-JEPA (paper) x 3 tasks x seeds, at every test
     noise; each chunked method at its budget in ``converged`` (``converged_steps``)."""
     return [_chunked(task, m, s, P, P.n_demos, NOISE_SIGMAS, label,
@@ -354,7 +357,7 @@ def paper_world_model_converged_specs(P: Profile) -> list[RunSpec]:
     return [s for s in paper_main_converged_specs(P) if s.method in PAPER_DATA_METHODS]
 
 
-def paper_metaworld_specs(P: Profile, converged: Mapping[str, int] = {}) -> list[RunSpec]:
+def paper_metaworld_specs(P: Profile, converged: Mapping[str, int] = ONE_BUDGET) -> list[RunSpec]:
     """The paper's benchmark (chapter 14): raw BC, ACT, Diffusion Policy and ACT-JEPA (paper),
     one multi-task policy each on the 15 Meta-World tasks (``meta_world``) x ``P.mw_seeds``,
     with the chunked comparison's budget (or each method's in ``converged``) and tuned
