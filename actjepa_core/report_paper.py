@@ -477,7 +477,8 @@ def converged_sentence(equal_gate: pd.DataFrame | None, P,
               + (f" ({failed[m]})" if m in failed else "")
               for m in converged]
     rest = [PAPER_METHODS[m] for m in PAPER_CHUNKED if m not in converged]
-    kept = (f"{' and '.join(rest)} keep their {P.policy_steps:,} steps and raw BC its run"
+    keep = "keeps its" if len(rest) == 1 else "keep their"
+    kept = (f"{' and '.join(rest)} {keep} {P.policy_steps:,} steps and raw BC its run"
             if rest else "raw BC keeps its run")
     return (f"The converged comparison trains {'; '.join(longer)}; {kept}, so those rows are "
             f"the equal-budget comparison's own. The gate checks each method again at its "

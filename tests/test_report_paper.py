@@ -365,3 +365,7 @@ def test_converged_sentence_when_none_or_all_methods_train_longer():
         "though this profile's gate finds ACT still learning")
     text = report_paper.converged_sentence(None, P, {m: 2 for m in PAPER_CHUNKED})
     assert "ACT for 80 steps; Diffusion Policy for 80 steps" in text and "raw BC keeps its run" in text
+    text = report_paper.converged_sentence(None, P, {"act": 2, "actjepa_paper": 2})
+    assert "; Diffusion Policy keeps its 40 steps and raw BC its run" in text
+    text = report_paper.converged_sentence(None, P, {"act": 2})
+    assert "; Diffusion Policy and ACT-JEPA (paper) keep their 40 steps" in text
