@@ -130,7 +130,8 @@ def gate_display(table: pd.DataFrame) -> Styler:
     (``gate_mark``; only convergence can be pending, collapse can be not applicable) over its
     figures, one clause per line, and the row's standing (``gate.standing``)."""
     def cell(ok, text: str, can_wait: bool) -> str:
-        return f"<b>{gate_mark(ok, can_wait)}</b><br><small>{text.replace('; ', '<br>')}</small>"
+        lines = _breakable(text).replace("; ", "<br>")  # an experiment's name may break
+        return f"<b>{gate_mark(ok, can_wait)}</b><br><small>{lines}</small>"
 
     cols = {"solves Reach": ("solves reach", "reach", False),
             "converged": ("converged", "curve", True),
