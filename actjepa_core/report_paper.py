@@ -31,7 +31,8 @@ from .stats import t975
 from .evaluate import summarize
 from .profiles import get_profile
 from .results import committed_runs, current_results, spec_field, stale_runs
-from .suites import CONVERGED, DP_DIAGNOSIS, PAPER_CHUNKED, PAPER_METHODS, converged_steps
+from .suites import (CONVERGED, DP_DIAGNOSIS, LONGER, PAPER_CHUNKED, PAPER_METHODS,
+                     converged_steps)
 from .verdicts import fmt_pct, fmt_points
 
 ORDER = tuple(PAPER_METHODS.values())
@@ -401,8 +402,9 @@ class Comparison:
     """The experiment of the convergence check at the one budget (and at twice it)."""
     converged: Mapping[str, int] = field(default_factory=dict)
     """The methods it trains longer (``suites.CONVERGED``), as multiples of the budget."""
-    longer: str | None = None
-    """The experiment of the check at those longer budgets (and at twice them)."""
+    longer: tuple[str, ...] = ()
+    """The experiments of the checks at the longer budgets of ``suites.LONGER`` (2x, 4x the
+    budget; each at that budget and twice it), in that order."""
     world_model: str | None = None
     """The experiment that probes its encoders for the future (Fetch only)."""
 
@@ -410,27 +412,46 @@ class Comparison:
 COMPARISONS: dict[str, Comparison] = {
     "equal": Comparison("paper_main", CONVERGENCE, world_model="paper_world_model"),
     "converged": Comparison("paper_main_converged", CONVERGENCE, CONVERGED,
-                            "paper_convergence_long", "paper_world_model_converged"),
+                            ("paper_convergence_long", "paper_convergence_longer"),
+                            "paper_world_model_converged"),
 }
 """The chunked comparison with one budget for every method, and with each at its converged
 budget. The audit judges the paper's claims on the converged one, whose every method has
 flattened."""
 
 
+def check_experiment(c: Comparison, method: str) -> str:
+    """The experiment of ``method``'s convergence check at its budget in ``c``: the one-budget
+    check, or the longer check of its factor (``suites.LONGER``)."""
+    factor = c.converged.get(method, 1)
+    if factor == 1:
+        return c.convergence
+    rung = LONGER.index(factor) if factor in LONGER else len(c.longer)
+    if rung >= len(c.longer):
+        raise ValueError(f"{method} trains for {factor}x the budget in {c.success}, which has "
+                         f"no convergence check there; its longer checks: "
+                         f"{dict(zip(LONGER, c.longer))}")
+    return c.longer[rung]
+
+
 def convergence_rows(c: Comparison, profile: str
                      ) -> tuple[pd.DataFrame | None, dict[str, str]]:
-    """The validation rows (with ``steps``) of ``c``'s convergence checks, and the methods
-    whose check waits for an experiment with no results yet (method -> experiment)."""
-    conv = current_results(c.convergence, profile)
-    if conv is None:
-        return None, {m: c.convergence for m in PAPER_CHUNKED}
-    longer = current_results(c.longer, profile) if c.longer and c.converged else None
-    if longer is None:
-        waits = {m: c.longer for m in c.converged} if c.longer else {}
-        return conv.assign(steps=run_steps(conv)), waits
-    both = pd.concat([conv, longer], ignore_index=True).drop_duplicates(
-        ["spec_key", "episode"])  # the longer check's first runs are the shorter one's last
-    return both.assign(steps=run_steps(both)), {}
+    """The validation rows (with ``steps``) of ``c``'s convergence checks, each method's at
+    its budget (``check_experiment``), and the methods whose check waits for an experiment
+    with no results yet (method -> experiment)."""
+    where = {m: check_experiment(c, m) for m in PAPER_CHUNKED}
+    found, waits = [], {}
+    for name in dict.fromkeys(where.values()):
+        rows = current_results(name, profile)
+        if rows is None:
+            waits |= {m: name for m, n in where.items() if n == name}
+        else:
+            found.append(rows)
+    if not found:
+        return None, waits
+    both = pd.concat(found, ignore_index=True).drop_duplicates(
+        ["spec_key", "episode"])  # a longer check's first runs are the check below's last
+    return both.assign(steps=run_steps(both)), waits
 
 
 def comparison_gate(c: Comparison, profile: str, reach: pd.DataFrame | None = None

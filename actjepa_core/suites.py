@@ -271,6 +271,11 @@ MW_CONVERGED: dict[str, int] = {"act": CURVE_FACTOR, "actjepa_paper": CURVE_FACT
 """The same on Meta-World, read off ``paper_metaworld_convergence`` (chapter 14): ACT, 84.3%
 at 20,000 steps against an interval from 89.8% at 40,000, and ACT-JEPA (paper), 89.9% against
 one from 92.2% (15-task validation averages); Diffusion Policy's curve is flat there."""
+LONGER: tuple[int, ...] = (CURVE_FACTOR, CURVE_FACTOR ** 2)
+"""The longer budgets a converged comparison may give a method, as multiples of
+``P.policy_steps``: a method whose check fails at one of them moves to the next, and each has
+its own convergence check (``convergence_long_specs``). ``CONVERGED`` and ``MW_CONVERGED``
+hold only these factors; ``tests/test_tuning.py`` checks each against the checks below it."""
 
 
 def converged_steps(method: str, P: Profile, converged: Mapping[str, int] = CONVERGED) -> int:
@@ -279,9 +284,14 @@ def converged_steps(method: str, P: Profile, converged: Mapping[str, int] = CONV
     return converged.get(method, 1) * P.policy_steps
 
 
-def _longer(P: Profile, converged: Mapping[str, int]) -> dict[str, int]:
-    """The converged budgets of the methods of ``converged``: where a longer check starts."""
-    return {m: converged_steps(m, P, converged) for m in converged}
+def _longer(P: Profile, converged: Mapping[str, int], factor: int) -> dict[str, int]:
+    """The methods ``converged`` trains for ``factor`` times the budget or longer, at that
+    budget: where the check at ``factor`` (one of ``LONGER``) starts. A method trained for 4x
+    failed the check at 2x, so it is in both checks, each run once."""
+    if factor not in LONGER:
+        raise ValueError(f"no convergence check at {factor}x the budget; the longer checks "
+                         f"are at {LONGER} (suites.LONGER)")
+    return {m: factor * P.policy_steps for m, f in converged.items() if f >= factor}
 
 
 def paper_main_converged_specs(P: Profile) -> list[RunSpec]:
@@ -292,11 +302,11 @@ def paper_main_converged_specs(P: Profile) -> list[RunSpec]:
     return paper_main_specs(P, CONVERGED)
 
 
-def convergence_long_specs(P: Profile) -> list[RunSpec]:
-    """The gate's convergence check at the converged budgets: each method of ``CONVERGED``
-    at its converged budget and twice it (the runs at the converged budget are
-    ``paper_convergence``'s longer ones)."""
-    return convergence_specs(P, _longer(P, CONVERGED))
+def convergence_long_specs(P: Profile, factor: int = CURVE_FACTOR) -> list[RunSpec]:
+    """The gate's convergence check at ``factor`` (of ``LONGER``) times the budget: each method
+    ``CONVERGED`` trains that long or longer, at that budget and twice it (the runs at that
+    budget are the check below's longer ones: ``paper_convergence``'s at 2x)."""
+    return convergence_specs(P, _longer(P, CONVERGED, factor))
 
 
 def dp_diagnosis_specs(P: Profile) -> list[RunSpec]:
@@ -393,9 +403,10 @@ def paper_metaworld_converged_specs(P: Profile) -> list[RunSpec]:
     return paper_metaworld_specs(P, MW_CONVERGED)
 
 
-def metaworld_convergence_long_specs(P: Profile) -> list[RunSpec]:
-    """Meta-World's convergence check at the converged budgets of ``MW_CONVERGED``."""
-    return paper_metaworld_convergence_specs(P, _longer(P, MW_CONVERGED))
+def metaworld_convergence_long_specs(P: Profile, factor: int = CURVE_FACTOR) -> list[RunSpec]:
+    """Meta-World's convergence check at ``factor`` (of ``LONGER``) times the budget, for the
+    methods ``MW_CONVERGED`` trains that long or longer."""
+    return paper_metaworld_convergence_specs(P, _longer(P, MW_CONVERGED, factor))
 
 
 # ------------------------------------------------------------------------------ pixels (13)
@@ -436,11 +447,13 @@ EXPERIMENTS = {
     "paper_search": search_specs,
     "paper_convergence": convergence_specs,
     "paper_convergence_long": convergence_long_specs,
+    "paper_convergence_longer": lambda P: convergence_long_specs(P, LONGER[1]),
     "paper_dp_diagnosis": dp_diagnosis_specs,
     "paper_metaworld": paper_metaworld_specs,
     "paper_metaworld_convergence": paper_metaworld_convergence_specs,
     "paper_metaworld_converged": paper_metaworld_converged_specs,
     "paper_metaworld_convergence_long": metaworld_convergence_long_specs,
+    "paper_metaworld_convergence_longer": lambda P: metaworld_convergence_long_specs(P, LONGER[1]),
     "pixels": pixel_specs,
     "pixel_probes": pixel_probe_specs,
 }

@@ -322,7 +322,8 @@ def test_the_converged_gate_checks_the_longer_budget_once_its_runs_are_in(monkey
     def runs(rates, split_seeds=5):
         rows = validation_rows(rates, seeds=split_seeds)
         rows = rows.assign(spec=[s.replace('"steps"', '"d_model": 8, "steps"') for s in rows.spec])
-        return rows.assign(spec_key=rows.method + rows.spec, target_std=0.05, target_erank=6.0,
+        return rows.assign(spec_key=rows.method + rows.task + rows.seed.astype(str) + rows.spec,
+                           target_std=0.05, target_erank=6.0,
                            predictor_std=0.05, predictor_erank=6.0)
 
     equal = runs({**{(m, 1000): 0.95 for m in methods}})
@@ -345,6 +346,34 @@ def test_the_converged_gate_checks_the_longer_budget_once_its_runs_are_in(monkey
     assert gate.loc["actjepa_paper", "curve"] == "flat from 2,000 to 4,000 steps"
     text = report_paper.converged_sentence(at_one.reset_index(), get_profile("smoke"))
     assert text.startswith("The converged comparison trains ACT-JEPA (paper) for 80 steps (pick_place: 60.0% at 1,000")
+
+
+def test_a_method_trained_four_times_as_long_is_checked_at_that_budget_by_the_longer_check(
+        monkeypatch):
+    """Each method's convergence check is the one at its own budget: Diffusion Policy's at the
+    budget, ACT's at 2x (it failed the first), ACT-JEPA (paper)'s at 4x (it failed both);
+    the last waits while its check has no results, the others are checked meanwhile."""
+    c = report_paper.Comparison("converged", "conv", {"act": 2, "actjepa_paper": 4},
+                                ("long", "longer"))
+    assert [report_paper.check_experiment(c, m) for m in ("diffusion_policy", "act",
+                                                          "actjepa_paper")] == [
+        "conv", "long", "longer"]
+    conv = validation_rows({(m, b): 0.9 for m in ("diffusion_policy", "act", "actjepa_paper")
+                            for b in (1000, 2000)}, seeds=5)
+    long = validation_rows({(m, b): 0.9 for m in ("act", "actjepa_paper") for b in (2000, 4000)},
+                           seeds=5)
+    files = {name: rows.assign(spec_key=rows.method + rows.task + rows.seed.astype(str) + rows.spec)
+             for name, rows in (("conv", conv), ("long", long))}
+    monkeypatch.setattr(report_paper, "current_results", lambda name, profile: files.get(name))
+    curves, waits = report_paper.convergence_rows(c, "full")
+    assert waits == {"actjepa_paper": "longer"}
+    assert {m: sorted(set(g.steps)) for m, g in curves.groupby("method")} == {
+        "act": [1000, 2000, 4000], "actjepa_paper": [1000, 2000, 4000],
+        "diffusion_policy": [1000, 2000]}
+    assert len(curves) == len(conv) + len(long) // 2  # the 2,000-step runs are read once
+    with pytest.raises(ValueError, match=r"ACT trains for 8x .* no convergence check there"):
+        report_paper.check_experiment(report_paper.Comparison("s", "conv", {"ACT": 8}, ("long",)),
+                                      "ACT")
 
 
 def test_converged_sentence_when_none_or_all_methods_train_longer():

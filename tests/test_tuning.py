@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from actjepa_core import report_paper, suites
+from actjepa_core import report_metaworld, report_paper, suites
 from actjepa_core.methods import registry
 from actjepa_core.gate import CURVE_FACTOR, convergence_check, flattening_budget, tuned_value
 from actjepa_core.profiles import get_profile
@@ -47,19 +47,27 @@ def test_the_search_s_default_trials_are_the_curves_runs_at_the_budget():
     assert all(s.method_config().steps == FULL.policy_steps for s in shared)
 
 
-@pytest.mark.parametrize("experiment, converged", [("paper_convergence", "CONVERGED"),
-                                                    ("paper_metaworld_convergence", "MW_CONVERGED")])
-def test_the_converged_budgets_are_those_the_gate_reads_off_the_committed_convergence_runs(
-        experiment, converged):
-    chosen = getattr(suites, converged)
-    conv = current_results(experiment, "full")
-    if conv is None:  # no convergence runs yet: nothing may train longer
-        assert chosen == {}
-        return
-    curves = conv.assign(steps=report_paper.run_steps(conv))
+@pytest.mark.parametrize("comparison", [report_paper.COMPARISONS["converged"],
+                                        report_metaworld.COMPARISONS["converged"]],
+                         ids=["fetch", "metaworld"])
+def test_each_converged_budget_is_the_first_the_committed_checks_find_flat(comparison):
+    """A method trains for 2x (4x) the budget only where the committed check at the budget
+    (at 2x) finds it still learning; no method trains past a check with no results yet; and a
+    committed check that finds a method still learning at its own budget is a budget to raise
+    (a rung of ``suites.LONGER``)."""
+    ladder = [(1, comparison.convergence), *zip(suites.LONGER, comparison.longer)]
     for method in suites.PAPER_CHUNKED:
-        flat, _ = convergence_check(curves, method, FULL.policy_steps)
-        assert chosen.get(method, 1) == (1 if flat else CURVE_FACTOR), method
+        chosen = comparison.converged.get(method, 1)
+        for factor, name in ladder:
+            if factor > chosen:
+                break
+            rows = current_results(name, "full")
+            if rows is None:
+                assert factor == chosen, f"{method} trains {chosen}x long before {name} is in"
+                break
+            flat, why = convergence_check(rows.assign(steps=report_paper.run_steps(rows)),
+                                          method, factor * FULL.policy_steps)
+            assert flat == (factor == chosen), f"{method}, check at {factor}x: {why}"
 
 
 def test_the_converged_comparison_reuses_every_run_it_can():
@@ -71,24 +79,30 @@ def test_the_converged_comparison_reuses_every_run_it_can():
         if spec.method == "raw" or steps == FULL.policy_steps:
             assert spec.key() in main, spec  # the equal-budget run itself
         else:
-            assert spec.method_config().steps == CURVE_FACTOR * FULL.policy_steps
-    # the longer models are the convergence runs' (one training, test and validation episodes)
-    longer = {s.pretrain_key() for s in suites.convergence_specs(FULL)}
+            assert spec.method_config().steps == steps, spec
+    # the longer models are the convergence checks' (one training, test and validation episodes)
+    checks = [*suites.convergence_specs(FULL),
+              *(s for f in suites.LONGER for s in suites.convergence_long_specs(FULL, f))]
+    longer = {s.pretrain_key() for s in checks}
     assert all(s.pretrain_key() in longer for s in converged if s.method in suites.CONVERGED)
-    # the gate's check at the converged budget starts from those same runs
-    conv = {s.key() for s in suites.convergence_specs(FULL)}
-    long_runs = suites.convergence_long_specs(FULL)
-    shared = [s for s in long_runs if s.key() in conv]
-    assert len(shared) == len(long_runs) // 2
+    # each longer check starts from the longer runs of the check below it
+    below = {s.key() for s in suites.convergence_specs(FULL)}
+    for factor in suites.LONGER:
+        runs = suites.convergence_long_specs(FULL, factor)
+        assert len([s for s in runs if s.key() in below]) == len(runs) // 2, factor
+        below = {s.key() for s in runs}
     world = suites.paper_world_model_converged_specs(FULL)
     assert {s.key() for s in world} <= {s.key() for s in converged}
     assert {s.method for s in world} == set(suites.PAPER_DATA_METHODS)
 
 
-def test_the_longer_checks_hold_the_methods_trained_longer_and_no_other():
+def test_each_longer_check_holds_the_methods_trained_that_long_and_no_other():
     for long_specs, converged in ((suites.convergence_long_specs, suites.CONVERGED),
                                   (suites.metaworld_convergence_long_specs, suites.MW_CONVERGED)):
-        specs = long_specs(FULL)
-        assert {s.method for s in specs} == set(converged)
-        assert {s.method_config().steps for s in specs} <= {
-            f * suites.converged_steps(m, FULL, converged) for m in converged for f in (1, CURVE_FACTOR)}
+        for factor in suites.LONGER:
+            specs = long_specs(FULL, factor)
+            assert {s.method for s in specs} == {m for m, f in converged.items() if f >= factor}
+            assert {s.method_config().steps for s in specs} <= {
+                factor * FULL.policy_steps, CURVE_FACTOR * factor * FULL.policy_steps}
+    with pytest.raises(ValueError, match=r"no convergence check at 3x .*suites.LONGER"):
+        suites.convergence_long_specs(FULL, 3)
