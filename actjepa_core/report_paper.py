@@ -477,11 +477,33 @@ def sanity_gate(profile: str, comparison: str = "converged") -> pd.DataFrame | N
     return comparison_gate(COMPARISONS[comparison], profile)
 
 
+def longer_failures(c: Comparison, profile: str) -> dict[str, str]:
+    """Why each method ``c`` trains beyond twice the budget: its convergence checks at the
+    longer budgets below its own (``suites.LONGER``) where this profile's results of them
+    find it still learning, joined by "then"; methods trained at most twice the budget, or
+    whose checks have no results here, are absent."""
+    P = get_profile(profile)
+    out = {}
+    for method, factor in c.converged.items():
+        texts = []
+        for f, name in zip(LONGER, c.longer):
+            rows = current_results(name, profile) if f < factor else None
+            if rows is not None:
+                flat, text = convergence_check(rows.assign(steps=run_steps(rows)), method,
+                                               f * P.policy_steps)
+                texts += [] if flat else [text]
+        if texts:
+            out[method] = "; then ".join(texts)
+    return out
+
+
 def converged_sentence(equal_gate: pd.DataFrame | None, P,
-                       converged: Mapping[str, int] = CONVERGED) -> str:
+                       converged: Mapping[str, int] = CONVERGED,
+                       beyond: Mapping[str, str] | None = None) -> str:
     """Which methods a converged comparison trains longer (``converged``: ``suites.CONVERGED``
     or ``MW_CONVERGED``), with the check each failed at the one budget where this profile's
-    gate (``equal_gate``) shows it failing."""
+    gate (``equal_gate``) shows it failing, and, for a method trained beyond twice the
+    budget, the longer checks it failed (``beyond``: ``longer_failures``)."""
     waiting = gate_pending(equal_gate, PAPER_CHUNKED)
     failed = ({} if equal_gate is None else
               {r.method: r.curve for r in equal_gate.itertuples() if r.converged is False})
@@ -494,9 +516,10 @@ def converged_sentence(equal_gate: pd.DataFrame | None, P,
     if not converged:
         return (f"Every chunked method's curve has flattened at {P.policy_steps:,} steps: the "
                 f"converged comparison is the equal-budget one.")
+    why = {m: "; then ".join(t for t in (failed.get(m), (beyond or {}).get(m)) if t)
+           for m in converged}
     longer = [f"{PAPER_METHODS[m]} for {converged_steps(m, P, converged):,} steps"
-              + (f" ({failed[m]})" if m in failed else "")
-              for m in converged]
+              + (f" ({why[m]})" if why[m] else "") for m in converged]
     rest = [PAPER_METHODS[m] for m in PAPER_CHUNKED if m not in converged]
     keep = "keeps its" if len(rest) == 1 else "keep their"
     kept = (f"{' and '.join(rest)} {keep} {P.policy_steps:,} steps and raw BC its run"

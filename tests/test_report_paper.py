@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from actjepa_core import report_paper, tables
+from actjepa_core.profiles import get_profile
 from actjepa_core.results import current_results
 
 TASKS = ("reach", "push", "pick_place")
@@ -109,7 +111,6 @@ def test_full_profile_without_results_is_none_not_a_recomputation(tmp_path, monk
 
 
 def test_protocol_sentence_reads_counts_from_rows_and_budget_from_the_profile():
-    from actjepa_core.profiles import get_profile
 
     text = report_paper.protocol_sentence(rows({"act": 0.5, "raw": 0.5}, seeds=2, n_eps=7),
                                           get_profile("full"))
@@ -280,7 +281,6 @@ def test_committed_results_of_an_earlier_build_are_not_shown(tmp_path, monkeypat
 
 
 def test_a_waiting_section_counts_the_runs_already_committed(tmp_path, monkeypatch):
-    from actjepa_core.profiles import get_profile
     from actjepa_core.results import partial_file, run_keys, write_results
     monkeypatch.setenv("ACTJEPA_RESULTS", str(tmp_path))
     name = "paper_convergence"
@@ -315,7 +315,6 @@ def test_noise_sentence_ranks_the_share_each_method_keeps_at_the_largest_sigma()
 def test_the_converged_gate_checks_the_longer_budget_once_its_runs_are_in(monkeypatch):
     """ACT-JEPA (paper) fails convergence at the budget (1,000 steps: 60% against 90% at
     2,000); the converged comparison trains it for 2,000 and checks it against 4,000."""
-    from actjepa_core.profiles import get_profile
     monkeypatch.setattr(report_paper, "CONVERGED", {"actjepa_paper": 2})
     methods = ("act", "diffusion_policy", "actjepa_paper")
 
@@ -371,13 +370,19 @@ def test_a_method_trained_four_times_as_long_is_checked_at_that_budget_by_the_lo
         "act": [1000, 2000, 4000], "actjepa_paper": [1000, 2000, 4000],
         "diffusion_policy": [1000, 2000]}
     assert len(curves) == len(conv) + len(long) // 2  # the 2,000-step runs are read once
+    failing = long.assign(success=np.where(long.spec.str.contains("4000"), 1.0, 0.5))
+    files["long"] = failing.assign(spec_key=files["long"].spec_key)
+    budget = dataclasses.replace(get_profile("full"), policy_steps=1000)
+    monkeypatch.setattr(report_paper, "get_profile", lambda name: budget)
+    assert report_paper.longer_failures(c, "full") == {
+        "actjepa_paper": "pick_place: 50.0% at 2,000 steps; below the CI at 4,000 steps (from "
+                         "99.2%)"}  # ACT trains 2x long: no longer check below its own
     with pytest.raises(ValueError, match=r"ACT trains for 8x .* no convergence check there"):
         report_paper.check_experiment(report_paper.Comparison("s", "conv", {"ACT": 8}, ("long",)),
                                       "ACT")
 
 
 def test_converged_sentence_when_none_or_all_methods_train_longer():
-    from actjepa_core.profiles import get_profile
     from actjepa_core.suites import PAPER_CHUNKED
     P = get_profile("smoke")
     assert report_paper.converged_sentence(None, P, {}).startswith(
@@ -398,3 +403,7 @@ def test_converged_sentence_when_none_or_all_methods_train_longer():
     assert "; Diffusion Policy keeps its 40 steps and raw BC its run" in text
     text = report_paper.converged_sentence(None, P, {"act": 2})
     assert "; Diffusion Policy and ACT-JEPA (paper) keep their 40 steps" in text
+    at_one = pd.DataFrame({"method": ["act"], "converged": [False], "curve": ["push: 60%"]})
+    text = report_paper.converged_sentence(at_one, P, {"act": 4}, {"act": "push: 80%"})
+    assert text.startswith("The converged comparison trains ACT for 160 steps (push: 60%; then "
+                           "push: 80%); Diffusion Policy")
