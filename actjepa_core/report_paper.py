@@ -408,6 +408,11 @@ class Comparison:
     world_model: str | None = None
     """The experiment that probes its encoders for the future (Fetch only)."""
 
+    def checks(self) -> dict[int, str]:
+        """The experiment of the convergence check at each budget, as a multiple of the one
+        budget: 1 (``convergence``), then each rung of ``suites.LONGER`` (``longer``)."""
+        return {1: self.convergence, **dict(zip(LONGER, self.longer))}
+
 
 COMPARISONS: dict[str, Comparison] = {
     "equal": Comparison("paper_main", CONVERGENCE, world_model="paper_world_model"),
@@ -421,17 +426,13 @@ flattened."""
 
 
 def check_experiment(c: Comparison, method: str) -> str:
-    """The experiment of ``method``'s convergence check at its budget in ``c``: the one-budget
-    check, or the longer check of its factor (``suites.LONGER``)."""
-    factor = c.converged.get(method, 1)
-    if factor == 1:
-        return c.convergence
-    rung = LONGER.index(factor) if factor in LONGER else len(c.longer)
-    if rung >= len(c.longer):
+    """The experiment of ``method``'s convergence check at its budget in ``c``
+    (``Comparison.checks``)."""
+    factor, checks = c.converged.get(method, 1), c.checks()
+    if factor not in checks:
         raise ValueError(f"{method} trains for {factor}x the budget in {c.success}, which has "
-                         f"no convergence check there; its longer checks: "
-                         f"{dict(zip(LONGER, c.longer))}")
-    return c.longer[rung]
+                         f"no convergence check there; its checks: {checks}")
+    return checks[factor]
 
 
 def convergence_rows(c: Comparison, profile: str
@@ -486,12 +487,13 @@ def longer_failures(c: Comparison, profile: str) -> dict[str, str]:
     out = {}
     for method, factor in c.converged.items():
         texts = []
-        for f, name in zip(LONGER, c.longer):
-            rows = current_results(name, profile) if f < factor else None
-            if rows is not None:
-                flat, text = convergence_check(rows.assign(steps=run_steps(rows)), method,
-                                               f * P.policy_steps)
-                texts += [] if flat else [text]
+        for f, name in c.checks().items():
+            if not 1 < f < factor or (rows := current_results(name, profile)) is None:
+                continue
+            flat, text = convergence_check(rows.assign(steps=run_steps(rows)), method,
+                                           f * P.policy_steps)
+            if not flat:
+                texts.append(text)
         if texts:
             out[method] = "; then ".join(texts)
     return out

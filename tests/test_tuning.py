@@ -55,10 +55,9 @@ def test_each_converged_budget_is_the_first_the_committed_checks_find_flat(compa
     (at 2x) finds it still learning; no method trains past a check with no results yet; and a
     committed check that finds a method still learning at its own budget is a budget to raise
     (a rung of ``suites.LONGER``)."""
-    ladder = [(1, comparison.convergence), *zip(suites.LONGER, comparison.longer)]
     for method in suites.PAPER_CHUNKED:
         chosen = comparison.converged.get(method, 1)
-        for factor, name in ladder:
+        for factor, name in comparison.checks().items():
             if factor > chosen:
                 break
             rows = current_results(name, "full")
