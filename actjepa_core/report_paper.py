@@ -344,6 +344,23 @@ def data_efficiency_sentence(rows: pd.DataFrame,
             + "; ".join(parts) + ".")
 
 
+def one_budget_caveat(equal_gate: pd.DataFrame | None, methods: tuple[str, ...]) -> str:
+    """What rows trained at the one budget can say where the equal-budget gate
+    (``equal_gate``) finds a method of ``methods`` still learning: a difference between such
+    rows may be one of learning speed, not of where training ends."""
+    if equal_gate is None:
+        return "These rows train for the one budget, whose sanity gate has no results yet."
+    learning = equal_gate[equal_gate.method.isin(methods)
+                          & equal_gate.converged.map(lambda ok: ok is False)]
+    if learning.empty:
+        return ("These rows train for the one budget, where the gate above finds none of their "
+                "methods still learning.")
+    who = " and ".join(f"{r.label} ({r.curve})" for r in learning.itertuples())
+    return (f"These rows train for the one budget, where the gate above finds {who} still "
+            f"learning: a difference between them may be one of learning speed, not of where "
+            f"training ends.")
+
+
 def not_run_note(name: str, profile: str = "full") -> str:
     """What a chapter says where an experiment has no current full-profile results: none
     committed, or committed from an earlier build of its methods."""

@@ -407,3 +407,17 @@ def test_converged_sentence_when_none_or_all_methods_train_longer():
     text = report_paper.converged_sentence(at_one, P, {"act": 4}, {"act": "push: 80%"})
     assert text.startswith("The converged comparison trains ACT for 160 steps (push: 60%; then "
                            "push: 80%); Diffusion Policy")
+
+
+def test_rows_at_the_one_budget_carry_a_caveat_where_a_method_of_theirs_still_learns():
+    gate = pd.DataFrame({"method": ["act", "actjepa_paper", "diffusion_policy"],
+                         "label": ["ACT", "ACT-JEPA (paper)", "Diffusion Policy"],
+                         "converged": [True, False, None],
+                         "curve": ["flat", "pick_place: 87.2% at 20,000 steps", "waits"]})
+    assert report_paper.one_budget_caveat(gate, ("act", "actjepa_paper")) == (
+        "These rows train for the one budget, where the gate above finds ACT-JEPA (paper) "
+        "(pick_place: 87.2% at 20,000 steps) still learning: a difference between them may be "
+        "one of learning speed, not of where training ends.")
+    assert report_paper.one_budget_caveat(gate, ("act", "diffusion_policy")).endswith(
+        "finds none of their methods still learning.")  # Diffusion Policy's check waits
+    assert "no results yet" in report_paper.one_budget_caveat(None, ("actjepa_paper",))
