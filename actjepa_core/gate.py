@@ -234,13 +234,13 @@ def gate_pending(table: pd.DataFrame | None, methods: Sequence[str]) -> str | No
                      for pending, g in waiting.groupby("pending", sort=False))
 
 
-def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
-    """Validation success and its 95% interval (``curve_interval``) per method, task and
-    budget (the chapter's figure): rows ``method, task, steps, success, ci_low, ci_high,
-    seeds``."""
+def curve_summary(curves: pd.DataFrame, interval: Interval = curve_interval) -> pd.DataFrame:
+    """Validation success and its 95% interval (``interval``: ``curve_interval`` for the
+    two-seed curves, ``seed_interval`` for the gate's checks) per method, task and budget
+    (the chapter's figure): rows ``method, task, steps, success, ci_low, ci_high, seeds``."""
     out = []
     for (method, task, steps), g in curves.groupby(["method", "task", "steps"], sort=True):
-        mean, lo, hi = curve_interval(g)
+        mean, lo, hi = interval(g)
         out.append({"method": method, "task": task, "steps": int(steps), "success": mean,
                     "ci_low": lo, "ci_high": hi, "seeds": g.seed.nunique()})
     return pd.DataFrame(out)

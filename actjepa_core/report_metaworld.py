@@ -19,7 +19,7 @@ from .audit_paper import task_average
 from .claims import PAPER_METAWORLD_AVERAGE
 from .evaluate import summarize
 from .experts import make_expert
-from .gate import CURVE_FACTOR
+from .gate import CURVE_FACTOR, seed_interval
 from .results import current_results
 from .meta_world import EPISODE_STEPS, MT15, TASK_NAMES, per_task, task_names_of
 from .methods.registry import row_label
@@ -218,6 +218,14 @@ def sanity_gate(profile: str, comparison: str = "converged") -> pd.DataFrame | N
         return None
     return report_paper.comparison_gate(COMPARISONS[comparison], profile,
                                         reach=fetch[fetch.sigma == 0])
+
+
+def check_summary(profile: str) -> pd.DataFrame | None:
+    """Each chunked method's 15-task validation success at every budget its convergence
+    checks measured (``report_paper.check_curves``), with the gate's interval over training
+    seeds: the points of chapter 14's learning-curve figure. None before the first check."""
+    curves = report_paper.check_curves(COMPARISONS["converged"], profile)
+    return None if curves is None else report_paper.curve_summary(curves, seed_interval)
 
 
 def convergence_sentence(budget: int) -> str:

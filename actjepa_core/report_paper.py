@@ -22,7 +22,7 @@ from .analysis import (fmt_ci, paired_difference, retention, summarize_with_aver
                        with_task_average)
 from .audit_paper import paper_claims, world_model_gain
 from .data import Demonstrations
-from .gate import (CURVE_FACTOR, LATENT_PARTS, convergence_check, curve_interval,
+from .gate import (CURVE_FACTOR, LATENT_PARTS, Interval, convergence_check, curve_interval,
                    flattening_budget, gate_pending, gate_table, tuned_value)
 from .gate import curve_summary as gate_curve_summary
 from .methods import registry
@@ -465,11 +465,24 @@ def convergence_rows(c: Comparison, profile: str
             waits |= {m: name for m, n in where.items() if n == name}
         else:
             found.append(rows)
-    if not found:
-        return None, waits
-    both = pd.concat(found, ignore_index=True).drop_duplicates(
-        ["spec_key", "episode"])  # a longer check's first runs are the check below's last
-    return both.assign(steps=run_steps(both)), waits
+    return (_pooled(found) if found else None), waits
+
+
+def _pooled(found: list[pd.DataFrame]) -> pd.DataFrame:
+    """The validation rows of several convergence checks, each run once (a longer check's
+    first runs are the check below's last), with ``steps``."""
+    rows = pd.concat(found, ignore_index=True).drop_duplicates(["spec_key", "episode"])
+    return rows.assign(steps=run_steps(rows))
+
+
+def check_curves(c: Comparison, profile: str) -> pd.DataFrame | None:
+    """Every convergence check of ``c`` that holds a run (``Comparison.checks`` up to its
+    longest budget) and has results, pooled: each method's validation success at the one
+    budget, twice it and on up the rungs it climbed; None before the first check is in."""
+    deepest = max(c.converged.values(), default=1)
+    found = [rows for f, name in c.checks().items()
+             if f <= deepest and (rows := current_results(name, profile)) is not None]
+    return _pooled(found) if found else None
 
 
 def comparison_gate(c: Comparison, profile: str, reach: pd.DataFrame | None = None
@@ -557,9 +570,9 @@ def comparison_claims(profile: str, comparison: str) -> list[dict]:
                         gate=comparison_gate(c, profile))
 
 
-def curve_summary(curves: pd.DataFrame) -> pd.DataFrame:
+def curve_summary(curves: pd.DataFrame, interval: Interval = curve_interval) -> pd.DataFrame:
     """``gate.curve_summary`` with each method's label, for ``plots.results.plot_curves_by_task``."""
-    summary = gate_curve_summary(curves)
+    summary = gate_curve_summary(curves, interval)
     return summary.assign(label=summary.method.map(PAPER_METHODS))
 
 

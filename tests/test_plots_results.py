@@ -87,6 +87,15 @@ def test_plot_noise_curves_and_data_efficiency_show_the_claims() -> None:
     assert styles(ax).count("--") == 1  # the one method with claimed numbers
 
 
+def test_plot_budget_curves_ticks_each_budget_on_a_log_axis_cut_to_ylim() -> None:
+    s = summarize(episodes("steps", (20000, 40000, 80000)), by=("label", "steps"))
+    fig = pr.plot_budget_curves(s, title="budget", ylim=(60, 101))
+    (ax,) = fig.axes
+    _labelled(ax)
+    assert ax.get_xscale() == "log" and ax.get_ylim() == (60, 101)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["20,000", "40,000", "80,000"]
+
+
 def test_plot_retention_skips_undefined_and_draws_the_claim() -> None:
     ret = pd.DataFrame({"label": ["a", "a", "b", "b"], "sigma": [0.0, 0.3, 0.0, 0.3],
                         "retention": [1.0, 0.5, np.nan, np.nan],

@@ -421,3 +421,24 @@ def test_rows_at_the_one_budget_carry_a_caveat_where_a_method_of_theirs_still_le
     assert report_paper.one_budget_caveat(gate, ("act", "diffusion_policy")).endswith(
         "finds none of their methods still learning.")  # Diffusion Policy's check waits
     assert "no results yet" in report_paper.one_budget_caveat(None, ("actjepa_paper",))
+
+
+def test_check_curves_pool_every_check_up_to_the_longest_budget_each_run_once(monkeypatch):
+    from actjepa_core.gate import seed_interval
+    c = report_paper.Comparison("converged", "conv", {"act": 2}, ("long", "longer"))
+    conv = validation_rows({(m, b): 0.9 for m in ("act", "diffusion_policy") for b in (1000, 2000)},
+                           seeds=3)
+    long = validation_rows({("act", b): 0.9 for b in (2000, 4000)}, seeds=3)
+    files = {name: rows.assign(spec_key=rows.method + rows.task + rows.seed.astype(str) + rows.spec)
+             for name, rows in (("conv", conv), ("long", long))}
+    read = []
+    monkeypatch.setattr(report_paper, "current_results",
+                        lambda name, profile: read.append(name) or files.get(name))
+    curves = report_paper.check_curves(c, "full")
+    assert read == ["conv", "long"]  # no method trains 4x long: the longer check holds no run
+    assert len(curves) == len(conv) + len(long) // 2  # ACT's 2,000-step runs are read once
+    summary = report_paper.curve_summary(curves, seed_interval)
+    assert sorted(set(summary[summary.method == "act"].steps)) == [1000, 2000, 4000]
+    assert (summary.seeds == 3).all() and set(summary.label) == {"ACT", "Diffusion Policy"}
+    files.clear()
+    assert report_paper.check_curves(c, "full") is None

@@ -169,6 +169,23 @@ def plot_noise_curves(summary: pd.DataFrame, hue: str = "label",
     return fig
 
 
+def plot_budget_curves(summary: pd.DataFrame, hue: str = "label",
+                       title: str = "Validation success against the budget",
+                       ylim: tuple[float, float] = (50, 101)) -> plt.Figure:
+    """``plot_curves`` against the optimiser budget (``steps``; log scale, a tick at each
+    budget run), the y axis cut to ``ylim`` (in %): methods that all solve most episodes,
+    whose differences a 0-100 axis would flatten."""
+    fig = plot_curves(summary, x="steps", hue=hue, title=title,
+                      xlabel="optimiser steps (log scale)")
+    ax = fig.axes[0]
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    budgets = sorted(summary["steps"].unique())
+    ax.set_xticks(budgets, [f"{b:,}" for b in budgets])
+    ax.set_ylim(*ylim)
+    return fig
+
+
 def plot_data_efficiency(summary: pd.DataFrame, hue: str = "label",
                          title: str = "Success against the number of demonstrations"
                          ) -> plt.Figure:
