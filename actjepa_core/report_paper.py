@@ -344,18 +344,24 @@ def data_efficiency_sentence(rows: pd.DataFrame,
             + "; ".join(parts) + ".")
 
 
+def still_learning(gate: pd.DataFrame | None) -> dict[str, str]:
+    """The methods ``gate`` (``gate.gate_table``) finds still learning, their convergence
+    check failed, each with that check's figure; none without a gate."""
+    return ({} if gate is None else
+            {r.method: r.curve for r in gate.itertuples() if r.converged is False})
+
+
 def one_budget_caveat(equal_gate: pd.DataFrame | None, methods: tuple[str, ...]) -> str:
     """What rows trained at the one budget can say where the equal-budget gate
     (``equal_gate``) finds a method of ``methods`` still learning: a difference between such
     rows may be one of learning speed, not of where training ends."""
     if equal_gate is None:
         return "These rows train for the one budget, whose sanity gate has no results yet."
-    learning = equal_gate[equal_gate.method.isin(methods)
-                          & equal_gate.converged.map(lambda ok: ok is False)]
-    if learning.empty:
+    learning = {m: curve for m, curve in still_learning(equal_gate).items() if m in methods}
+    if not learning:
         return ("These rows train for the one budget, where the gate above finds none of their "
                 "methods still learning.")
-    who = " and ".join(f"{r.label} ({r.curve})" for r in learning.itertuples())
+    who = " and ".join(f"{PAPER_METHODS[m]} ({curve})" for m, curve in learning.items())
     return (f"These rows train for the one budget, where the gate above finds {who} still "
             f"learning: a difference between them may be one of learning speed, not of where "
             f"training ends.")
@@ -514,19 +520,17 @@ def longer_failures(c: Comparison, profile: str) -> dict[str, str]:
     find it still learning, joined by "then"; methods trained at most twice the budget, or
     whose checks have no results here, are absent."""
     P = get_profile(profile)
-    out = {}
-    for method, factor in c.converged.items():
-        texts = []
-        for f, name in c.checks().items():
-            if not 1 < f < factor or (rows := current_results(name, profile)) is None:
-                continue
-            flat, text = convergence_check(rows.assign(steps=run_steps(rows)), method,
-                                           f * P.policy_steps)
+    texts: dict[str, list[str]] = {}
+    for f, name in c.checks().items():  # each check read once, for every method beyond it
+        beyond = [m for m, factor in c.converged.items() if 1 < f < factor]
+        if not beyond or (rows := current_results(name, profile)) is None:
+            continue
+        rows = rows.assign(steps=run_steps(rows))
+        for method in beyond:
+            flat, text = convergence_check(rows, method, f * P.policy_steps)
             if not flat:
-                texts.append(text)
-        if texts:
-            out[method] = "; then ".join(texts)
-    return out
+                texts.setdefault(method, []).append(text)
+    return {m: "; then ".join(t) for m, t in texts.items()}
 
 
 def converged_sentence(equal_gate: pd.DataFrame | None, P,
@@ -537,8 +541,7 @@ def converged_sentence(equal_gate: pd.DataFrame | None, P,
     gate (``equal_gate``) shows it failing, and, for a method trained beyond twice the
     budget, the longer checks it failed (``beyond``: ``longer_failures``)."""
     waiting = gate_pending(equal_gate, PAPER_CHUNKED)
-    failed = ({} if equal_gate is None else
-              {r.method: r.curve for r in equal_gate.itertuples() if r.converged is False})
+    failed = still_learning(equal_gate)
     if not converged and waiting:
         return f"Which methods must train longer is not known yet: {waiting}."
     if not converged and failed:  # the budgets are the full profile's; a small one differs
