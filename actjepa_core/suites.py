@@ -268,12 +268,13 @@ interval from 90.0% at 40,000), as multiples of ``P.policy_steps``: the converge
 (``paper_main_converged``) trains each for that many times the budget, every other method at
 the budget. ``tests/test_tuning.py`` checks it against the committed ``paper_convergence``."""
 MW_CONVERGED: dict[str, int] = {"act": CURVE_FACTOR ** 2, "actjepa_paper": CURVE_FACTOR ** 2}
-"""The same on Meta-World (chapter 14; 15-task validation averages). ``paper_metaworld_convergence``
-finds ACT (84.3% at 20,000 steps, against an interval from 89.8% at 40,000) and ACT-JEPA
-(paper) (89.9%, against one from 92.2%) still learning, Diffusion Policy flat; the check at 2x,
-``paper_metaworld_convergence_long``, finds both still learning at 40,000 steps (ACT 90.7%
-against an interval from 94.8% at 80,000; ACT-JEPA (paper) 94.8% against one from 97.1%), so
-both train 4x the budget, checked by ``paper_metaworld_convergence_longer``."""
+"""The same on Meta-World (chapter 14; 15-task validation averages).
+``paper_metaworld_convergence`` finds ACT (84.3% at 20,000 steps, against an interval from
+89.8% at 40,000) and ACT-JEPA (paper) (89.9%, against one from 92.2%) still learning,
+Diffusion Policy flat; the check at 2x, ``paper_metaworld_convergence_long``, finds both still
+learning at 40,000 steps (ACT 90.7% against an interval from 94.8% at 80,000; ACT-JEPA (paper)
+94.8% against one from 97.1%), so both train 4x the budget, checked by
+``paper_metaworld_convergence_longer``."""
 LONGER: tuple[int, ...] = (CURVE_FACTOR, CURVE_FACTOR ** 2)
 """The longer budgets a converged comparison may give a method, as multiples of
 ``P.policy_steps``: a method whose check fails at one of them moves to the next, and each has
