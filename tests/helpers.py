@@ -62,9 +62,15 @@ def episodes(x: str, values: tuple, seeds: int = 2, n_eps: int = 10, seed: int =
     return pd.concat(rows, ignore_index=True)
 
 
-def weight_fingerprint(module) -> dict[str, list[float]]:
+def weight_fingerprint(module, without_key_bias: bool = False) -> dict[str, list[float]]:
     """Per floating tensor of ``module``'s state dict: sum, sum of squares and its first three
-    values (float64): what the refactor guards compare, to a tolerance, instead of raw bytes."""
+    values (float64): what the refactor guards compare, to a tolerance, instead of raw bytes.
+
+    With ``without_key_bias`` the key third of each attention ``in_proj_bias`` (query, key and
+    value biases, packed) is left out of the trained weights' fingerprint: its gradient is
+    zero in exact arithmetic (softmax does not change when one constant is added to all of a
+    query's logits), so what it holds after training is Adam's answer to rounding noise,
+    which differs from one CPU's kernels to another's."""
     import torch
 
     out = {}
@@ -72,6 +78,9 @@ def weight_fingerprint(module) -> dict[str, list[float]]:
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():
             continue
         flat = t.detach().double().flatten()
+        if without_key_bias and name.endswith("in_proj_bias"):
+            third = flat.numel() // 3
+            flat = torch.cat([flat[:third], flat[2 * third:]])
         out[name] = [float(flat.sum()), float((flat ** 2).sum()), *map(float, flat[:3])]
     return out
 

@@ -1,8 +1,16 @@
 """Guard for the refactor of issue 25: a smoke-size training of every method gives the weights
 it gave before the move. Each method trains for a few steps on Reach through the runner (the
 path every committed run took); the fingerprint of its weights (per tensor: sum, sum of
-squares, first values) must match the stored one to 1e-5 relative. A refactor that changes
-what a method computes, an initialisation order or a batch draw, fails here on purpose.
+squares, first values) must match the stored one. A refactor that changes what a method
+computes, an initialisation order or a batch draw, fails here on purpose.
+
+The guard must hold on any x86 CPU, whose kernels round differently (AVX-512 against AVX2,
+MKL's and oneDNN's paths). Two things follow. The attention layers' key biases are left out
+(``helpers.weight_fingerprint(without_key_bias=True)``: their gradient is rounding noise). And
+the tolerance is 1e-3 relative (1e-6 absolute): between fingerprints stored on one machine and
+recomputed on an AVX2 one, the largest other difference was 6.5e-4 relative, in a bias of size
+1e-3 (Diffusion Policy's); one more step of pretraining or policy training changes 10 to 200
+of each such method's tensors by more than that (measured when this tolerance was set).
 
 Regenerate the stored fingerprints only for a change meant to alter training, and say so:
 ``python tests/test_weight_fingerprints.py --write``.
@@ -49,7 +57,7 @@ def trained(method: str, cache: Path) -> torch.nn.Module:
 
 def compute_all(cache: Path) -> dict[str, dict[str, list[float]]]:
     torch.manual_seed(0)
-    return {m: weight_fingerprint(trained(m, cache)) for m in METHODS}
+    return {m: weight_fingerprint(trained(m, cache), without_key_bias=True) for m in METHODS}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +72,7 @@ def test_a_smoke_training_gives_the_stored_weights(method, fingerprints):
     got, want = fingerprints[method], stored[method]
     assert got.keys() == want.keys(), f"{method}: the parameters changed names or number"
     for name in want:
-        np.testing.assert_allclose(got[name], want[name], rtol=1e-5, atol=1e-7,
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-3, atol=1e-6,
                                    err_msg=f"{method}: {name}")
 
 
