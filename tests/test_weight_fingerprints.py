@@ -4,8 +4,8 @@ path every committed run took); the fingerprint of its weights (per tensor: sum,
 squares, first values) must match the stored one. A refactor that changes what a method
 computes, an initialisation order or a batch draw, fails here on purpose.
 
-The guard must hold on any x86 CPU, whose kernels round differently (AVX-512 against AVX2,
-MKL's and oneDNN's paths). Two things follow. The attention layers' key biases are left out
+The guard must hold on any x86 CPU, whose kernels round differently (vector width, MKL's and
+oneDNN's code paths). Two things follow. The attention layers' key biases are left out
 (``helpers.weight_fingerprint(without_key_bias=True)``: their gradient is rounding noise). And
 the tolerance is 1e-3 relative (1e-6 absolute): between fingerprints stored on one machine and
 recomputed on an AVX2 one, the largest other difference was 6.5e-4 relative, in a bias of size
