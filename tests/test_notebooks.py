@@ -23,8 +23,8 @@ IDS = [nb.stem for nb in NOTEBOOKS]
 # Seconds allowed per notebook in the smoke profile (override: ACTJEPA_NOTEBOOK_TIMEOUT): a
 # guard against a hung kernel. The claims audit computes in smoke every experiment it reads
 # that an earlier chapter has not (the chunked comparison, the pixel suite), about 5 min on
-# a free 2-core CPU when it runs alone, and nearer 10 min on a slower one (an AMD EPYC with
-# AVX2 took 22 min for the whole CI where another took 12), so the guard leaves it twice that.
+# a free 2-core CPU when it runs alone, and 487 s alone on a slower one (an AMD EPYC with
+# AVX2, where the whole CI took 22 min against another's 12), so the guard leaves it twice that.
 TIMEOUT = float(os.environ.get("ACTJEPA_NOTEBOOK_TIMEOUT", "1200"))
 
 
